@@ -25,7 +25,7 @@ var yamlCppMessages = map[string]string{
 	"did not find expected key":                      "end of map not found",
 	"did not find expected ',' or ']'":               "end of sequence flow not found",
 	"did not find expected ',' or '}'":               "end of map flow not found",
-	"found character that cannot start any token":   "unknown token",
+	"found character that cannot start any token":    "unknown token",
 }
 
 // parseYAML decodes every document of content.
@@ -50,7 +50,8 @@ func parseYAML(content string) ([]*yaml.Node, *yamlError) {
 func convertYAMLError(err error, content string) *yamlError {
 	m := yamlLineRe.FindStringSubmatch(err.Error())
 	if m == nil {
-		return &yamlError{msg: "yaml-cpp: " + strings.TrimPrefix(err.Error(), "yaml: "), line: 1, col: 1}
+		// yaml.v3 leaves out the line when the error is on the first one.
+		m = []string{"", "1", strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	line, _ := strconv.Atoi(m[1])
 	msg := m[2]

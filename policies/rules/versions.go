@@ -13,11 +13,17 @@ type Version struct{ Major, Minor, Patch uint64 }
 var EngineVersion = Version{0, 63, 0}
 
 // ProvidedPlugins are the Falco plugins whose fields Peregrine provides
-// natively, with the version whose semantics it follows.
+// natively, with the version whose semantics it follows. The managed-cloud
+// variants of k8saudit (aks, eks, gke, ovh) only differ in how they collect
+// audit events; their fields are k8saudit's, so rules written for them load.
 var ProvidedPlugins = map[string]Version{
-	"container": {0, 6, 0},
-	"k8saudit":  {0, 18, 0},
-	"json":      {0, 7, 3},
+	"container":    {0, 6, 0},
+	"k8saudit":     {0, 18, 0},
+	"k8saudit-aks": {0, 6, 0},
+	"k8saudit-eks": {0, 12, 0},
+	"k8saudit-gke": {0, 9, 0},
+	"k8saudit-ovh": {0, 6, 0},
+	"json":         {0, 7, 3},
 }
 
 func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
@@ -87,5 +93,5 @@ func checkPluginRequirement(alts []pluginReq, ctx Context) {
 		}
 	}
 	validate(true, "Plugin requirement not satisfied: "+strings.Join(problems, "; ")+
-		" (Peregrine provides container, k8saudit and json)", ctx)
+		" (Peregrine provides the fields of container, k8saudit and its cloud variants, and json)", ctx)
 }
