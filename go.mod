@@ -2,4 +2,12 @@ module github.com/peregrine-sec/peregrine
 
 go 1.26
 
-require go.yaml.in/yaml/v3 v3.0.4
+require (
+	github.com/spf13/cobra v1.10.2
+	go.yaml.in/yaml/v3 v3.0.4
+)
+
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+)

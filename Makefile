@@ -1,0 +1,43 @@
+# Peregrine — run `make` for the list of targets.
+GO        ?= go
+BIN       := bin/peregrine
+PKGS      := ./...
+BENCHTIME ?= 1s
+FUZZTIME  ?= 30s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/peregrine
+	$(GO) build -o $(BIN) ./cmd/peregrine
+
+.PHONY: run
+run: build ## Validate and show the built-in rules (the all-in-one service lands with the sources)
+	./$(BIN) rules validate
+	./$(BIN) rules list
+
+.PHONY: test
+test: ## Run all tests (the Falco conformance corpus in ../shared/conformance is required under CI)
+	$(GO) test -count=1 $(PKGS)
+
+.PHONY: bench
+bench: ## Run the benchmarks and print ns/op and allocations
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+.PHONY: fuzz
+fuzz: ## Fuzz the condition parser and the rule loader for FUZZTIME each
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policies/condition
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./policies/rules
+
+.PHONY: generate
+generate: ## Regenerate generated code (field catalogues from the conformance corpus)
+	$(GO) generate ./...
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)

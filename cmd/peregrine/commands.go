@@ -1,0 +1,104 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/peregrine-sec/peregrine/policies/inspect"
+)
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "peregrine",
+		Short:         "Kubernetes runtime security with Falco's rule language",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRulesCommand())
+	return root
+}
+
+func newRulesCommand() *cobra.Command {
+	rules := &cobra.Command{Use: "rules", Short: "Validate, inspect and list rules and fields"}
+	rules.AddCommand(validateCmd(), parseCmd(), showCmd(), listCmd(), fieldsCmd())
+	return rules
+}
+
+func validateCmd() *cobra.Command {
+	o := inspect.ValidateOptions{}
+	c := &cobra.Command{
+		Use:   "validate -r PATH...",
+		Short: "Validate rule files like falco -V (exit 1 on errors)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Out = cmd.OutOrStdout()
+			return inspect.Validate(o)
+		},
+	}
+	c.Flags().StringArrayVarP(&o.Paths, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
+	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
+	return c
+}
+
+func parseCmd() *cobra.Command {
+	o := inspect.ParseOptions{}
+	c := &cobra.Command{
+		Use:   "parse CONDITION... (- reads one per line from stdin)",
+		Short: "Check the syntax of conditions and print their AST",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Conditions, o.In, o.Out = args, cmd.InOrStdin(), cmd.OutOrStdout()
+			return inspect.Parse(o)
+		},
+	}
+	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
+	return c
+}
+
+func showCmd() *cobra.Command {
+	o := inspect.ShowOptions{}
+	c := &cobra.Command{
+		Use:   "show -r PATH... [--rule NAME]",
+		Short: "Print each rule's fully expanded condition and final output",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Out = cmd.OutOrStdout()
+			return inspect.Show(o)
+		},
+	}
+	c.Flags().StringArrayVarP(&o.Paths, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
+	c.Flags().StringVar(&o.Rule, "rule", "", "only this rule")
+	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
+	return c
+}
+
+func listCmd() *cobra.Command {
+	o := inspect.ShowOptions{}
+	c := &cobra.Command{
+		Use:   "list [-r PATH...]",
+		Short: "List the loaded rules",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Out = cmd.OutOrStdout()
+			return inspect.List(o)
+		},
+	}
+	c.Flags().StringArrayVarP(&o.Paths, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
+	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
+	return c
+}
+
+func fieldsCmd() *cobra.Command {
+	o := inspect.FieldsOptions{}
+	c := &cobra.Command{
+		Use:   "fields [--source S]",
+		Short: "Print the field catalogue of each source, and which fields are extracted yet",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Out = cmd.OutOrStdout()
+			return inspect.Fields(o)
+		},
+	}
+	c.Flags().StringVar(&o.Source, "source", "", "only this source: syscall or k8s_audit")
+	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
+	return c
+}
