@@ -47,8 +47,28 @@ func (e *List) write(b *strings.Builder) {
 func (e *Field) write(b *strings.Builder) {
 	b.WriteString(e.Name)
 	if e.Arg != "" {
-		b.WriteString("[" + Quote(e.Arg) + "]")
+		b.WriteString("[" + quoteArg(e.Arg) + "]")
 	}
+}
+
+// writeArg prints a transformer argument. There a string must be quoted
+// (the grammar takes no bare strings), so it is quoted even without blanks.
+func writeArg(b *strings.Builder, a Expr) {
+	v, ok := a.(*Value)
+	if !ok {
+		a.write(b)
+		return
+	}
+	l := lexer{in: v.Value}
+	if (l.hexNum() || l.num()) && l.pos.Offset == len(v.Value) {
+		b.WriteString(v.Value)
+		return
+	}
+	q := Quote(v.Value)
+	if !strings.HasPrefix(q, `"`) {
+		q = `"` + q + `"`
+	}
+	b.WriteString(q)
 }
 
 func (e *Transformer) write(b *strings.Builder) {
@@ -57,11 +77,11 @@ func (e *Transformer) write(b *strings.Builder) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		a.write(b)
+		writeArg(b, a)
 	}
 	b.WriteByte(')')
 	if e.Arg != "" {
-		b.WriteString("[" + Quote(e.Arg) + "]")
+		b.WriteString("[" + quoteArg(e.Arg) + "]")
 	}
 }
 
@@ -71,7 +91,7 @@ func (e *TransformerList) write(b *strings.Builder) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		a.write(b)
+		writeArg(b, a)
 	}
 	b.WriteByte(')')
 }
@@ -93,10 +113,27 @@ func (e *BinaryCheck) write(b *strings.Builder) {
 // Quote returns s as libsinsp prints a value: unchanged unless it holds a
 // blank, a quote, a backslash or a control escape, in which case it is
 // double-quoted with those characters escaped.
+//
+// Unlike libsinsp, an empty value, or one with a character that ends a
+// bare string ("(", ")", ",", "="), is quoted too, so the printed form
+// always parses again; values libsinsp prints bare print the same here.
 func Quote(s string) string {
-	if !strings.ContainsAny(s, " \b\f\n\r\t\\\"'") {
+	if s != "" && !strings.ContainsAny(s, " \b\f\n\r\t\v\\\"'(),=") {
 		return s
 	}
+	return quoted(s)
+}
+
+// quoteArg prints a field argument: bare unless it holds a character a
+// bare argument cannot.
+func quoteArg(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \b\f\n\r\t\v\"'[]") {
+		return s
+	}
+	return quoted(s)
+}
+
+func quoted(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
@@ -112,7 +149,13 @@ func Quote(s string) string {
 		case '\t':
 			b.WriteString(`\t`)
 		case '\\':
-			b.WriteString(`\\`)
+			if i == len(s)-1 {
+				// libsinsp's lexer never ends a string after a backslash,
+				// so a final backslash uses the legacy "\ " escape.
+				b.WriteString(`\ `)
+			} else {
+				b.WriteString(`\\`)
+			}
 		case '"':
 			b.WriteString(`\"`)
 		default:
