@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"net/netip"
+
+	"github.com/peregrine-sec/peregrine/policies/fields"
+)
+
+// Kind says which function of an Accessor reads the field.
+type Kind int
+
+// Accessor kinds.
+const (
+	KindString Kind = iota // Str
+	KindInt                // Int: integers, booleans (0/1), ports, times
+	KindIP                 // IP
+	KindBytes              // Bytes
+	KindList               // N and At: a list field (ka.user.groups)
+	KindAny                // N and At: several values, any of which may match (proc.aname)
+)
+
+// Accessor reads one field (with its argument) from events of type E. The
+// functions report false when the event has no value for the field.
+type Accessor[E any] struct {
+	Kind  Kind
+	Str   func(*E) (string, bool)
+	Int   func(*E) (int64, bool)
+	IP    func(*E) (netip.Addr, bool)
+	Bytes func(*E) ([]byte, bool)
+	// N and At read multi-valued fields by index, so reading them never
+	// allocates; N == 0 means the field is absent.
+	N  func(*E) int
+	At func(*E, int) string
+}
+
+// Source is an event source as the engine sees it.
+type Source[E any] interface {
+	// Name is the source name rules use (syscall, k8s_audit).
+	Name() string
+	// Accessor returns how to read field f with argument arg, or false
+	// when the source does not extract that field yet.
+	Accessor(f *fields.Field, arg string) (Accessor[E], bool)
+	// TypeCodes maps event type names to small codes; nil when the
+	// source's events have no types (plugin sources).
+	TypeCodes() map[string]int
+	// TypeCode returns the type code of an event.
+	TypeCode(*E) int
+}
+
+// absent is the accessor of a field a source does not extract: it never
+// has a value, so checks on it are false, as in Falco for missing fields.
+func absent[E any]() Accessor[E] {
+	return Accessor[E]{Kind: KindString, Str: func(*E) (string, bool) { return "", false }}
+}

@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/peregrine-sec/peregrine/policies/condition"
+)
+
+func rhsValues(r condition.Expr) ([]string, bool) {
+	switch v := r.(type) {
+	case *condition.Value:
+		return []string{v.Value}, true
+	case *condition.List:
+		return v.Values, true
+	}
+	return nil, false
+}
+
+func (c *compiler[E]) binary(n *condition.BinaryCheck) (pred[E], error) {
+	acc, err := c.accessor(n.Left)
+	if err != nil {
+		return nil, err
+	}
+	vals, constant := rhsValues(n.Right)
+	if !constant {
+		return c.dynamic(acc, n)
+	}
+	switch acc.Kind {
+	case KindInt:
+		return intCheck(acc, n.Op, vals)
+	case KindIP:
+		return ipCheck(acc, n.Op, vals)
+	case KindBytes:
+		m, err := stringMatcher(n, vals)
+		if err != nil {
+			return nil, err
+		}
+		return func(ev *E) bool { b, ok := acc.Bytes(ev); return ok && m(string(b)) }, nil
+	case KindList:
+		return listCheck(acc, n.Op, vals)
+	}
+	m, err := stringMatcher(n, vals)
+	if err != nil {
+		return nil, err
+	}
+	if acc.Kind == KindAny {
+		return func(ev *E) bool {
+			for i, k := 0, acc.N(ev); i < k; i++ {
+				if m(acc.At(ev, i)) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	}
+	return func(ev *E) bool { s, ok := acc.Str(ev); return ok && m(s) }, nil
+}
+
+func stringMatcher(n *condition.BinaryCheck, vals []string) (strMatcher, error) {
+	_, isList := n.Right.(*condition.List)
+	switch {
+	case n.Modifier != "":
+		return modifierOp(n.Op, n.Modifier, vals)
+	case n.Op == "in" || n.Op == "intersects" || n.Op == "pmatch":
+		return listOp(n.Op, vals)
+	case isList:
+		return nil, fmt.Errorf("'%s' needs a single value, not a list", n.Op)
+	}
+	return stringOp(n.Op, vals[0])
+}
+
+// listCheck: for a list field, "in" holds when every value is in the set
+// and "intersects" when any is; no values means absent (false).
+func listCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) {
+	set := newStrSet(vals)
+	all := op == "in"
+	if op != "in" && op != "intersects" {
+		return nil, fmt.Errorf("list filter only supports operators 'exists', 'in' and 'intersects'")
+	}
+	return func(ev *E) bool {
+		k := acc.N(ev)
+		if k == 0 {
+			return false
+		}
+		for i := 0; i < k; i++ {
+			if set.has(acc.At(ev, i)) != all {
+				return !all
+			}
+		}
+		return all
+	}, nil
+}
+
+func parseInt(v string) (int64, error) {
+	switch v {
+	case "true":
+		return 1, nil
+	case "false":
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(v, 0, 64); err == nil {
+		return n, nil
+	}
+	u, err := strconv.ParseUint(v, 0, 64)
+	return int64(u), err
+}
+
+func intCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) {
+	nums := make([]int64, len(vals))
+	for i, v := range vals {
+		n, err := parseInt(v)
+		if err != nil {
+			return nil, fmt.Errorf("could not parse '%s' as a number", v)
+		}
+		nums[i] = n
+	}
+	var m func(int64) bool
+	switch op {
+	case "in", "intersects":
+		m = func(x int64) bool {
+			for _, n := range nums {
+				if x == n {
+					return true
+				}
+			}
+			return false
+		}
+	default:
+		var err error
+		if m, err = intOp(op, nums[0]); err != nil {
+			return nil, err
+		}
+	}
+	return func(ev *E) bool { x, ok := acc.Int(ev); return ok && m(x) }, nil
+}
+
+func intOp(op string, n int64) (func(int64) bool, error) {
+	switch op {
+	case "=", "==":
+		return func(x int64) bool { return x == n }, nil
+	case "!=":
+		return func(x int64) bool { return x != n }, nil
+	case "<":
+		return func(x int64) bool { return x < n }, nil
+	case "<=":
+		return func(x int64) bool { return x <= n }, nil
+	case ">":
+		return func(x int64) bool { return x > n }, nil
+	case ">=":
+		return func(x int64) bool { return x >= n }, nil
+	}
+	return nil, fmt.Errorf("'%s' operator not supported for numeric filters", op)
+}
+
+// ipCheck compares addresses; a constant in CIDR form matches the
+// addresses it contains.
+func ipCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) {
+	nets := make([]netip.Prefix, len(vals))
+	for i, v := range vals {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return nil, fmt.Errorf("could not parse '%s' as an ip address or network", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		nets[i] = p
+	}
+	in := func(a netip.Addr) bool {
+		for _, n := range nets {
+			if n.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	switch op {
+	case "=", "==", "in", "intersects", "pmatch":
+		return func(ev *E) bool { a, ok := acc.IP(ev); return ok && in(a) }, nil
+	case "!=":
+		return func(ev *E) bool { a, ok := acc.IP(ev); return ok && !in(a) }, nil
+	}
+	return nil, fmt.Errorf("'%s' operator not supported for ip address filters", op)
+}
+
+// dynamic compiles a check whose right side is a field (val) or a
+// transformer, compared as strings or numbers.
+func (c *compiler[E]) dynamic(acc Accessor[E], n *condition.BinaryCheck) (pred[E], error) {
+	racc, err := c.accessor(unwrapVal(n.Right))
+	if err != nil {
+		return nil, err
+	}
+	if acc.Kind == KindInt && racc.Kind == KindInt {
+		return func(ev *E) bool {
+			l, ok1 := acc.Int(ev)
+			r, ok2 := racc.Int(ev)
+			if !ok1 || !ok2 {
+				return false
+			}
+			m, _ := intOp(n.Op, r)
+			return m != nil && m(l)
+		}, nil
+	}
+	ls, rs := asString(acc), asString(racc)
+	return func(ev *E) bool {
+		l, ok1 := ls(ev)
+		r, ok2 := rs(ev)
+		if !ok1 || !ok2 {
+			return false
+		}
+		return compareStrings(n.Op, l, r)
+	}, nil
+}
+
+// compareStrings applies op to two runtime values (field-to-field checks).
+func compareStrings(op, l, r string) bool {
+	switch op {
+	case "=", "==", "in", "intersects":
+		return l == r
+	case "!=":
+		return l != r
+	case "<":
+		return l < r
+	case "<=":
+		return l <= r
+	case ">":
+		return l > r
+	case ">=":
+		return l >= r
+	case "contains":
+		return strings.Contains(l, r)
+	case "icontains":
+		return containsFold(l, r)
+	case "startswith":
+		return strings.HasPrefix(l, r)
+	case "endswith":
+		return strings.HasSuffix(l, r)
+	case "glob":
+		return glob(r, l, false)
+	case "iglob":
+		return glob(r, l, true)
+	case "pmatch":
+		return pathMatch([]string{r}, l)
+	}
+	return false
+}
+
+func unwrapVal(e condition.Expr) condition.Expr {
+	if t, ok := e.(*condition.Transformer); ok && t.Name == "val" {
+		return t.Args[0]
+	}
+	return e
+}

@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/peregrine-sec/peregrine/policies/condition"
+	"github.com/peregrine-sec/peregrine/policies/fields"
+)
+
+// pred is a compiled condition.
+type pred[E any] func(*E) bool
+
+// compiler turns condition ASTs into predicates for one source.
+type compiler[E any] struct {
+	src Source[E]
+	cat *fields.Catalog
+	// extracted records whether every field the rule reads is extracted.
+	missing []string
+}
+
+func (c *compiler[E]) compile(e condition.Expr) (pred[E], error) {
+	switch n := e.(type) {
+	case *condition.And:
+		return c.logical(n.Children, true)
+	case *condition.Or:
+		return c.logical(n.Children, false)
+	case *condition.Not:
+		p, err := c.compile(n.Child)
+		if err != nil {
+			return nil, err
+		}
+		return func(ev *E) bool { return !p(ev) }, nil
+	case *condition.UnaryCheck:
+		acc, err := c.accessor(n.Left)
+		if err != nil {
+			return nil, err
+		}
+		return exists(acc), nil
+	case *condition.BinaryCheck:
+		return c.binary(n)
+	}
+	return nil, fmt.Errorf("unexpected %s in a compiled condition", condition.String(e))
+}
+
+func (c *compiler[E]) logical(children []condition.Expr, and bool) (pred[E], error) {
+	ps := make([]pred[E], len(children))
+	for i, ch := range children {
+		p, err := c.compile(ch)
+		if err != nil {
+			return nil, err
+		}
+		ps[i] = p
+	}
+	if len(ps) == 2 {
+		a, b := ps[0], ps[1]
+		if and {
+			return func(ev *E) bool { return a(ev) && b(ev) }, nil
+		}
+		return func(ev *E) bool { return a(ev) || b(ev) }, nil
+	}
+	if and {
+		return func(ev *E) bool {
+			for _, p := range ps {
+				if !p(ev) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	}
+	return func(ev *E) bool {
+		for _, p := range ps {
+			if p(ev) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// accessor resolves a field or transformer on the left side of a check.
+func (c *compiler[E]) accessor(e condition.Expr) (Accessor[E], error) {
+	switch n := e.(type) {
+	case *condition.Field:
+		fd, dotArg, ok := c.cat.Lookup(n.Name)
+		if !ok {
+			return Accessor[E]{}, fmt.Errorf("filter_check called with nonexistent field %s", n.Name)
+		}
+		arg := n.Arg
+		if dotArg != "" {
+			arg = dotArg
+		}
+		acc, ok := c.src.Accessor(fd, arg)
+		if !ok {
+			c.missing = append(c.missing, fd.Name)
+			return absent[E](), nil
+		}
+		return acc, nil
+	case *condition.Transformer:
+		return c.transformer(n)
+	}
+	return Accessor[E]{}, fmt.Errorf("expected a field, got %s", condition.String(e))
+}
+
+func exists[E any](acc Accessor[E]) pred[E] {
+	switch acc.Kind {
+	case KindInt:
+		return func(ev *E) bool { _, ok := acc.Int(ev); return ok }
+	case KindIP:
+		return func(ev *E) bool { _, ok := acc.IP(ev); return ok }
+	case KindBytes:
+		return func(ev *E) bool { _, ok := acc.Bytes(ev); return ok }
+	case KindList, KindAny:
+		return func(ev *E) bool { return acc.N(ev) > 0 }
+	}
+	return func(ev *E) bool { _, ok := acc.Str(ev); return ok }
+}

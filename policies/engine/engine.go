@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/peregrine-sec/peregrine/policies/fields"
+	"github.com/peregrine-sec/peregrine/policies/rules"
+)
+
+// Options tune which rules run and how events match them. Start from
+// DefaultOptions: the zero MinPriority is Emergency.
+type Options struct {
+	// MinPriority drops rules less severe than it (falco.yaml "priority").
+	MinPriority rules.Priority
+	// MatchAll reports every matching rule for an event; by default, as in
+	// Falco's rule_matching: first, evaluation stops at the first match.
+	MatchAll bool
+}
+
+// DefaultOptions runs every rule and stops at the first match.
+func DefaultOptions() Options { return Options{MinPriority: rules.Debug} }
+
+// Rule is a compiled rule.
+type Rule[E any] struct {
+	*rules.Rule
+	Output *Formatter[E]
+	// Unextracted lists fields the rule reads that the source does not
+	// extract yet; checks on them are false.
+	Unextracted []string
+	match       pred[E]
+}
+
+// Engine evaluates one source's rules.
+type Engine[E any] struct {
+	src     Source[E]
+	rules   []*Rule[E]
+	buckets [][]*Rule[E] // by event type code; one bucket when untyped
+	typed   bool
+	opts    Options
+}
+
+// New compiles the enabled rules of set that belong to src.
+func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options) (*Engine[E], error) {
+	e := &Engine[E]{src: src, opts: opts}
+	for _, r := range set.Rules {
+		if r.Source != src.Name() || !r.Enabled || r.Priority > opts.MinPriority {
+			continue
+		}
+		c := &compiler[E]{src: src, cat: cat}
+		p, err := c.compile(r.Condition)
+		if err != nil {
+			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
+		}
+		out, err := c.formatter(r.Output)
+		if err != nil {
+			return nil, fmt.Errorf("rule %q output: %w", r.Name, err)
+		}
+		slices.Sort(c.missing)
+		e.rules = append(e.rules, &Rule[E]{Rule: r, Output: out, Unextracted: slices.Compact(c.missing), match: p})
+	}
+	e.index()
+	return e, nil
+}
+
+// index puts each rule in the bucket of every event type it can match.
+func (e *Engine[E]) index() {
+	codes := e.src.TypeCodes()
+	e.typed = codes != nil
+	if codes == nil {
+		e.buckets = [][]*Rule[E]{e.rules}
+		return
+	}
+	n := 0
+	for _, c := range codes {
+		n = max(n, c+1)
+	}
+	e.buckets = make([][]*Rule[E], n)
+	for _, r := range e.rules {
+		for name, code := range codes {
+			if slices.Contains(r.Evttypes, name) != r.AllEvttypes {
+				e.buckets[code] = append(e.buckets[code], r)
+			}
+		}
+	}
+	for _, b := range e.buckets {
+		slices.SortFunc(b, func(x, y *Rule[E]) int { return slices.Index(e.rules, x) - slices.Index(e.rules, y) })
+	}
+}
+
+// Rules returns the compiled rules in definition order.
+func (e *Engine[E]) Rules() []*Rule[E] { return e.rules }
+
+// Match appends to out the rules ev satisfies, in definition order: the
+// first only, unless Options.MatchAll.
+func (e *Engine[E]) Match(ev *E, out []*Rule[E]) []*Rule[E] {
+	code := 0
+	if e.typed {
+		code = e.src.TypeCode(ev)
+		if code < 0 || code >= len(e.buckets) {
+			return out
+		}
+	}
+	for _, r := range e.buckets[code] {
+		if r.match(ev) {
+			out = append(out, r)
+			if !e.opts.MatchAll {
+				return out
+			}
+		}
+	}
+	return out
+}

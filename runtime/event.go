@@ -1,0 +1,89 @@
+package runtime
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Event is one syscall (its exit, as Falco sees it since enter events were
+// dropped) or process lifecycle event.
+type Event struct {
+	Type   Type
+	Num    uint64
+	Time   int64 // nanoseconds since the epoch
+	Res    int64 // return value: >= 0 success, < 0 -errno
+	Flags  uint32
+	Thread *Thread
+	FD     *FD
+	// Args are the named arguments, as evt.arg.NAME reads them.
+	Args []Arg
+}
+
+// Arg is a named syscall argument in its textual form.
+type Arg struct{ Name, Value string }
+
+// Open flags (the PPM_O_* values Falco prints and tests).
+const (
+	OpenRead  uint32 = 1 << 0
+	OpenWrite uint32 = 1 << 1
+	OpenCreat uint32 = 1 << 2
+	OpenExec  uint32 = 1 << 13
+)
+
+// Thread is the process state an event belongs to.
+type Thread struct {
+	Pid, Tid, Vpid, Sid, Vpgid int64
+	Name                       string   // comm
+	Exe                        string   // argv[0]
+	ExePath                    string   // full executable path
+	Args                       []string // argv[1:]
+	Cwd                        string
+	Env                        []string
+	Tty                        uint32
+	UID, GID                   uint32
+	User, Group                string
+	HomeDir, Shell             string
+	LoginUID                   int64
+	LoginUser                  string
+	CapEffective, CapPermitted string
+	Parent                     *Thread
+	Container                  *Container
+	ExeUpperLayer, ExeMemfd    bool
+
+	// argsLine and cmdLine are proc.args and proc.cmdline, joined once by
+	// Init so that reading them per event does not allocate.
+	argsLine, cmdLine string
+}
+
+// Init computes the derived values of a thread; call it after filling the
+// fields and before events of the thread are evaluated.
+func (t *Thread) Init() *Thread {
+	t.argsLine = strings.Join(t.Args, " ")
+	t.cmdLine = t.Name
+	if t.argsLine != "" {
+		t.cmdLine += " " + t.argsLine
+	}
+	return t
+}
+
+// FD is the file descriptor an event acts on.
+type FD struct {
+	Num       int64
+	TypeChar  byte // f, 4, 6, u, p, ...
+	Name      string
+	LocalIP   netip.Addr
+	RemoteIP  netip.Addr
+	LocalPort uint16
+	RemotePort,
+	Proto uint16
+	IsServer  bool // the local side is the server (accept/listen)
+	Connected bool
+}
+
+// Container is the container a thread runs in; nil means the host.
+type Container struct {
+	ID, FullID, Name, Type     string
+	Image, ImageRepo, ImageTag string
+	Privileged                 bool
+	PodName, Namespace, PodUID string
+}

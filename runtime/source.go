@@ -1,0 +1,36 @@
+package runtime
+
+import (
+	"maps"
+
+	"github.com/peregrine-sec/peregrine/policies/engine"
+	"github.com/peregrine-sec/peregrine/policies/fields"
+)
+
+// Source is the syscall source as the rule engine sees it.
+type Source struct{}
+
+// Name implements engine.Source.
+func (Source) Name() string { return fields.SourceSyscall }
+
+// TypeCodes implements engine.Source.
+func (Source) TypeCodes() map[string]int { return maps.Clone(typeCodes) }
+
+// TypeCode implements engine.Source.
+func (Source) TypeCode(e *Event) int { return int(e.Type) }
+
+// Accessor implements engine.Source.
+func (Source) Accessor(f *fields.Field, arg string) (engine.Accessor[Event], bool) {
+	if mk, ok := argAccessors[f.Name]; ok {
+		return mk(arg)
+	}
+	acc, ok := accessors[f.Name]
+	return acc, ok && arg == ""
+}
+
+// Extracted reports whether the source reads a field.
+func Extracted(name string) bool {
+	_, a := accessors[name]
+	_, b := argAccessors[name]
+	return a || b
+}
