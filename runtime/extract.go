@@ -127,5 +127,5 @@ func dirOf(name string) string {
 
 func baseOf(name string) string { return name[strings.LastIndexByte(name, '/')+1:] }
 
-var typeStrings = map[byte]string{'f': "file", 'd': "directory", '4': "ipv4", '6': "ipv6", 'u': "unix",
+var typeStrings = [256]string{'f': "file", 'd': "directory", '4': "ipv4", '6': "ipv6", 'u': "unix",
 	'p': "pipe", 'e': "event", 's': "signalfd", 'l': "eventpoll", 'i': "inotify", 'm': "memfd", 'b': "bpf"}

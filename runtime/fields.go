@@ -54,8 +54,8 @@ var accessors = map[string]acc{
 	"group.gid":            threadNum(func(t *Thread) int64 { return int64(t.GID) }),
 	"group.name":           threadStr(func(t *Thread) string { return t.Group }),
 	"fd.num":               fdNum(func(d *FD) (int64, bool) { return d.Num, true }),
-	"fd.typechar":          fdStr(func(d *FD) (string, bool) { return typeChars[d.TypeChar], true }),
-	"fd.type":              fdStr(func(d *FD) (string, bool) { s, ok := typeStrings[d.TypeChar]; return s, ok }),
+	"fd.typechar":          fdStr(func(d *FD) (string, bool) { return typeChars[d.TypeChar], typeChars[d.TypeChar] != "" }),
+	"fd.type":              fdStr(func(d *FD) (string, bool) { return typeStrings[d.TypeChar], typeStrings[d.TypeChar] != "" }),
 	"fd.name":              fdStr(func(d *FD) (string, bool) { return d.Name, true }),
 	"fd.directory":         fdStr(func(d *FD) (string, bool) { return dirOf(d.Name), d.TypeChar == 'f' || d.TypeChar == 'd' }),
 	"fd.filename":          fdStr(func(d *FD) (string, bool) { return baseOf(d.Name), d.TypeChar == 'f' }),
@@ -99,13 +99,18 @@ var accessors = map[string]acc{
 	"k8s.pod.uid":  containerStr(func(c *Container) string { return c.PodUID }),
 }
 
-var typeChars = map[byte]string{'f': "f", 'd': "d", '4': "4", '6': "6", 'u': "u", 'p': "p", 'e': "e",
+// typeChars and typeStrings are indexed by the fd type character, so the
+// lookup is an array access on the hot path.
+var typeChars = [256]string{'f': "f", 'd': "d", '4': "4", '6': "6", 'u': "u", 'p': "p", 'e': "e",
 	's': "s", 'l': "l", 'i': "i", 'm': "m", 'b': "b", 'o': "o", 'r': "r"}
 
+var openTypes = [...]Type{TypeOf("open"), TypeOf("openat"), TypeOf("openat2"), TypeOf("creat")}
+
 func isOpen(e *Event) bool {
-	switch e.Type.String() {
-	case "open", "openat", "openat2", "creat":
-		return true
+	for _, t := range openTypes {
+		if e.Type == t {
+			return true
+		}
 	}
 	return false
 }

@@ -3,8 +3,15 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/peregrine-sec/peregrine/policies/fields"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
+	"github.com/peregrine-sec/peregrine/runtime"
 )
+
+// extracted says which fields the sources built into this binary read.
+func extracted(source, field string) bool {
+	return source == fields.SourceSyscall && runtime.Extracted(field)
+}
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -94,7 +101,7 @@ func fieldsCmd() *cobra.Command {
 		Short: "Print the field catalogue of each source, and which fields are extracted yet",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Out = cmd.OutOrStdout()
+			o.Out, o.Extracted = cmd.OutOrStdout(), extracted
 			return inspect.Fields(o)
 		},
 	}

@@ -20,6 +20,9 @@ func rhsValues(r condition.Expr) ([]string, bool) {
 }
 
 func (c *compiler[E]) binary(n *condition.BinaryCheck) (pred[E], error) {
+	if p := c.evttypeCheck(n); p != nil {
+		return p, nil
+	}
 	acc, err := c.accessor(n.Left)
 	if err != nil {
 		return nil, err
@@ -57,6 +60,41 @@ func (c *compiler[E]) binary(n *condition.BinaryCheck) (pred[E], error) {
 		}, nil
 	}
 	return func(ev *E) bool { s, ok := acc.Str(ev); return ok && m(s) }, nil
+}
+
+// evttypeCheck compiles evt.type = / != / in against a typed source into a
+// table lookup on the event's type code: nearly every syscall rule starts
+// with one, so it is worth not comparing strings.
+func (c *compiler[E]) evttypeCheck(n *condition.BinaryCheck) pred[E] {
+	f, ok := n.Left.(*condition.Field)
+	vals, constant := rhsValues(n.Right)
+	codes := c.codes
+	if !ok || f.Name != "evt.type" || !constant || codes == nil || n.Modifier != "" {
+		return nil
+	}
+	neg := false
+	switch n.Op {
+	case "=", "==", "in", "intersects":
+	case "!=":
+		neg = true
+	default:
+		return nil
+	}
+	size := 0
+	for _, code := range codes {
+		size = max(size, code+1)
+	}
+	table := make([]bool, size)
+	for _, v := range vals {
+		if code, ok := codes[v]; ok {
+			table[code] = true
+		}
+	}
+	typeCode := c.src.TypeCode
+	return func(ev *E) bool {
+		code := typeCode(ev)
+		return code >= 0 && code < len(table) && table[code] != neg
+	}
 }
 
 func stringMatcher(n *condition.BinaryCheck, vals []string) (strMatcher, error) {

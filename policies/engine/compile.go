@@ -12,8 +12,9 @@ type pred[E any] func(*E) bool
 
 // compiler turns condition ASTs into predicates for one source.
 type compiler[E any] struct {
-	src Source[E]
-	cat *fields.Catalog
+	src   Source[E]
+	cat   *fields.Catalog
+	codes map[string]int // the source's event type codes, nil if untyped
 	// extracted records whether every field the rule reads is extracted.
 	missing []string
 }
@@ -21,9 +22,9 @@ type compiler[E any] struct {
 func (c *compiler[E]) compile(e condition.Expr) (pred[E], error) {
 	switch n := e.(type) {
 	case *condition.And:
-		return c.logical(n.Children, true)
+		return c.logical(flatten(n.Children, true), true)
 	case *condition.Or:
-		return c.logical(n.Children, false)
+		return c.logical(flatten(n.Children, false), false)
 	case *condition.Not:
 		p, err := c.compile(n.Child)
 		if err != nil {
@@ -76,6 +77,28 @@ func (c *compiler[E]) logical(children []condition.Expr, and bool) (pred[E], err
 		}
 		return false
 	}, nil
+}
+
+// flatten lifts nested conjunctions (or disjunctions) into their parent:
+// macros nest deeply, and each level would cost a call per event.
+func flatten(children []condition.Expr, and bool) []condition.Expr {
+	var out []condition.Expr
+	for _, ch := range children {
+		switch n := ch.(type) {
+		case *condition.And:
+			if and {
+				out = append(out, flatten(n.Children, true)...)
+				continue
+			}
+		case *condition.Or:
+			if !and {
+				out = append(out, flatten(n.Children, false)...)
+				continue
+			}
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 // accessor resolves a field or transformer on the left side of a check.

@@ -43,11 +43,12 @@ type Engine[E any] struct {
 // New compiles the enabled rules of set that belong to src.
 func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options) (*Engine[E], error) {
 	e := &Engine[E]{src: src, opts: opts}
+	codes := src.TypeCodes()
 	for _, r := range set.Rules {
 		if r.Source != src.Name() || !r.Enabled || r.Priority > opts.MinPriority {
 			continue
 		}
-		c := &compiler[E]{src: src, cat: cat}
+		c := &compiler[E]{src: src, cat: cat, codes: codes}
 		p, err := c.compile(r.Condition)
 		if err != nil {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
