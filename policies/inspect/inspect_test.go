@@ -144,3 +144,20 @@ func TestDefaultRulesValidateClean(t *testing.T) {
 		t.Errorf("default rules: %d rules, want at least 7", len(set.Rules))
 	}
 }
+
+// TestValidateText pins the human report: every error, its locations, the
+// offending line with a caret, and Falco's code and message.
+func TestValidateText(t *testing.T) {
+	var out bytes.Buffer
+	err := Validate(ValidateOptions{Paths: []string{"testdata/bad_rules.yaml"}, Out: &out})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	want, rerr := os.ReadFile("testdata/bad_rules.txt")
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if diff := cmp.Diff(string(want), out.String()); diff != "" {
+		t.Errorf("report (-want +got):\n%s", diff)
+	}
+}
