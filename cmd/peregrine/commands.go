@@ -30,6 +30,12 @@ func newRulesCommand() *cobra.Command {
 	return rules
 }
 
+// rulesFlags adds -r/--rules and --format, shared by the rules commands.
+func rulesFlags(c *cobra.Command, paths *[]string, format *string) {
+	c.Flags().StringArrayVarP(paths, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
+	c.Flags().StringVar(format, "format", "text", "output format: text or json")
+}
+
 func validateCmd() *cobra.Command {
 	o := inspect.ValidateOptions{}
 	c := &cobra.Command{
@@ -41,8 +47,7 @@ func validateCmd() *cobra.Command {
 			return inspect.Validate(o)
 		},
 	}
-	c.Flags().StringArrayVarP(&o.Paths, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
-	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
+	rulesFlags(c, &o.Paths, &o.Format)
 	return c
 }
 
@@ -72,9 +77,8 @@ func showCmd() *cobra.Command {
 			return inspect.Show(o)
 		},
 	}
-	c.Flags().StringArrayVarP(&o.Paths, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
+	rulesFlags(c, &o.Paths, &o.Format)
 	c.Flags().StringVar(&o.Rule, "rule", "", "only this rule")
-	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
 	return c
 }
 
@@ -89,8 +93,7 @@ func listCmd() *cobra.Command {
 			return inspect.List(o)
 		},
 	}
-	c.Flags().StringArrayVarP(&o.Paths, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
-	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
+	rulesFlags(c, &o.Paths, &o.Format)
 	return c
 }
 

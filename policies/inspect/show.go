@@ -48,22 +48,31 @@ func shown(set *rules.Set, only string) ([]ShownRule, error) {
 	return out, nil
 }
 
+// load loads the rules the options name, keeping o.Rule only if set.
+func (o ShowOptions) load() ([]ShownRule, error) {
+	set, err := LoadValid(o.Paths)
+	if err != nil {
+		return nil, err
+	}
+	return shown(set, o.Rule)
+}
+
+func writeRulesJSON(w io.Writer, rs []ShownRule) error {
+	return json.NewEncoder(w).Encode(struct {
+		Rules []ShownRule `json:"rules"`
+	}{rs})
+}
+
 // Show prints each rule's fully expanded condition (lists, macros and
 // exceptions resolved) and its final output, source, priority and tags.
 func Show(o ShowOptions) error {
-	set, err := LoadValid(o.Paths)
-	if err != nil {
-		return err
-	}
-	rs, err := shown(set, o.Rule)
+	rs, err := o.load()
 	if err != nil {
 		return err
 	}
 	switch o.Format {
 	case "json":
-		return json.NewEncoder(o.Out).Encode(struct {
-			Rules []ShownRule `json:"rules"`
-		}{rs})
+		return writeRulesJSON(o.Out, rs)
 	case "", "text":
 		var b strings.Builder
 		for _, r := range rs {
@@ -78,18 +87,12 @@ func Show(o ShowOptions) error {
 
 // List prints one line per rule: name, source, priority, enabled.
 func List(o ShowOptions) error {
-	set, err := LoadValid(o.Paths)
-	if err != nil {
-		return err
-	}
-	rs, err := shown(set, o.Rule)
+	rs, err := o.load()
 	if err != nil {
 		return err
 	}
 	if o.Format == "json" {
-		return json.NewEncoder(o.Out).Encode(struct {
-			Rules []ShownRule `json:"rules"`
-		}{rs})
+		return writeRulesJSON(o.Out, rs)
 	}
 	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tSOURCE\tPRIORITY\tENABLED")
