@@ -81,6 +81,9 @@ func TestConditionSemantics(t *testing.T) {
 		{"evt.type = execve and len(proc.name) = 4", sh, true},
 		{"evt.type = execve and proc.name = val(proc.exe)", sh, true},
 		{"evt.type = execve and proc.name regex 'ba.h'", sh, true},
+		{`evt.type = execve and join("-", (proc.name, proc.pname)) = bash-containerd-shim`, sh, true},
+		{`evt.type = execve and concat(proc.name, "!") = "bash!"`, sh, true},
+		{`evt.type = execve and concat(proc.name, fd.name) exists`, sh, false},
 		// Absent fields make every check false, != included.
 		{"evt.type = execve and fd.name != /etc/passwd", sh, false},
 		{"evt.type = execve and not fd.name exists", sh, true},

@@ -48,6 +48,10 @@ func asString[E any](acc Accessor[E]) func(*E) (string, bool) {
 // transformer compiles tolower, toupper, b64, basename and len over a
 // field (or a nested transformer).
 func (c *compiler[E]) transformer(t *condition.Transformer) (Accessor[E], error) {
+	switch t.Name {
+	case "join", "concat":
+		return c.joiner(t)
+	}
 	if len(t.Args) != 1 {
 		return Accessor[E]{}, fmt.Errorf("transformer '%s' takes one argument", t.Name)
 	}
@@ -98,4 +102,45 @@ func lenOf[E any](inner Accessor[E]) Accessor[E] {
 		s, ok := str(ev)
 		return int64(len(s)), ok
 	}}
+}
+
+// joiner compiles join(sep, (a, b, ...)) and concat(a, b, ...): the
+// values of fields and constants, joined; absent if any field is absent.
+func (c *compiler[E]) joiner(t *condition.Transformer) (Accessor[E], error) {
+	sep, items := "", t.Args
+	if t.Name == "join" {
+		s, okSep := t.Args[0].(*condition.Value)
+		l, okList := t.Args[len(t.Args)-1].(*condition.TransformerList)
+		if len(t.Args) != 2 || !okSep || !okList {
+			return Accessor[E]{}, fmt.Errorf("join takes a separator and a list: join(\"-\", (f1, f2))")
+		}
+		sep, items = s.Value, l.Items
+	}
+	parts := make([]func(*E) (string, bool), len(items))
+	for i, it := range items {
+		if v, ok := it.(*condition.Value); ok {
+			val := v.Value
+			parts[i] = func(*E) (string, bool) { return val, true }
+			continue
+		}
+		acc, err := c.accessor(it)
+		if err != nil {
+			return Accessor[E]{}, err
+		}
+		parts[i] = asString(acc)
+	}
+	return Accessor[E]{Kind: KindString, Str: func(ev *E) (string, bool) {
+		var b strings.Builder
+		for i, p := range parts {
+			s, ok := p(ev)
+			if !ok {
+				return "", false
+			}
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(s)
+		}
+		return b.String(), true
+	}}, nil
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,8 +13,9 @@ import (
 // checker validates a condition against one source's field catalogue, the
 // way libsinsp's filter compiler does when Falco loads a rule.
 type checker struct {
-	cat  *fields.Catalog
-	warn func(msg string, p condition.Pos, code Code)
+	cat      *fields.Catalog
+	warn     func(msg string, p condition.Pos, code Code)
+	warnedNA bool
 }
 
 type checkError struct {
@@ -110,6 +112,8 @@ func (c *checker) transformer(t *condition.Transformer) (fields.Type, bool) {
 		}
 	}
 	switch t.Name {
+	case "getopt":
+		c.fail("transformer 'getopt' is not supported yet", t.Pos)
 	case "len":
 		return fields.Uint64, false
 	case "val":
@@ -126,7 +130,36 @@ func (c *checker) lhsKnown(e condition.Expr) bool {
 	return c.run(&condition.UnaryCheck{Left: e, Op: "exists"}) == nil
 }
 
+// msgUnsafeNA is Falco's warning text, double blank included.
+const msgUnsafeNA = "comparing a field value with <NA> is unsafe and can lead to unpredictable behavior of the rule " +
+	"condition. If you need to  check for the existence of a field, consider using the 'exists' operator instead."
+
+// unsafeNACheck reports an equality check of a k8s_audit field against
+// "<NA>", which never matches an absent field in Falco ≥ 0.33.
+func unsafeNACheck(n *condition.BinaryCheck) bool {
+	f, ok := n.Left.(*condition.Field)
+	if !ok || !(strings.HasPrefix(f.Name, "ka.") || strings.HasPrefix(f.Name, "jevt.")) {
+		return false
+	}
+	switch n.Op {
+	case "=", "==", "!=", "in", "intersects", "pmatch":
+	default:
+		return false
+	}
+	switch r := n.Right.(type) {
+	case *condition.Value:
+		return r.Value == "<NA>"
+	case *condition.List:
+		return slices.Contains(r.Values, "<NA>")
+	}
+	return false
+}
+
 func (c *checker) binary(n *condition.BinaryCheck) {
+	if unsafeNACheck(n) && !c.warnedNA {
+		c.warnedNA = true
+		c.warn(msgUnsafeNA, n.Pos, WarnUnsafeNACheck)
+	}
 	typ, isList := c.lhs(n.Left)
 	if isList && n.Op != "in" && n.Op != "intersects" {
 		c.fail("list filter '"+condition.String(n.Left)+"' only supports operators 'exists', 'in' and 'intersects'", n.Pos)
