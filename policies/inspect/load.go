@@ -25,37 +25,39 @@ var ErrInvalid = &ExitError{Code: 1}
 // Catalogs returns the field catalogues of every source rules may use.
 func Catalogs() []*fields.Catalog { return []*fields.Catalog{fields.Syscall(), fields.K8sAudit()} }
 
-// ruleFile is one file to load, in order.
-type ruleFile struct{ name, content string }
+// ruleFile is one file to load, in order; err is why it could not be read.
+type ruleFile struct {
+	name, content string
+	err           error
+}
 
 // expand turns paths into files: a directory contributes its .yaml and .yml
 // files in name order, as Falco reads rules_files. No path means the
-// embedded default rules.
-func expand(paths []string) ([]ruleFile, error) {
+// embedded default rules. A path that cannot be read becomes a file with
+// an error, reported like Falco's LOAD_ERR_FILE_READ.
+func expand(paths []string) []ruleFile {
 	if len(paths) == 0 {
-		return []ruleFile{{policies.DefaultRulesName, policies.DefaultRules}}, nil
+		return []ruleFile{{name: policies.DefaultRulesName, content: policies.DefaultRules}}
 	}
 	var out []ruleFile
 	for _, p := range paths {
 		files, err := filesOf(p)
 		if err != nil {
-			return nil, err
+			out = append(out, ruleFile{name: p, err: err})
+			continue
 		}
 		for _, f := range files {
 			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("read rules: %w", err)
-			}
-			out = append(out, ruleFile{f, string(b)})
+			out = append(out, ruleFile{name: f, content: string(b), err: err})
 		}
 	}
-	return out, nil
+	return out
 }
 
 func filesOf(p string) ([]string, error) {
 	st, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("rules file: %w", err)
+		return nil, err
 	}
 	if !st.IsDir() {
 		return []string{p}, nil
@@ -76,26 +78,23 @@ func filesOf(p string) ([]string, error) {
 
 // Load loads rule files in order and returns each file's result and the
 // compiled rule set.
-func Load(paths []string) ([]*rules.Result, *rules.Set, error) {
-	files, err := expand(paths)
-	if err != nil {
-		return nil, nil, err
-	}
+func Load(paths []string) ([]*rules.Result, *rules.Set) {
 	l := rules.NewLoader(Catalogs()...)
 	var results []*rules.Result
-	for _, f := range files {
+	for _, f := range expand(paths) {
+		if f.err != nil {
+			results = append(results, rules.FileReadError(f.name, f.err))
+			continue
+		}
 		results = append(results, l.Load(f.name, f.content))
 	}
-	return results, l.Set(), nil
+	return results, l.Set()
 }
 
 // LoadValid loads rules and fails with the validation report when any
 // file has errors.
 func LoadValid(paths []string) (*rules.Set, error) {
-	results, set, err := Load(paths)
-	if err != nil {
-		return nil, err
-	}
+	results, set := Load(paths)
 	var errs []error
 	for _, r := range results {
 		for _, is := range r.Errors {

@@ -17,10 +17,8 @@ type ValidateOptions struct {
 // Validate loads the files and reports every problem, like `falco -V`. It
 // returns ErrInvalid when any file has errors.
 func Validate(o ValidateOptions) error {
-	results, _, err := Load(o.Paths)
-	if err != nil {
-		return err
-	}
+	results, _ := Load(o.Paths)
+	var err error
 	switch o.Format {
 	case "json":
 		err = rules.WriteJSON(o.Out, results)

@@ -72,3 +72,11 @@ func (l *Loader) Set() *Set { return l.set }
 
 // Catalog returns the catalogue of a source, or nil.
 func (l *Loader) Catalog(source string) *fields.Catalog { return l.catalogs[source] }
+
+// FileReadError is the result for a rules file that could not be read.
+func FileReadError(name string, err error) *Result {
+	res := &Result{Name: name}
+	ctx := Context{Locations: []Location{{ItemType: itemContent, Position: Position{Name: name}}}}
+	res.addError(ErrFileRead, "Could not read file: "+err.Error(), ctx)
+	return res
+}
