@@ -239,8 +239,7 @@ func (c *compiler[E]) dynamic(acc Accessor[E], n *condition.BinaryCheck) (pred[E
 			if !ok1 || !ok2 {
 				return false
 			}
-			m, _ := intOp(n.Op, r)
-			return m != nil && m(l)
+			return compareInts(n.Op, l, r)
 		}, nil
 	}
 	ls, rs := asString(acc), asString(racc)
@@ -252,6 +251,25 @@ func (c *compiler[E]) dynamic(acc Accessor[E], n *condition.BinaryCheck) (pred[E
 		}
 		return compareStrings(n.Op, l, r)
 	}, nil
+}
+
+// compareInts applies op to two runtime numbers (field-to-field checks).
+func compareInts(op string, l, r int64) bool {
+	switch op {
+	case "=", "==", "in", "intersects":
+		return l == r
+	case "!=":
+		return l != r
+	case "<":
+		return l < r
+	case "<=":
+		return l <= r
+	case ">":
+		return l > r
+	case ">=":
+		return l >= r
+	}
+	return false
 }
 
 // compareStrings applies op to two runtime values (field-to-field checks).

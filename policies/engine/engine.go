@@ -64,7 +64,8 @@ func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options
 	return e, nil
 }
 
-// index puts each rule in the bucket of every event type it can match.
+// index puts each rule in the bucket of every event type it can match;
+// rules are visited in order, so every bucket keeps definition order.
 func (e *Engine[E]) index() {
 	codes := e.src.TypeCodes()
 	e.typed = codes != nil
@@ -83,9 +84,6 @@ func (e *Engine[E]) index() {
 				e.buckets[code] = append(e.buckets[code], r)
 			}
 		}
-	}
-	for _, b := range e.buckets {
-		slices.SortFunc(b, func(x, y *Rule[E]) int { return slices.Index(e.rules, x) - slices.Index(e.rules, y) })
 	}
 }
 

@@ -81,8 +81,9 @@ func (c *compilation) compileMacros() {
 		}
 	}
 	for _, m := range c.l.macros.items {
-		if !c.macroBad[m.name] {
-			catch(c.res, func() { c.expandMacro(m) })
+		if !c.macroBad[m.name] && !catch(c.res, func() { c.expandMacro(m) }) {
+			// Reported once here; rules using it are skipped, not re-reported.
+			c.macroBad[m.name] = true
 		}
 	}
 }
