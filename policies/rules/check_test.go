@@ -36,3 +36,23 @@ func TestConditionWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenMacroReportedOnce: rules using a macro that does not compile
+// are skipped without repeating its error.
+func TestBrokenMacroReportedOnce(t *testing.T) {
+	l := newTestLoader()
+	rule := func(name string) string {
+		return "- rule: " + name + "\n  desc: d\n  condition: evt.type = open and m\n  output: o\n  priority: INFO\n"
+	}
+	res := l.Load("b.yaml", "- macro: m\n  condition: proc.name = x and undefined_one\n"+rule("r1")+rule("r2"))
+	var got []string
+	for _, e := range res.Errors {
+		got = append(got, e.Message)
+	}
+	if diff := cmp.Diff([]string{"Undefined macro 'undefined_one' used in filter."}, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	if len(l.Set().Rules) != 0 {
+		t.Errorf("%d rules compiled, want 0", len(l.Set().Rules))
+	}
+}
