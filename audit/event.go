@@ -1,0 +1,83 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+)
+
+// Event is one decoded audit event. It references the memory of the
+// parser that decoded it: its strings are valid while the Event is, and
+// callers that keep them longer must copy them.
+type Event struct {
+	v     *fastjson.Value
+	lists []cachedListEntry // list fields computed for this event, by accessor id
+	// Num is the event's position in its input (1-based), for evt.num.
+	Num uint64
+}
+
+type cachedListEntry struct {
+	id   int
+	vals []string
+}
+
+// Value returns the parsed JSON of the event.
+func (e *Event) Value() *fastjson.Value { return e.v }
+
+// JSON returns the event's JSON text.
+func (e *Event) JSON() []byte { return e.v.MarshalTo(nil) }
+
+// Typed decodes the event into the apiserver's audit/v1 type.
+func (e *Event) Typed() (*auditv1.Event, error) {
+	var ev auditv1.Event
+	if err := json.Unmarshal(e.JSON(), &ev); err != nil {
+		return nil, fmt.Errorf("decode audit event: %w", err)
+	}
+	return &ev, nil
+}
+
+// AuditID returns the event's auditID, or "".
+func (e *Event) AuditID() string { return str(e.v.Get("auditID")) }
+
+// Time is when the event reached its stage: stageTimestamp, falling back to
+// requestReceivedTimestamp and the v1beta1 timestamp. Alerts carry it.
+func (e *Event) Time() time.Time {
+	for _, k := range []string{"stageTimestamp", "requestReceivedTimestamp", "timestamp"} {
+		if s := str(e.v.Get(k)); s != "" {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// str returns a JSON string's text without copying it, or "" for anything
+// else. The text lives in the parser's buffer, which the Event keeps.
+func str(v *fastjson.Value) string {
+	if v == nil || v.Type() != fastjson.TypeString {
+		return ""
+	}
+	b := v.GetStringBytes()
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// text renders a value as the k8saudit plugin does: strings as they are,
+// anything else as its JSON text.
+func text(v *fastjson.Value) (string, bool) {
+	switch {
+	case v == nil:
+		return "", false
+	case v.Type() == fastjson.TypeString:
+		return str(v), true
+	case v.Type() == fastjson.TypeTrue:
+		return "true", true
+	case v.Type() == fastjson.TypeFalse:
+		return "false", true
+	}
+	return string(v.MarshalTo(nil)), true
+}
