@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/peregrine-sec/peregrine/audit"
+
 	"github.com/peregrine-sec/peregrine/policies/fields"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
 	"github.com/peregrine-sec/peregrine/runtime"
@@ -10,7 +12,13 @@ import (
 
 // extracted says which fields the sources built into this binary read.
 func extracted(source, field string) bool {
-	return source == fields.SourceSyscall && runtime.Extracted(field)
+	switch source {
+	case fields.SourceSyscall:
+		return runtime.Extracted(field)
+	case fields.SourceK8sAudit:
+		return audit.Extracted(field)
+	}
+	return false
 }
 
 func newRootCommand() *cobra.Command {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/policies/condition"
 	"github.com/peregrine-sec/peregrine/policies/fields"
-	"github.com/peregrine-sec/peregrine/policies/output"
+	"github.com/peregrine-sec/peregrine/policies/format"
 )
 
 // NA is what an output prints for a field without a value.
@@ -26,9 +26,9 @@ type part[E any] struct {
 	str   func(*E) (string, bool)
 }
 
-func (c *compiler[E]) formatter(format string) (*Formatter[E], error) {
+func (c *compiler[E]) formatter(spec string) (*Formatter[E], error) {
 	known := func(name string) bool { _, _, ok := c.cat.Lookup(name); return ok }
-	toks, err := output.Parse(format, known)
+	toks, err := format.Parse(spec, known)
 	if err != nil {
 		return nil, err
 	}

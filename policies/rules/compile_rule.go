@@ -6,7 +6,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/policies/condition"
 	"github.com/peregrine-sec/peregrine/policies/fields"
-	"github.com/peregrine-sec/peregrine/policies/output"
+	"github.com/peregrine-sec/peregrine/policies/format"
 )
 
 const containerInfo = "%container.info"
@@ -22,7 +22,7 @@ func (c *compilation) compileRule(r *ruleInfo) *Rule {
 		out = strings.TrimSpace(strings.ReplaceAll(out, containerInfo, ""))
 	}
 	known := func(name string) bool { _, _, ok := cat.Lookup(name); return ok }
-	if _, err := output.Parse(out, known); err != nil {
+	if _, err := format.Parse(out, known); err != nil {
 		if r.skipUnknown {
 			c.res.addWarning(WarnUnknownFilter, err.Error(), r.outputCtx)
 			return nil
