@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Priority is a rule's severity; lower is more severe, and the numeric
@@ -52,6 +54,17 @@ func (p *Priority) UnmarshalText(b []byte) error {
 	v, ok := ParsePriority(string(b))
 	if !ok {
 		return fmt.Errorf("invalid priority %q", b)
+	}
+	*p = v
+	return nil
+}
+
+// UnmarshalYAML parses a priority name in a YAML document, saying where a
+// bad one is.
+func (p *Priority) UnmarshalYAML(n *yaml.Node) error {
+	v, ok := ParsePriority(n.Value)
+	if !ok {
+		return fmt.Errorf("line %d: invalid priority %q (want emergency, alert, critical, error, warning, notice, informational or debug)", n.Line, n.Value)
 	}
 	*p = v
 	return nil

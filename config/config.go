@@ -1,0 +1,128 @@
+package config
+
+import (
+	"time"
+
+	"github.com/peregrine-sec/peregrine/policies/rules"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	RulesFiles                      []string       `yaml:"rules_files"`
+	Priority                        rules.Priority `yaml:"priority"`
+	RuleMatching                    string         `yaml:"rule_matching"` // first or all
+	JSONOutput                      bool           `yaml:"json_output"`
+	JSONIncludeOutputProperty       bool           `yaml:"json_include_output_property"`
+	JSONIncludeTagsProperty         bool           `yaml:"json_include_tags_property"`
+	JSONIncludeMessageProperty      bool           `yaml:"json_include_message_property"`
+	JSONIncludeOutputFieldsProperty bool           `yaml:"json_include_output_fields_property"`
+	TimeFormatISO8601               bool           `yaml:"time_format_iso_8601"`
+	Hostname                        string         `yaml:"hostname"`
+
+	StdoutOutput  StdoutOutput  `yaml:"stdout_output"`
+	FileOutput    FileOutput    `yaml:"file_output"`
+	SyslogOutput  SyslogOutput  `yaml:"syslog_output"`
+	HTTPOutput    HTTPOutput    `yaml:"http_output"`
+	ProgramOutput ProgramOutput `yaml:"program_output"`
+	OutputsQueue  OutputsQueue  `yaml:"outputs_queue"`
+
+	Webserver Webserver `yaml:"webserver"`
+	K8sAudit  K8sAudit  `yaml:"k8s_audit"`
+}
+
+// StdoutOutput is stdout_output.
+type StdoutOutput struct {
+	Enabled bool `yaml:"enabled"`
+}
+
+// FileOutput is file_output.
+type FileOutput struct {
+	Enabled  bool   `yaml:"enabled"`
+	Filename string `yaml:"filename"`
+}
+
+// SyslogOutput is syslog_output.
+type SyslogOutput struct {
+	Enabled bool   `yaml:"enabled"`
+	Network string `yaml:"network"` // empty: the local syslog socket
+	Address string `yaml:"address"`
+}
+
+// HTTPOutput is http_output.
+type HTTPOutput struct {
+	Enabled    bool          `yaml:"enabled"`
+	URL        string        `yaml:"url"`
+	UserAgent  string        `yaml:"user_agent"`
+	Insecure   bool          `yaml:"insecure"`
+	CACert     string        `yaml:"ca_cert"`
+	MTLS       bool          `yaml:"mtls"`
+	ClientCert string        `yaml:"client_cert"`
+	ClientKey  string        `yaml:"client_key"`
+	Retries    int           `yaml:"retries"`
+	Timeout    time.Duration `yaml:"timeout"`
+}
+
+// ProgramOutput is program_output.
+type ProgramOutput struct {
+	Enabled bool   `yaml:"enabled"`
+	Program string `yaml:"program"`
+}
+
+// OutputsQueue sizes each output's queue (Falco's outputs_queue.capacity,
+// but bounded: 0 means the default, never unbounded).
+type OutputsQueue struct {
+	Capacity int `yaml:"capacity"`
+}
+
+// Webserver is the listener for health, readiness and metrics.
+type Webserver struct {
+	Enabled            bool   `yaml:"enabled"`
+	ListenAddress      string `yaml:"listen_address"`
+	ListenPort         int    `yaml:"listen_port"`
+	K8sHealthzEndpoint string `yaml:"k8s_healthz_endpoint"`
+	SSLEnabled         bool   `yaml:"ssl_enabled"`
+	SSLCertificate     string `yaml:"ssl_certificate"` // PEM with certificate and key, as Falco's
+}
+
+// K8sAudit is the audit webhook endpoint (Falco's k8s_audit_endpoint idea,
+// with the TLS and authentication Falco's plugin lacks).
+type K8sAudit struct {
+	Enabled       bool   `yaml:"enabled"`
+	ListenAddress string `yaml:"listen_address"`
+	ListenPort    int    `yaml:"listen_port"`
+	Endpoint      string `yaml:"endpoint"`
+	// TLS: serving certificate and key; without them the listener is
+	// plain HTTP, which only makes sense on loopback.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile verifies the apiserver's client certificate.
+	ClientCAFile string `yaml:"client_ca_file"`
+	// TokensFile holds bearer tokens, one per line, accepted instead.
+	TokensFile   string `yaml:"tokens_file"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes"`
+	QueueSize    int    `yaml:"queue_size"` // events
+	Workers      int    `yaml:"workers"`
+	// RetryAfter is the Retry-After sent with 429 when the queue is full.
+	RetryAfter time.Duration `yaml:"retry_after"`
+}
+
+// Default is the configuration without a file: the built-in rules, JSON
+// alerts on stdout, the audit endpoint on loopback.
+func Default() *Config {
+	return &Config{
+		Priority:                        rules.Debug,
+		RuleMatching:                    "first",
+		JSONOutput:                      true,
+		JSONIncludeOutputProperty:       true,
+		JSONIncludeTagsProperty:         true,
+		JSONIncludeOutputFieldsProperty: true,
+		StdoutOutput:                    StdoutOutput{Enabled: true},
+		FileOutput:                      FileOutput{Filename: "./events.txt"},
+		HTTPOutput:                      HTTPOutput{UserAgent: "peregrine", Retries: 3, Timeout: 5 * time.Second},
+		OutputsQueue:                    OutputsQueue{Capacity: 4096},
+		Webserver: Webserver{Enabled: true, ListenAddress: "127.0.0.1", ListenPort: 8765,
+			K8sHealthzEndpoint: "/healthz"},
+		K8sAudit: K8sAudit{Enabled: true, ListenAddress: "127.0.0.1", ListenPort: 9765, Endpoint: "/k8s-audit",
+			MaxBodyBytes: 12 << 20, QueueSize: 65536, Workers: 1, RetryAfter: time.Second},
+	}
+}

@@ -1,0 +1,101 @@
+package output
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/peregrine-sec/peregrine/policies/rules"
+)
+
+// Alert is one rule match.
+type Alert struct {
+	Time     time.Time
+	Rule     string
+	Priority rules.Priority
+	Source   string
+	Hostname string
+	// Message is the rule's formatted output.
+	Message      string
+	OutputFields map[string]any
+	Tags         []string
+}
+
+// Format says how alerts are rendered, with falco.yaml's option names.
+type Format struct {
+	JSON                bool // json_output
+	IncludeOutput       bool // json_include_output_property
+	IncludeTags         bool // json_include_tags_property
+	IncludeMessage      bool // json_include_message_property
+	IncludeOutputFields bool // json_include_output_fields_property
+	TimeFormatISO8601   bool // time_format_iso_8601
+}
+
+// DefaultFormat is falco.yaml's default, with JSON on.
+func DefaultFormat() Format {
+	return Format{JSON: true, IncludeOutput: true, IncludeTags: true, IncludeOutputFields: true}
+}
+
+// Text is the alert's text line: "<time>: <Priority> <message>", the time
+// as evt.time (HH:MM:SS.nnnnnnnnn) or ISO 8601, in UTC.
+func (a *Alert) Text(f Format) string {
+	t := a.Time.UTC()
+	stamp := t.Format("15:04:05.000000000")
+	if f.TimeFormatISO8601 {
+		stamp = t.Format("2006-01-02T15:04:05.000000000-0700")
+	}
+	return stamp + ": " + a.Priority.String() + " " + a.Message
+}
+
+// jsonAlert is Falco's alert JSON, key for key.
+type jsonAlert struct {
+	Hostname     string          `json:"hostname"`
+	Output       string          `json:"output,omitempty"`
+	Message      string          `json:"message,omitempty"`
+	Priority     string          `json:"priority"`
+	Rule         string          `json:"rule"`
+	Source       string          `json:"source"`
+	Tags         *[]string       `json:"tags,omitempty"`
+	Time         string          `json:"time"`
+	OutputFields *map[string]any `json:"output_fields,omitempty"`
+}
+
+// TimeLayout is the alert JSON's time: RFC 3339 in UTC with exactly nine
+// fractional digits.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// JSON renders the alert as Falco does.
+func (a *Alert) JSON(f Format) []byte {
+	j := jsonAlert{Hostname: a.Hostname, Priority: a.Priority.String(), Rule: a.Rule, Source: a.Source,
+		Time: a.Time.UTC().Format(TimeLayout)}
+	if f.IncludeOutput {
+		j.Output = a.Text(f)
+	}
+	if f.IncludeMessage {
+		j.Message = a.Message
+	}
+	// Pointers, so that an enabled but empty property still appears.
+	if f.IncludeTags {
+		tags := a.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		j.Tags = &tags
+	}
+	if f.IncludeOutputFields {
+		fields := a.OutputFields
+		if fields == nil {
+			fields = map[string]any{}
+		}
+		j.OutputFields = &fields
+	}
+	b, _ := json.Marshal(j) // only strings, numbers, bools and nulls: cannot fail
+	return b
+}
+
+// Line renders the alert in the configured form, newline-terminated.
+func (a *Alert) Line(f Format) []byte {
+	if f.JSON {
+		return append(a.JSON(f), '\n')
+	}
+	return []byte(a.Text(f) + "\n")
+}

@@ -1,0 +1,122 @@
+package output
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+)
+
+// HTTPConfig is http_output.
+type HTTPConfig struct {
+	URL        string
+	UserAgent  string
+	Insecure   bool   // skip server certificate verification
+	CACert     string // PEM file of CAs to trust
+	MTLS       bool
+	ClientCert string
+	ClientKey  string
+	JSON       bool // Content-Type application/json, else text/plain
+	Retries    int  // attempts after the first, with exponential backoff
+	Backoff    time.Duration
+	Timeout    time.Duration
+}
+
+// HTTP posts each alert to a URL (http_output), reusing connections.
+type HTTP struct {
+	cfg    HTTPConfig
+	client *http.Client
+}
+
+// NewHTTP builds the sink and its TLS configuration.
+func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
+	tlsCfg := &tls.Config{InsecureSkipVerify: cfg.Insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // opt-in, as in Falco
+	if cfg.CACert != "" {
+		pem, err := os.ReadFile(cfg.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("http output CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("http output CA %s: no certificate found", cfg.CACert)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	if cfg.MTLS {
+		cert, err := tls.LoadX509KeyPair(cfg.ClientCert, cfg.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("http output client certificate: %w", err)
+		}
+		tlsCfg.Certificates = []tls.Certificate{cert}
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 200 * time.Millisecond
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "peregrine"
+	}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}
+	return &HTTP{cfg: cfg, client: &http.Client{Transport: tr, Timeout: cfg.Timeout}}, nil
+}
+
+// Name implements Sink.
+func (s *HTTP) Name() string { return "http" }
+
+// Send implements Sink: it retries failed posts (network errors, 5xx and
+// 429) with exponential backoff.
+func (s *HTTP) Send(ctx context.Context, line []byte, _ *Alert) error {
+	var err error
+	wait := s.cfg.Backoff
+	for attempt := 0; attempt <= s.cfg.Retries; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return err
+			}
+			wait *= 2
+		}
+		var retry bool
+		if retry, err = s.post(ctx, line); err == nil || !retry {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *HTTP) post(ctx context.Context, body []byte) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return false, fmt.Errorf("http output: %w", err)
+	}
+	req.Header.Set("User-Agent", s.cfg.UserAgent)
+	req.Header.Set("Content-Type", "text/plain")
+	if s.cfg.JSON {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return true, fmt.Errorf("http output: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests,
+			fmt.Errorf("http output: %s answered %s", s.cfg.URL, resp.Status)
+	}
+	return false, nil
+}
+
+// Close implements Sink.
+func (s *HTTP) Close() error {
+	s.client.CloseIdleConnections()
+	return nil
+}

@@ -1,0 +1,132 @@
+package output
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/policies/rules"
+)
+
+// Sink delivers rendered alerts somewhere. Send is called from the sink's
+// own goroutine, one alert at a time.
+type Sink interface {
+	Name() string
+	Send(ctx context.Context, line []byte, a *Alert) error
+	Close() error
+}
+
+// Outputs fans alerts out to sinks through bounded per-sink queues.
+type Outputs struct {
+	format  Format
+	sinks   []*queued
+	log     *slog.Logger
+	metrics *metrics
+	wg      sync.WaitGroup
+}
+
+type queued struct {
+	sink        Sink
+	minPriority rules.Priority
+	ch          chan *Alert
+}
+
+// SinkConfig attaches a sink with its minimum priority and queue size.
+type SinkConfig struct {
+	Sink        Sink
+	MinPriority rules.Priority
+	QueueSize   int
+}
+
+type metrics struct {
+	alerts  *prometheus.CounterVec
+	sent    *prometheus.CounterVec
+	dropped *prometheus.CounterVec
+	errors  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_alerts_total",
+			Help: "Alerts raised, by rule, priority and source."}, []string{"rule", "priority", "source"}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_output_sent_total",
+			Help: "Alerts delivered, by output."}, []string{"output"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_output_dropped_total",
+			Help: "Alerts dropped because an output's queue was full, by output."}, []string{"output"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_output_errors_total",
+			Help: "Alerts an output failed to deliver, by output."}, []string{"output"}),
+	}
+	reg.MustRegister(m.alerts, m.sent, m.dropped, m.errors)
+	return m
+}
+
+// New builds the fan-out. Call Start to run the sinks.
+func New(format Format, sinks []SinkConfig, reg prometheus.Registerer, log *slog.Logger) *Outputs {
+	o := &Outputs{format: format, log: log, metrics: newMetrics(reg)}
+	for _, s := range sinks {
+		size := s.QueueSize
+		if size <= 0 {
+			size = 1024
+		}
+		o.sinks = append(o.sinks, &queued{sink: s.Sink, minPriority: s.MinPriority, ch: make(chan *Alert, size)})
+	}
+	return o
+}
+
+// Start runs one goroutine per sink until ctx ends; then each sink drains
+// its queue, is closed, and Start returns.
+func (o *Outputs) Start(ctx context.Context) error {
+	for _, q := range o.sinks {
+		o.wg.Add(1)
+		go o.run(ctx, q)
+	}
+	<-ctx.Done()
+	o.wg.Wait()
+	return nil
+}
+
+func (o *Outputs) run(ctx context.Context, q *queued) {
+	defer o.wg.Done()
+	name := q.sink.Name()
+	send := func(a *Alert) {
+		// Deliver even while shutting down: the context only stops the loop.
+		if err := q.sink.Send(context.WithoutCancel(ctx), a.Line(o.format), a); err != nil {
+			o.metrics.errors.WithLabelValues(name).Inc()
+			o.log.Warn("output failed", "output", name, "rule", a.Rule, "err", err)
+			return
+		}
+		o.metrics.sent.WithLabelValues(name).Inc()
+	}
+	for {
+		select {
+		case a := <-q.ch:
+			send(a)
+		case <-ctx.Done():
+			for len(q.ch) > 0 {
+				send(<-q.ch)
+			}
+			if err := q.sink.Close(); err != nil {
+				o.log.Warn("closing output", "output", name, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// Publish hands an alert to every sink whose minimum priority it meets. It
+// never blocks: a sink whose queue is full drops the alert and counts it.
+func (o *Outputs) Publish(a *Alert) {
+	o.metrics.alerts.WithLabelValues(a.Rule, a.Priority.String(), a.Source).Inc()
+	for _, q := range o.sinks {
+		if a.Priority > q.minPriority {
+			continue
+		}
+		select {
+		case q.ch <- a:
+		default:
+			o.metrics.dropped.WithLabelValues(q.sink.Name()).Inc()
+		}
+	}
+}
