@@ -1,6 +1,7 @@
 package output
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -88,8 +89,11 @@ func (a *Alert) JSON(f Format) []byte {
 		}
 		j.OutputFields = &fields
 	}
-	b, _ := json.Marshal(j) // only strings, numbers, bools and nulls: cannot fail
-	return b
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // "<NA>" stays readable, as in Falco's output
+	_ = enc.Encode(j)        // only strings, numbers, bools and nulls: cannot fail
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
 }
 
 // Line renders the alert in the configured form, newline-terminated.

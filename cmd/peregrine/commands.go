@@ -1,12 +1,16 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/peregrine-sec/peregrine/audit"
 
 	"github.com/peregrine-sec/peregrine/policies/fields"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
+	"github.com/peregrine-sec/peregrine/replay"
 	"github.com/peregrine-sec/peregrine/runtime"
 )
 
@@ -28,8 +32,40 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRulesCommand())
+	root.AddCommand(newRulesCommand(), replayCmd())
 	return root
+}
+
+func replayCmd() *cobra.Command {
+	o := replay.Options{}
+	c := &cobra.Command{
+		Use:   "replay -r RULES... --audit FILE...",
+		Short: "Run rules over recorded events and print the alerts, one per line",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(o.AuditFiles) == 0 {
+				return fmt.Errorf("nothing to replay: give --audit FILE (- for stdin)")
+			}
+			o.In, o.Out, o.Err = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			o.Hostname = hostname()
+			return replay.Run(cmd.Context(), o)
+		},
+	}
+	c.Flags().StringArrayVarP(&o.RulesFiles, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
+	c.Flags().StringArrayVar(&o.AuditFiles, "audit", nil, "audit events: EventList, Event, JSON array or JSON lines (repeatable; - for stdin)")
+	c.Flags().StringVar(&o.Format, "format", "json", "alert format: json or text")
+	c.Flags().BoolVar(&o.MatchAll, "match-all", false, "report every matching rule, not only the first (rule_matching: all)")
+	return c
+}
+
+// hostname is what alerts carry: $FALCO_HOSTNAME as in Falco, else the
+// machine's name.
+func hostname() string {
+	if h := os.Getenv("FALCO_HOSTNAME"); h != "" {
+		return h
+	}
+	h, _ := os.Hostname()
+	return h
 }
 
 func newRulesCommand() *cobra.Command {

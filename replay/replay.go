@@ -1,0 +1,91 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/policies/engine"
+	"github.com/peregrine-sec/peregrine/policies/inspect"
+)
+
+// Options configure Run.
+type Options struct {
+	RulesFiles []string // none: the built-in rules
+	AuditFiles []string // "-" is standard input
+	Format     string   // json (default) or text
+	MatchAll   bool     // every matching rule, not only the first
+	Hostname   string
+	In         io.Reader
+	Out, Err   io.Writer
+}
+
+// Run evaluates the events of every file and writes one alert per line.
+// A malformed input line is reported on Err with its file and line and
+// skipped; the rest is still evaluated.
+func Run(ctx context.Context, o Options) error {
+	set, err := inspect.LoadValid(o.RulesFiles)
+	if err != nil {
+		return err
+	}
+	opts := engine.DefaultOptions()
+	opts.MatchAll = o.MatchAll
+	ev, err := audit.NewEvaluator(set, opts, o.Hostname)
+	if err != nil {
+		return fmt.Errorf("compile rules: %w", err)
+	}
+	format, err := formatOf(o.Format)
+	if err != nil {
+		return err
+	}
+	for _, name := range o.AuditFiles {
+		if err := replayFile(ctx, ev, name, format, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func formatOf(name string) (output.Format, error) {
+	f := output.DefaultFormat()
+	switch name {
+	case "", "json":
+	case "text":
+		f.JSON = false
+	default:
+		return f, fmt.Errorf("unknown format %q (want json or text)", name)
+	}
+	return f, nil
+}
+
+func replayFile(ctx context.Context, ev *audit.Evaluator, name string, f output.Format, o Options) error {
+	r := o.In
+	if name != "-" {
+		file, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		defer file.Close()
+		r = file
+	}
+	var alerts []*output.Alert
+	var n uint64
+	bad := func(err error) { fmt.Fprintf(o.Err, "peregrine: %s: %v (skipped)\n", name, err) }
+	return audit.Stream(r, func(e *audit.Event) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n++
+		e.Num = n
+		alerts = ev.Evaluate(e, alerts[:0])
+		for _, a := range alerts {
+			if _, err := o.Out.Write(a.Line(f)); err != nil {
+				return fmt.Errorf("write alert: %w", err)
+			}
+		}
+		return nil
+	}, bad)
+}
