@@ -32,7 +32,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRulesCommand(), replayCmd())
+	root.AddCommand(newRulesCommand(), replayCmd(), serveCmd())
 	return root
 }
 

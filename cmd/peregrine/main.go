@@ -10,10 +10,13 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/peregrine-sec/peregrine/policies/inspect"
 )
 
 func main() {
+	gin.SetMode(gin.ReleaseMode) // no debug banner; the process-wide switch gin offers
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := newRootCommand().ExecuteContext(ctx)

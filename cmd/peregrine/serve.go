@@ -1,0 +1,74 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/server"
+)
+
+// configFlags are -c and -o, shared by the commands that run services.
+type configFlags struct {
+	file      string
+	overrides []string
+}
+
+func (f *configFlags) add(c *cobra.Command) {
+	c.Flags().StringVarP(&f.file, "config", "c", "", "configuration file (falco.yaml-shaped; see peregrine.yaml)")
+	c.Flags().StringArrayVarP(&f.overrides, "option", "o", nil, "override a configuration key: -o key.sub=value (repeatable)")
+}
+
+func (f *configFlags) load() (*config.Config, error) { return config.Load(f.file, f.overrides) }
+
+func serveCmd() *cobra.Command {
+	var cf configFlags
+	c := &cobra.Command{
+		Use:   "serve [-c FILE] [-o key=value]...",
+		Short: "Run the central service: the audit webhook endpoint, alert outputs, health and metrics",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load()
+			if err != nil {
+				return err
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			return server.Run(cmd.Context(), server.Options{
+				Config: cfg, Hostname: hostnameOf(cfg.Hostname), Stdout: cmd.OutOrStdout(),
+				Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), Registry: reg, Reopen: hangups(),
+			})
+		},
+	}
+	cf.add(c)
+	return c
+}
+
+// hangups turns SIGHUP into reopen requests for the file outputs.
+func hangups() <-chan struct{} {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	go func() {
+		for range sig {
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return out
+}
+
+func hostnameOf(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	return hostname()
+}

@@ -1,0 +1,115 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/output"
+)
+
+// auditMetrics count every audit event and request, by what became of it.
+type auditMetrics struct {
+	requests  *prometheus.CounterVec
+	received  prometheus.Counter
+	queued    prometheus.Counter
+	rejected  *prometheus.CounterVec
+	evaluated prometheus.Counter
+	depth     prometheus.GaugeFunc
+}
+
+func newAuditMetrics(reg prometheus.Registerer, depth func() float64) *auditMetrics {
+	m := &auditMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_audit_requests_total",
+			Help: "Audit webhook requests, by HTTP status code."}, []string{"code"}),
+		received: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_audit_events_received_total",
+			Help: "Audit events decoded from requests."}),
+		queued: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_audit_events_queued_total",
+			Help: "Audit events accepted into the evaluation queue."}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_audit_events_rejected_total",
+			Help: "Audit events refused, by reason (queue_full, shutting_down); the sender retries them."}, []string{"reason"}),
+		evaluated: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_audit_events_evaluated_total",
+			Help: "Audit events evaluated against the rules."}),
+		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "peregrine_audit_queue_events",
+			Help: "Audit events waiting in the queue."}, depth),
+	}
+	reg.MustRegister(m.requests, m.received, m.queued, m.rejected, m.evaluated, m.depth)
+	return m
+}
+
+// auditHandler receives what the apiserver's audit webhook backend posts.
+type auditHandler struct {
+	queue      *queue[*audit.Event]
+	auth       *authenticator
+	maxBody    int64
+	retryAfter time.Duration
+	metrics    *auditMetrics
+	log        *slog.Logger
+}
+
+func (h *auditHandler) fail(c *gin.Context, code int, msg string) {
+	h.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	c.AbortWithStatusJSON(code, gin.H{"error": msg})
+}
+
+func (h *auditHandler) serve(c *gin.Context) {
+	if !h.auth.allow(c.Request) {
+		h.fail(c, http.StatusUnauthorized, "authentication required: a client certificate signed by the configured CA or a valid bearer token")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
+		h.fail(c, http.StatusUnsupportedMediaType, "content type must be application/json")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.maxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.fail(c, http.StatusRequestEntityTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes (k8s_audit.max_body_bytes)")
+		return
+	case err != nil:
+		h.fail(c, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	events, err := audit.DecodeBatch(body)
+	if err != nil {
+		h.fail(c, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.metrics.received.Add(float64(len(events)))
+	if !h.queue.put(events) {
+		h.metrics.rejected.WithLabelValues("queue_full").Add(float64(len(events)))
+		c.Header("Retry-After", strconv.Itoa(max(1, int(h.retryAfter.Seconds()))))
+		h.fail(c, http.StatusTooManyRequests, "evaluation queue full: retry later")
+		return
+	}
+	h.metrics.queued.Add(float64(len(events)))
+	h.metrics.requests.WithLabelValues("200").Inc()
+	c.JSON(http.StatusOK, gin.H{"accepted": len(events)})
+}
+
+// evaluate takes batches until the queue is closed and drained.
+func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs, m *auditMetrics) {
+	var alerts []*output.Alert
+	for {
+		batch, ok := q.take()
+		if !ok {
+			return
+		}
+		for _, e := range batch {
+			alerts = ev.Evaluate(e, alerts[:0])
+			for _, a := range alerts {
+				outs.Publish(a)
+			}
+		}
+		m.evaluated.Add(float64(len(batch)))
+	}
+}

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// queue holds batches of items up to a capacity counted in items. A batch
+// is accepted whole or refused whole, so an apiserver that retries a
+// refused batch never makes duplicates.
+type queue[T any] struct {
+	capacity int64
+	pending  atomic.Int64
+	ch       chan []T
+	mu       sync.RWMutex // guards closing ch against concurrent puts
+	closed   bool
+}
+
+func newQueue[T any](capacity int) *queue[T] {
+	// Every batch holds at least one item, so capacity batches always fit.
+	return &queue[T]{capacity: int64(capacity), ch: make(chan []T, capacity)}
+}
+
+// put enqueues the batch, or reports false when it does not fit (or the
+// queue is closed).
+func (q *queue[T]) put(batch []T) bool {
+	q.mu.RLock()
+	defer q.mu.RUnlock()
+	if q.closed {
+		return false
+	}
+	n := int64(len(batch))
+	for {
+		cur := q.pending.Load()
+		if cur+n > q.capacity {
+			return false
+		}
+		if q.pending.CompareAndSwap(cur, cur+n) {
+			break
+		}
+	}
+	q.ch <- batch
+	return true
+}
+
+// take returns the next batch; false once the queue is closed and empty.
+func (q *queue[T]) take() ([]T, bool) {
+	b, ok := <-q.ch
+	if ok {
+		q.pending.Add(-int64(len(b)))
+	}
+	return b, ok
+}
+
+// close stops accepting; what is queued can still be taken.
+func (q *queue[T]) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.closed = true
+		close(q.ch)
+	}
+}
+
+func (q *queue[T]) len() int64 { return q.pending.Load() }

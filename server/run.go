@@ -1,0 +1,190 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/policies/engine"
+	"github.com/peregrine-sec/peregrine/policies/inspect"
+)
+
+// Options configure Run.
+type Options struct {
+	Config   *config.Config
+	Hostname string
+	Stdout   io.Writer
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	// Reopen asks the file outputs to reopen their files (SIGHUP).
+	Reopen <-chan struct{}
+	// Listening, when set, is told the bound addresses once serving.
+	Listening func(auditAddr, webAddr net.Addr)
+}
+
+// Run serves until ctx ends, then drains: listeners stop accepting, queued
+// events are evaluated, outputs deliver what they hold.
+func Run(ctx context.Context, o Options) error {
+	c := o.Config
+	set, err := inspect.LoadValid(c.RulesFiles)
+	if err != nil {
+		return err
+	}
+	outs, files, err := buildOutputs(c, o.Stdout, o.Registry, o.Log)
+	if err != nil {
+		return err
+	}
+	opts := engine.DefaultOptions()
+	opts.MinPriority, opts.MatchAll = c.Priority, c.RuleMatching == "all"
+	workers := make([]*audit.Evaluator, max(1, c.K8sAudit.Workers))
+	for i := range workers {
+		if workers[i], err = audit.NewEvaluator(set, opts, o.Hostname); err != nil {
+			return fmt.Errorf("compile rules: %w", err)
+		}
+	}
+	s, err := newServers(c, o)
+	if err != nil {
+		return err
+	}
+	o.Log.Info("rules loaded", "rules", len(set.Rules), "k8s_audit_rules", len(workers[0].Rules()))
+	return s.run(ctx, outs, files, workers, o)
+}
+
+// servers are the two listeners and what they share.
+type servers struct {
+	audit, web     *http.Server
+	auditLn, webLn net.Listener
+	handler        *auditHandler
+	ready          atomic.Bool
+}
+
+func newServers(c *config.Config, o Options) (*servers, error) {
+	a := c.K8sAudit
+	tlsCfg, err := serverTLS(a.CertFile, a.KeyFile, a.ClientCAFile)
+	if err != nil {
+		return nil, err
+	}
+	auth := &authenticator{certs: a.ClientCAFile != ""}
+	if a.TokensFile != "" {
+		if auth.tokens, err = readTokens(a.TokensFile); err != nil {
+			return nil, err
+		}
+	}
+	auditAddr := net.JoinHostPort(a.ListenAddress, strconv.Itoa(a.ListenPort))
+	if err := checkExposure(auditAddr, tlsCfg != nil, auth); err != nil {
+		return nil, err
+	}
+	s := &servers{}
+	q := newQueue[*audit.Event](a.QueueSize)
+	s.handler = &auditHandler{queue: q, auth: auth, maxBody: a.MaxBodyBytes, retryAfter: a.RetryAfter, log: o.Log,
+		metrics: newAuditMetrics(o.Registry, func() float64 { return float64(q.len()) })}
+	if s.auditLn, err = listen(auditAddr, tlsCfg); err != nil {
+		return nil, err
+	}
+	webAddr := net.JoinHostPort(c.Webserver.ListenAddress, strconv.Itoa(c.Webserver.ListenPort))
+	webTLS, err := serverTLS(c.Webserver.SSLCertificate, c.Webserver.SSLCertificate, "")
+	if err != nil || !c.Webserver.SSLEnabled {
+		webTLS = nil
+	}
+	if err != nil && c.Webserver.SSLEnabled {
+		return nil, err
+	}
+	if s.webLn, err = listen(webAddr, webTLS); err != nil {
+		s.auditLn.Close()
+		return nil, err
+	}
+	s.audit = &http.Server{Handler: s.auditRouter(a.Endpoint), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	s.web = &http.Server{Handler: s.webRouter(c.Webserver.K8sHealthzEndpoint, o.Registry), ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+func listen(addr string, cfg *tls.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+	}
+	return ln, nil
+}
+
+func (s *servers) auditRouter(endpoint string) http.Handler {
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.POST(endpoint, s.handler.serve)
+	return r
+}
+
+func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output.File, workers []*audit.Evaluator, o Options) error {
+	outCtx, stopOutputs := context.WithCancel(context.WithoutCancel(ctx))
+	outDone := make(chan error, 1)
+	go func() { outDone <- outs.Start(outCtx) }()
+	var wg sync.WaitGroup
+	for _, ev := range workers {
+		wg.Go(func() { evaluate(s.handler.queue, ev, outs, s.handler.metrics) })
+	}
+	go reopenOnSignal(ctx, o.Reopen, files, o.Log)
+	errs := make(chan error, 2)
+	for _, p := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{s.audit, s.auditLn}, {s.web, s.webLn}} {
+		go func() {
+			if err := p.srv.Serve(p.ln); !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+	}
+	s.ready.Store(true)
+	o.Log.Info("serving", "k8s_audit", s.auditLn.Addr().String(), "webserver", s.webLn.Addr().String())
+	if o.Listening != nil {
+		o.Listening(s.auditLn.Addr(), s.webLn.Addr())
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	s.ready.Store(false)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = s.audit.Shutdown(shutdownCtx)
+	s.handler.queue.close()
+	wg.Wait() // every queued event evaluated
+	_ = s.web.Shutdown(shutdownCtx)
+	stopOutputs()
+	<-outDone
+	o.Log.Info("stopped")
+	return runErr
+}
+
+func reopenOnSignal(ctx context.Context, reopen <-chan struct{}, files []*output.File, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-reopen:
+			for _, f := range files {
+				if err := f.Reopen(); err != nil {
+					log.Error("reopening alert file", "err", err)
+				}
+			}
+		}
+	}
+}
