@@ -1,0 +1,207 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/testpki"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string             { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+type testServer struct {
+	auditURL, webURL string
+	stdout           *lockedBuffer
+	cancel           context.CancelFunc
+	done             chan error
+	ca               *testpki.CA
+	pool             *x509.CertPool
+}
+
+// startServer runs Run with TLS, a client CA and a token, on free ports.
+func startServer(t *testing.T, overrides ...string) *testServer {
+	t.Helper()
+	ca := testpki.NewCA(t)
+	cert, key := ca.Serving(t, "server")
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	os.WriteFile(tokens, []byte("# apiserver\ns3cret\n"), 0o600)
+	cfg, err := config.Load("", append([]string{
+		"k8s_audit.listen_port=0", "webserver.listen_port=0",
+		"k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
+		"k8s_audit.client_ca_file=" + ca.CertPEM, "k8s_audit.tokens_file=" + tokens,
+	}, overrides...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{stdout: &lockedBuffer{}, done: make(chan error, 1), ca: ca, pool: x509.NewCertPool()}
+	pem, _ := os.ReadFile(ca.CertPEM)
+	ts.pool.AppendCertsFromPEM(pem)
+	ctx, cancel := context.WithCancel(context.Background())
+	ts.cancel = cancel
+	addrs := make(chan [2]net.Addr, 1)
+	go func() {
+		ts.done <- Run(ctx, Options{Config: cfg, Hostname: "test", Stdout: ts.stdout,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+			Listening: func(a, w net.Addr) { addrs <- [2]net.Addr{a, w} }})
+	}()
+	select {
+	case a := <-addrs:
+		ts.auditURL, ts.webURL = "https://"+a[0].String()+"/k8s-audit", "http://"+a[1].String()
+	case err := <-ts.done:
+		t.Fatalf("server did not start: %v", err)
+	}
+	t.Cleanup(func() { ts.stop(t) })
+	return ts
+}
+
+func (ts *testServer) stop(t *testing.T) {
+	ts.cancel()
+	if err := <-ts.done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	ts.done <- nil // later stops see it stopped
+}
+
+func (ts *testServer) client(certs ...tls.Certificate) *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: ts.pool, Certificates: certs}}}
+}
+
+func post(t *testing.T, c *http.Client, url, ctype, token string, body []byte) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b)), resp.Header
+}
+
+const event = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"%s","stage":"ResponseStarted",` +
+	`"requestURI":"/api/v1/namespaces/demo/pods/web/exec?command=sh&container=c","verb":"create",` +
+	`"user":{"username":"alice","groups":["devs"]},"objectRef":{"resource":"pods","namespace":"demo","name":"web","subresource":"exec"},` +
+	`"stageTimestamp":"2026-11-28T10:00:00.123456Z"}`
+
+func eventList(n int) []byte {
+	var items []string
+	for i := range n {
+		items = append(items, strings.Replace(event, "%s", "id-"+string(rune('a'+i)), 1))
+	}
+	return []byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[` + strings.Join(items, ",") + `]}`)
+}
+
+func TestAuditEndpointBadInput(t *testing.T) {
+	ts := startServer(t, "k8s_audit.max_body_bytes=4096", "k8s_audit.queue_size=3")
+	c := ts.client()
+	big := append(eventList(1), bytes.Repeat([]byte(" "), 5000)...)
+	tests := []struct {
+		name, ctype, token string
+		body               []byte
+		code               int
+		msg                string
+	}{
+		{"no credentials", "application/json", "", eventList(1), 401, `{"error":"authentication required: a client certificate signed by the configured CA or a valid bearer token"}`},
+		{"wrong token", "application/json", "nope", eventList(1), 401, ""},
+		{"wrong type", "text/plain", "s3cret", eventList(1), 415, `{"error":"content type must be application/json"}`},
+		{"too big", "application/json", "s3cret", big, 413, `{"error":"body larger than 4096 bytes (k8s_audit.max_body_bytes)"}`},
+		{"malformed", "application/json", "s3cret", []byte(`{"kind":"EventList","items":[{"kind":"Pod"}]}`), 400, `{"error":"items element 0: kind \"Pod\" is not an audit Event"}`},
+		{"empty", "application/json", "s3cret", nil, 400, `{"error":"no audit event in the input"}`},
+		{"over capacity", "application/json", "s3cret", eventList(4), 429, `{"error":"evaluation queue full: retry later"}`},
+		{"ok", "application/json; charset=utf-8", "s3cret", eventList(2), 200, `{"accepted":2}`},
+	}
+	for _, tt := range tests {
+		code, body, hdr := post(t, c, ts.auditURL, tt.ctype, tt.token, tt.body)
+		if code != tt.code || (tt.msg != "" && body != tt.msg) {
+			t.Errorf("%s: %d %s, want %d %s", tt.name, code, body, tt.code, tt.msg)
+		}
+		if code == 429 && hdr.Get("Retry-After") != "1" {
+			t.Errorf("%s: Retry-After %q, want 1", tt.name, hdr.Get("Retry-After"))
+		}
+	}
+}
+
+func TestAuditEndpointClientCert(t *testing.T) {
+	ts := startServer(t)
+	cert, key := ts.ca.Client(t, "kube-apiserver", "")
+	pair, _ := tls.LoadX509KeyPair(cert, key)
+	if code, body, _ := post(t, ts.client(pair), ts.auditURL, "application/json", "", eventList(1)); code != 200 {
+		t.Fatalf("client cert: %d %s", code, body)
+	}
+	other := testpki.NewCA(t)
+	cert, key = other.Client(t, "intruder", "")
+	pair, _ = tls.LoadX509KeyPair(cert, key)
+	req, _ := http.NewRequest(http.MethodPost, ts.auditURL, bytes.NewReader(eventList(1)))
+	if _, err := ts.client(pair).Do(req); err == nil {
+		t.Error("a certificate from another CA was accepted")
+	}
+}
+
+// TestAlertsAndDrain: accepted events are evaluated and their alerts
+// written even when shutdown starts right after the 200.
+func TestAlertsAndDrain(t *testing.T) {
+	ts := startServer(t)
+	if code, body, _ := post(t, ts.client(), ts.auditURL, "application/json", "s3cret", eventList(3)); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	resp, err := http.Get(ts.webURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "peregrine_audit_events_received_total 3") {
+		t.Errorf("metrics lack the received count:\n%s", metrics)
+	}
+	ts.stop(t)
+	lines := strings.Split(strings.TrimSpace(ts.stdout.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"rule":"Exec or attach into a pod"`) ||
+		!strings.Contains(lines[0], `"time":"2026-11-28T10:00:00.123456000Z"`) || !strings.Contains(lines[0], `"hostname":"test"`) {
+		t.Errorf("alerts:\n%s", ts.stdout.String())
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	ts := startServer(t)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(ts.webURL + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("%s: %v %v", p, resp, err)
+		}
+	}
+}
+
+func TestInsecureExposureRefused(t *testing.T) {
+	cfg, _ := config.Load("", []string{"k8s_audit.listen_address=0.0.0.0", "k8s_audit.listen_port=0", "webserver.listen_port=0"})
+	err := Run(context.Background(), Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registry: prometheus.NewRegistry()})
+	if err != errInsecure {
+		t.Errorf("Run = %v, want errInsecure", err)
+	}
+}
