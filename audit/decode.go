@@ -85,7 +85,7 @@ func eventsOf(vals []*fastjson.Value, line int, what string) ([]*Event, error) {
 			de.Msg = fmt.Sprintf("%s %d: %s", what, i, de.Msg)
 			return nil, de
 		}
-		out = append(out, &Event{v: v})
+		out = append(out, newEvent(v))
 	}
 	return out, nil
 }
@@ -114,7 +114,7 @@ func checkAPIVersion(v *fastjson.Value, line int) error {
 // only valid during the call. A malformed document is passed to bad with
 // its line and skipped, so one broken line loses nothing else.
 func Stream(r io.Reader, fn func(*Event) error, bad func(error)) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+	br := bufio.NewReaderSize(r, 64<<10)
 	first, err := br.Peek(1)
 	if err == io.EOF {
 		return nil
@@ -162,7 +162,7 @@ func streamDocument(p *fastjson.Parser, doc []byte, line int, fn func(*Event) er
 // eachLine calls fn with every non-blank line and its 1-based number.
 func eachLine(r io.Reader, fn func(line int, doc []byte) error) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	n := 0
 	for sc.Scan() {
 		n++

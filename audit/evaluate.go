@@ -33,7 +33,7 @@ func (ev *Evaluator) Evaluate(e *Event, out []*output.Alert) []*output.Alert {
 	ev.matches = ev.engine.Match(e, ev.matches[:0])
 	for _, r := range ev.matches {
 		t := e.Time()
-		fieldVals := r.Output.Fields(e)
+		msg, fieldVals := r.Output.Render(e)
 		fieldVals["evt.time"] = t.UnixNano()
 		out = append(out, &output.Alert{
 			Time:         t,
@@ -41,7 +41,7 @@ func (ev *Evaluator) Evaluate(e *Event, out []*output.Alert) []*output.Alert {
 			Priority:     r.Priority,
 			Source:       fields.SourceK8sAudit,
 			Hostname:     ev.hostname,
-			Message:      string(r.Output.Append(nil, e)),
+			Message:      msg,
 			OutputFields: fieldVals,
 			Tags:         r.Tags,
 		})

@@ -15,7 +15,10 @@ import (
 // callers that keep them longer must copy them.
 type Event struct {
 	v     *fastjson.Value
-	lists []cachedListEntry // list fields computed for this event, by accessor id
+	hot   [hotCount]*fastjson.Value // see hot.go
+	t     time.Time                 // Time, parsed on first use
+	tDone bool
+	lists []cachedListEntry         // list fields computed for this event, by accessor id
 	// Num is the event's position in its input (1-based), for evt.num.
 	Num uint64
 }
@@ -41,11 +44,18 @@ func (e *Event) Typed() (*auditv1.Event, error) {
 }
 
 // AuditID returns the event's auditID, or "".
-func (e *Event) AuditID() string { return str(e.v.Get("auditID")) }
+func (e *Event) AuditID() string { return str(e.hot[hotAuditID]) }
 
 // Time is when the event reached its stage: stageTimestamp, falling back to
 // requestReceivedTimestamp and the v1beta1 timestamp. Alerts carry it.
 func (e *Event) Time() time.Time {
+	if !e.tDone {
+		e.t, e.tDone = e.parseTime(), true
+	}
+	return e.t
+}
+
+func (e *Event) parseTime() time.Time {
 	for _, k := range []string{"stageTimestamp", "requestReceivedTimestamp", "timestamp"} {
 		if s := str(e.v.Get(k)); s != "" {
 			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
@@ -80,4 +90,11 @@ func text(v *fastjson.Value) (string, bool) {
 		return "false", true
 	}
 	return string(v.MarshalTo(nil)), true
+}
+
+// newEvent wraps a parsed event object.
+func newEvent(v *fastjson.Value) *Event {
+	e := &Event{v: v}
+	e.locate()
+	return e
 }

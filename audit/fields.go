@@ -2,10 +2,11 @@ package audit
 
 import (
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/peregrine-sec/peregrine/policies/engine"
 )
 
 // stringFields are the single-valued ka.* and jevt.* fields.
@@ -53,8 +54,8 @@ var stringFields = map[string]func(arg string) (acc, bool){
 	"json.value":                              jsonPointer,
 	"jevt.obj":                                noArg(wholeJSON),
 	"json.obj":                                noArg(wholeJSON),
-	"jevt.rawtime":                            noArg(rawTime),
-	"json.rawtime":                            noArg(rawTime),
+	"jevt.rawtime":                            rawTime,
+	"json.rawtime":                            rawTime,
 }
 
 func noArg(f func(*Event) (string, bool)) func(string) (acc, bool) {
@@ -65,7 +66,7 @@ func constant(s string) acc { return strFunc(func(*Event) (string, bool) { retur
 
 func uriParam(key string) (acc, bool) {
 	return strFunc(func(e *Event) (string, bool) {
-		uri := str(e.v.Get("requestURI"))
+		uri := str(e.hot[hotURI])
 		_, rawQuery, found := strings.Cut(uri, "?")
 		if !found {
 			return "", false
@@ -80,10 +81,10 @@ func uriParam(key string) (acc, bool) {
 
 // targetPodName is the created pod's name: only for pods, not subresources.
 func targetPodName(e *Event) (string, bool) {
-	if str(e.v.Get("objectRef", "resource")) != "pods" || e.v.Get("objectRef", "subresource") != nil {
+	if str(e.get("objectRef", "resource")) != "pods" || e.get("objectRef", "subresource") != nil {
 		return "", false
 	}
-	return text(e.v.Get("responseObject", "metadata", "name"))
+	return text(e.get("responseObject", "metadata", "name"))
 }
 
 func imageOf(c *fastjson.Value) (string, bool) { return text(c.Get("image")) }
@@ -98,7 +99,7 @@ func repository(image string) string {
 
 func firstContainer(f func(*fastjson.Value) (string, bool)) func(*Event) (string, bool) {
 	return func(e *Event) (string, bool) {
-		cs := e.v.GetArray("requestObject", "spec", "containers")
+		cs := e.get("requestObject").GetArray("spec", "containers")
 		if len(cs) == 0 {
 			return "", false
 		}
@@ -107,7 +108,7 @@ func firstContainer(f func(*fastjson.Value) (string, bool)) func(*Event) (string
 }
 
 func anyPrivileged(e *Event) (string, bool) {
-	cs := e.v.Get("requestObject", "spec", "containers")
+	cs := e.get("requestObject", "spec", "containers")
 	if cs == nil || cs.Type() != fastjson.TypeArray {
 		return "", false
 	}
@@ -124,7 +125,7 @@ func anyPrivileged(e *Event) (string, bool) {
 func volumeHostPath(arg string) (acc, bool) {
 	prefix, isPrefix := strings.CutSuffix(arg, "*")
 	return strFunc(func(e *Event) (string, bool) {
-		vols := e.v.Get("requestObject", "spec", "volumes")
+		vols := e.get("requestObject", "spec", "volumes")
 		if vols == nil || vols.Type() != fastjson.TypeArray {
 			return "", false
 		}
@@ -149,15 +150,20 @@ func jsonPointer(ptr string) (acc, bool) {
 			keys = append(keys, strings.NewReplacer("~1", "/", "~0", "~").Replace(k))
 		}
 	}
-	return strFunc(func(e *Event) (string, bool) { return text(e.v.Get(keys...)) }), true
+	get := getter(keys...)
+	return strFunc(func(e *Event) (string, bool) { return text(get(e)) }), true
 }
 
 func wholeJSON(e *Event) (string, bool) { return string(e.v.MarshalTo(nil)), true }
 
-func rawTime(e *Event) (string, bool) {
-	t := e.Time()
-	if t.IsZero() {
-		return "", false
-	}
-	return strconv.FormatInt(t.UnixNano(), 10), true
+// rawTime is the event time in nanoseconds, read as a number so that
+// "jevt.rawtime exists" (a common always-true macro) costs no formatting.
+func rawTime(arg string) (acc, bool) {
+	return acc{Kind: engine.KindInt, Int: func(e *Event) (int64, bool) {
+		t := e.Time()
+		if !valid(e) || t.IsZero() {
+			return 0, false
+		}
+		return t.UnixNano(), true
+	}}, arg == ""
 }

@@ -20,7 +20,7 @@ func listFields(name string) (func(arg string) (listFunc, bool), bool) {
 			if f, ok := containerLists[sub]; ok && !(kind == "ephemeralContainers" && sub == "host_port") {
 				spec := kind
 				return indexed(func(e *Event, idx int) ([]string, bool) {
-					return f(e.v.Get("requestObject", "spec"), containers(e, spec, idx))
+					return f(e.get("requestObject", "spec"), containers(e, spec, idx))
 				}), true
 			}
 		}
@@ -43,7 +43,7 @@ var simpleLists = map[string]listFunc{
 var indexedLists = map[string]func(*Event, int) ([]string, bool){
 	"ka.sourceips": func(e *Event, i int) ([]string, bool) { return texts(pick(e.v.Get("sourceIPs"), i)) },
 	"ka.req.service.ports": func(e *Event, i int) ([]string, bool) {
-		return texts(pick(e.v.Get("requestObject", "spec", "ports"), i))
+		return texts(pick(e.get("requestObject", "spec", "ports"), i))
 	},
 	"ka.req.role.rules.apiGroups":          ruleField("apiGroups"),
 	"ka.req.role.rules.nonResourceURLs":    ruleField("nonResourceURLs"),
@@ -87,12 +87,12 @@ func pick(arr *fastjson.Value, idx int) []*fastjson.Value {
 }
 
 func containers(e *Event, kind string, idx int) []*fastjson.Value {
-	return pick(e.v.Get("requestObject", "spec", kind), idx)
+	return pick(e.get("requestObject", "spec", kind), idx)
 }
 
 func subjects(kind string, withNS bool) listFunc {
 	return func(e *Event) ([]string, bool) {
-		subs := e.v.Get("requestObject", "subjects")
+		subs := e.get("requestObject", "subjects")
 		if subs == nil || subs.Type() != fastjson.TypeArray {
 			return nil, false
 		}
@@ -114,7 +114,7 @@ func subjects(kind string, withNS bool) listFunc {
 // ruleField flattens one key of every RBAC rule (verbs, resources, ...).
 func ruleField(key string) func(*Event, int) ([]string, bool) {
 	return func(e *Event, idx int) ([]string, bool) {
-		rules := pick(e.v.Get("requestObject", "rules"), idx)
+		rules := pick(e.get("requestObject", "rules"), idx)
 		if rules == nil {
 			return nil, false
 		}
@@ -132,7 +132,7 @@ func ruleField(key string) func(*Event, int) ([]string, bool) {
 
 func volumeField(keys ...string) func(*Event, int) ([]string, bool) {
 	return func(e *Event, idx int) ([]string, bool) {
-		vols := pick(e.v.Get("requestObject", "spec", "volumes"), idx)
+		vols := pick(e.get("requestObject", "spec", "volumes"), idx)
 		if vols == nil {
 			return nil, false
 		}
@@ -149,7 +149,7 @@ func volumeField(keys ...string) func(*Event, int) ([]string, bool) {
 // volumeTypes lists the keys of each volume other than its name: the
 // volume source types (hostPath, configMap, ...).
 func volumeTypes(e *Event, idx int) ([]string, bool) {
-	vols := pick(e.v.Get("requestObject", "spec", "volumes"), idx)
+	vols := pick(e.get("requestObject", "spec", "volumes"), idx)
 	if vols == nil {
 		return nil, false
 	}

@@ -50,12 +50,13 @@ func Extracted(name string) bool {
 
 // valid reports whether fields can be read from e: like the k8saudit
 // plugin, an event without an auditID yields no field at all.
-func valid(e *Event) bool { return e.v.Get("auditID") != nil }
+func valid(e *Event) bool { return e.hot[hotAuditID] != nil }
 
 // strAt reads the value at a key path as text.
 func strAt(keys ...string) func(string) (acc, bool) {
+	get := getter(keys...)
 	return func(arg string) (acc, bool) {
-		return strFunc(func(e *Event) (string, bool) { return text(e.v.Get(keys...)) }), arg == ""
+		return strFunc(func(e *Event) (string, bool) { return text(get(e)) }), arg == ""
 	}
 }
 
@@ -110,8 +111,9 @@ func texts(vals []*fastjson.Value) ([]string, bool) {
 
 // listAt reads the array at a key path.
 func listAt(keys ...string) listFunc {
+	get := getter(keys...)
 	return func(e *Event) ([]string, bool) {
-		arr := e.v.Get(keys...)
+		arr := get(e)
 		if arr == nil || arr.Type() != fastjson.TypeArray {
 			return nil, false
 		}

@@ -125,8 +125,13 @@ func TestDefaultRulesFire(t *testing.T) {
 			t.Errorf("%s: matched %v", tt.rule, m)
 			continue
 		}
-		if diff := cmp.Diff(tt.out, string(m[0].Output.Append(nil, tt.ev))); diff != "" {
+		if diff := cmp.Diff(tt.out, render(m[0], tt.ev)); diff != "" {
 			t.Errorf("%s output (-want +got):\n%s", tt.rule, diff)
 		}
 	}
+}
+
+func render(r *engine.Rule[Event], ev *Event) string {
+	msg, _ := r.Output.Render(ev)
+	return msg
 }

@@ -55,22 +55,6 @@ func (c *compiler[E]) formatter(spec string) (*Formatter[E], error) {
 	return f, nil
 }
 
-// Append appends the formatted output for ev to buf.
-func (f *Formatter[E]) Append(buf []byte, ev *E) []byte {
-	for _, p := range f.parts {
-		if p.field == "" {
-			buf = append(buf, p.text...)
-			continue
-		}
-		start := len(buf)
-		buf = p.appendValue(buf, ev)
-		for n := len(buf) - start; n < p.width; n++ {
-			buf = append(buf, ' ')
-		}
-	}
-	return buf
-}
-
 func (p part[E]) appendValue(buf []byte, ev *E) []byte {
 	if p.acc.Kind == KindInt && p.typ == fields.Bool {
 		n, ok := p.acc.Int(ev)
@@ -100,38 +84,37 @@ func (p part[E]) appendValue(buf []byte, ev *E) []byte {
 	return append(buf, s...)
 }
 
-// Fields returns the output's fields and their values for an alert's
-// output_fields: numbers for numeric fields, strings otherwise, nil where
-// the event has no value.
-func (f *Formatter[E]) Fields(ev *E) map[string]any {
-	m := make(map[string]any, len(f.parts))
+// Render formats the output for ev and returns its fields' values for
+// output_fields, reading each field once.
+func (f *Formatter[E]) Render(ev *E) (string, map[string]any) {
+	var buf []byte
+	fieldVals := make(map[string]any, len(f.parts)+1)
 	for _, p := range f.parts {
 		if p.field == "" {
+			buf = append(buf, p.text...)
 			continue
 		}
-		m[p.field] = p.value(ev)
+		start := len(buf)
+		buf = p.appendValue(buf, ev)
+		val := string(buf[start:])
+		for n := len(buf) - start; n < p.width; n++ {
+			buf = append(buf, ' ')
+		}
+		fieldVals[p.field] = p.typed(val)
 	}
-	return m
+	return string(buf), fieldVals
 }
 
-func (p part[E]) value(ev *E) any {
+// typed turns a rendered value into its output_fields form.
+func (p part[E]) typed(val string) any {
 	switch {
+	case val == NA: // no field renders "<NA>" as a value
+		return nil
 	case p.acc.Kind == KindInt && p.typ == fields.Bool:
-		n, ok := p.acc.Int(ev)
-		if !ok {
-			return nil
-		}
-		return n != 0
+		return val == "true"
 	case p.acc.Kind == KindInt:
-		n, ok := p.acc.Int(ev)
-		if !ok {
-			return nil
-		}
+		n, _ := strconv.ParseInt(val, 10, 64)
 		return n
 	}
-	b := p.appendValue(nil, ev)
-	if string(b) == NA {
-		return nil
-	}
-	return string(b)
+	return val
 }

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/conformance"
+	"github.com/peregrine-sec/peregrine/internal/kubetest"
+	"github.com/peregrine-sec/peregrine/internal/testpki"
+)
+
+// TestRealAPIServerAudit points a real kube-apiserver's audit webhook at
+// `serve` (TLS, client-certificate authentication) and checks that a
+// privileged pod and an exec into a pod raise the upstream k8s_audit
+// alerts.
+func TestRealAPIServerAudit(t *testing.T) {
+	kubetest.BinDir(t) // skip early without binaries
+	rulesFile := filepath.Join(conformance.Dir(t), "rules", "k8s_audit_rules.yaml")
+	ca := testpki.NewCA(t)
+	cert, key := ca.Serving(t, "peregrine")
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0",
+		"k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key, "k8s_audit.client_ca_file=" + ca.CertPEM,
+		"rules_files=[" + rulesFile + "]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs, done := make(chan net.Addr, 1), make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Hostname: "it", Stdout: stdout,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+			Listening: func(a, _ net.Addr) { addrs <- a }})
+	}()
+	auditURL := "https://" + (<-addrs).String() + "/k8s-audit"
+	// Stop the apiserver before Peregrine (registered later, runs first), so
+	// its audit buffer flushes to a live endpoint.
+	t.Cleanup(func() { cancel(); <-done })
+	env := kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: auditURL})
+
+	ns := "demo"
+	env.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces", obj("Namespace", ns, nil), 201)
+	env.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/"+ns+"/serviceaccounts", obj("ServiceAccount", "default", nil), 201)
+	priv := obj("Pod", "privileged", map[string]any{"containers": []any{map[string]any{
+		"name": "c", "image": "nginx:1.27", "securityContext": map[string]any{"privileged": true}}}})
+	env.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/"+ns+"/pods", priv, 201)
+	plain := obj("Pod", "mypod", map[string]any{"containers": []any{map[string]any{"name": "c", "image": "busybox"}}})
+	env.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/"+ns+"/pods", plain, 201)
+	// No node is assigned: the apiserver answers 400, but audits the exec.
+	env.MustDo(t, kubetest.AdminToken, http.MethodPost,
+		"/api/v1/namespaces/"+ns+"/pods/mypod/exec?command=sh&stdin=true&tty=true&container=c", nil, 400)
+
+	want := []string{`"rule":"Create Privileged Pod"`, `"rule":"Attach/Exec Pod"`}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && !containsAll(stdout.String(), want) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !containsAll(stdout.String(), want) {
+		t.Fatalf("alerts %v not all seen; got:\n%s", want, stdout.String())
+	}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if strings.Contains(line, `"rule":"Attach/Exec Pod"`) && !strings.Contains(line, `command=sh`) {
+			t.Errorf("exec alert lacks the command: %s", line)
+		}
+	}
+}
+
+func obj(kind, name string, spec map[string]any) map[string]any {
+	o := map[string]any{"apiVersion": "v1", "kind": kind, "metadata": map[string]any{"name": name}}
+	if spec != nil {
+		o["spec"] = spec
+	}
+	return o
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
