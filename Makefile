@@ -16,9 +16,9 @@ build: ## Build bin/peregrine
 	$(GO) build -o $(BIN) ./cmd/peregrine
 
 .PHONY: run
-run: build ## Validate and show the built-in rules (the all-in-one service lands with the sources)
+run: build ## Run peregrine serve on loopback with the built-in rules, alerts on stdout
 	./$(BIN) rules validate
-	./$(BIN) rules list
+	./$(BIN) serve
 
 .PHONY: test
 test: ## Run all tests (the Falco conformance corpus in ../shared/conformance is required under CI)
@@ -29,9 +29,10 @@ bench: ## Run the benchmarks and print ns/op and allocations
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 .PHONY: fuzz
-fuzz: ## Fuzz the condition parser and the rule loader for FUZZTIME each
+fuzz: ## Fuzz the condition parser, the rule loader and the audit decoder for FUZZTIME each
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policies/condition
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./policies/rules
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./audit
 
 .PHONY: generate
 generate: ## Regenerate generated code (field catalogues from the conformance corpus)

@@ -1,0 +1,22 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestReferenceConfig keeps peregrine.yaml loadable and equal to the
+// defaults it documents.
+func TestReferenceConfig(t *testing.T) {
+	cfg, err := Load("../peregrine.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.RulesFiles = []string{}
+	want.ProgramOutput.Program = "jq '{text: .output}'"
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("peregrine.yaml differs from the defaults (-default +file):\n%s", diff)
+	}
+}

@@ -1,0 +1,71 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func run(t *testing.T, o Options) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	o.Out, o.Err, o.Hostname = &out, &errb, "h"
+	err := Run(context.Background(), o)
+	return out.String(), errb.String(), err
+}
+
+// TestReplayJSONLines: alerts in Falco's JSON, one per line; a malformed
+// line is reported with its position and the rest still evaluated.
+func TestReplayJSONLines(t *testing.T) {
+	out, errs, err := run(t, Options{AuditFiles: []string{"testdata/lines.jsonl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"hostname":"h","output":"03:04:05.500000000: Notice Exec or attach into a pod (user=bob pod=p ns=a action=attach command=<NA>)",` +
+		`"priority":"Notice","rule":"Exec or attach into a pod","source":"k8s_audit","tags":["T1609","k8s","mitre_execution"],` +
+		`"time":"2026-01-02T03:04:05.500000000Z","output_fields":{"evt.time":1767323045500000000,"ka.target.name":"p",` +
+		`"ka.target.namespace":"a","ka.target.subresource":"attach","ka.uri.param[command]":null,"ka.user.name":"bob"}}` + "\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
+	}
+	wantErr := "peregrine: testdata/lines.jsonl: line 2: malformed JSON: cannot parse object: cannot find opening '\"\" for object key; unparsed tail: \"broken\" (skipped)\n"
+	if diff := cmp.Diff(wantErr, errs); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
+
+func TestReplayTextAndStdin(t *testing.T) {
+	sample, err := os.ReadFile("../audit/testdata/sample-events.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := run(t, Options{AuditFiles: []string{"-"}, Format: "text", In: bytes.NewReader(sample)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "09:00:00.012345000: Warning Privileged or host-namespace pod created (user=mallory pod=debug ns=shop images=(busybox:1.37) hostNetwork=<NA> hostPID=true hostIPC=<NA>)\n" +
+		"09:00:05.003000000: Notice Exec or attach into a pod (user=alice pod=web-0 ns=shop action=exec command=sh)\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
+	}
+}
+
+func TestReplayErrors(t *testing.T) {
+	for _, tt := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{AuditFiles: []string{"testdata/missing.json"}}, "replay: open testdata/missing.json: no such file or directory"},
+		{Options{AuditFiles: []string{"-"}, Format: "yaml", In: strings.NewReader("")}, `unknown format "yaml" (want json or text)`},
+		{Options{RulesFiles: []string{"testdata/lines.jsonl"}, AuditFiles: []string{"-"}}, "invalid rules"},
+	} {
+		_, _, err := run(t, tt.o)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Run(%+v) = %v, want %q", tt.o, err, tt.want)
+		}
+	}
+}
