@@ -18,7 +18,7 @@ type Event struct {
 	hot   [hotCount]*fastjson.Value // see hot.go
 	t     time.Time                 // Time, parsed on first use
 	tDone bool
-	lists []cachedListEntry         // list fields computed for this event, by accessor id
+	lists []cachedListEntry // list fields computed for this event, by accessor id
 	// Num is the event's position in its input (1-based), for evt.num.
 	Num uint64
 }
