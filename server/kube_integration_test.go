@@ -28,9 +28,11 @@ func TestRealAPIServerAudit(t *testing.T) {
 	rulesFile := filepath.Join(conformance.Dir(t), "rules", "k8s_audit_rules.yaml")
 	ca := testpki.NewCA(t)
 	cert, key := ca.Serving(t, "peregrine")
+	// rule_matching=all: the admin user is not in the upstream allowed
+	// users, so "Disallowed K8s User" matches every request first.
 	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0",
 		"k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key, "k8s_audit.client_ca_file=" + ca.CertPEM,
-		"rules_files=[" + rulesFile + "]"})
+		"rules_files=[" + rulesFile + "]", "rule_matching=all"})
 	if err != nil {
 		t.Fatal(err)
 	}

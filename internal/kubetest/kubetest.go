@@ -118,7 +118,7 @@ func (e *Env) apiserverArgs(t testing.TB, etcdURL string, port int, o Options) [
 		"--tls-cert-file=" + cert, "--tls-private-key-file=" + key, "--client-ca-file=" + o.CA.CertPEM,
 		"--token-auth-file=" + tokens, "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + saPub, "--service-account-signing-key-file=" + saKey,
-		"--service-cluster-ip-range=10.0.0.0/24", "--authorization-mode=RBAC",
+		"--service-cluster-ip-range=10.0.0.0/24", "--authorization-mode=RBAC", "--allow-privileged=true",
 		"--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
 		"--audit-policy-file=" + write("audit-policy.yaml", policy),
 		"--audit-webhook-config-file=" + write("audit-webhook.kubeconfig", kubeconfig),

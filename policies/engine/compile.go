@@ -15,11 +15,33 @@ type compiler[E any] struct {
 	src   Source[E]
 	cat   *fields.Catalog
 	codes map[string]int // the source's event type codes, nil if untyped
+	// shared numbers the AST nodes several rules reach (expanded macros);
+	// their predicates are memoized per event in memo.
+	shared   map[condition.Expr]int
+	memo     *memo
+	compiled map[condition.Expr]pred[E]
 	// extracted records whether every field the rule reads is extracted.
 	missing []string
 }
 
 func (c *compiler[E]) compile(e condition.Expr) (pred[E], error) {
+	id, shared := c.shared[e]
+	if !shared {
+		return c.compileNode(e)
+	}
+	if p, ok := c.compiled[e]; ok {
+		return p, nil
+	}
+	p, err := c.compileNode(e)
+	if err != nil {
+		return nil, err
+	}
+	p = memoized(c.memo, id, p)
+	c.compiled[e] = p
+	return p, nil
+}
+
+func (c *compiler[E]) compileNode(e condition.Expr) (pred[E], error) {
 	switch n := e.(type) {
 	case *condition.And:
 		return c.logical(flatten(n.Children, true), true)

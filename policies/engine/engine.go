@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/peregrine-sec/peregrine/policies/condition"
 	"github.com/peregrine-sec/peregrine/policies/fields"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 )
@@ -38,17 +39,26 @@ type Engine[E any] struct {
 	buckets [][]*Rule[E] // by event type code; one bucket when untyped
 	typed   bool
 	opts    Options
+	memo    *memo
 }
 
 // New compiles the enabled rules of set that belong to src.
 func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options) (*Engine[E], error) {
 	e := &Engine[E]{src: src, opts: opts}
-	codes := src.TypeCodes()
+	var selected []*rules.Rule
+	var roots []condition.Expr
 	for _, r := range set.Rules {
-		if r.Source != src.Name() || !r.Enabled || r.Priority > opts.MinPriority {
-			continue
+		if r.Source == src.Name() && r.Enabled && r.Priority <= opts.MinPriority {
+			selected = append(selected, r)
+			roots = append(roots, r.Condition)
 		}
-		c := &compiler[E]{src: src, cat: cat, codes: codes}
+	}
+	shared := sharedNodes(roots)
+	e.memo = &memo{slots: make([]memoSlot, len(shared))}
+	compiled := map[condition.Expr]pred[E]{}
+	codes := src.TypeCodes()
+	for _, r := range selected {
+		c := &compiler[E]{src: src, cat: cat, codes: codes, shared: shared, memo: e.memo, compiled: compiled}
 		p, err := c.compile(r.Condition)
 		if err != nil {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
@@ -91,8 +101,14 @@ func (e *Engine[E]) index() {
 func (e *Engine[E]) Rules() []*Rule[E] { return e.rules }
 
 // Match appends to out the rules ev satisfies, in definition order: the
-// first only, unless Options.MatchAll.
+// first only, unless Options.MatchAll. An Engine evaluates one event at a
+// time: give each goroutine its own.
 func (e *Engine[E]) Match(ev *E, out []*Rule[E]) []*Rule[E] {
+	e.memo.gen++
+	if e.memo.gen == 0 { // wrapped: forget every stored result
+		clear(e.memo.slots)
+		e.memo.gen = 1
+	}
 	code := 0
 	if e.typed {
 		code = e.src.TypeCode(ev)
