@@ -95,8 +95,10 @@ type K8sAudit struct {
 	// plain HTTP, which only makes sense on loopback.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
-	// ClientCAFile verifies the apiserver's client certificate.
-	ClientCAFile string `yaml:"client_ca_file"`
+	// ClientCAFile verifies the apiserver's client certificate;
+	// AllowedClientNames, when set, also requires one of these CNs (403).
+	ClientCAFile       string   `yaml:"client_ca_file"`
+	AllowedClientNames []string `yaml:"allowed_client_names"`
 	// TokensFile holds bearer tokens, one per line, accepted instead.
 	TokensFile   string `yaml:"tokens_file"`
 	MaxBodyBytes int64  `yaml:"max_body_bytes"`

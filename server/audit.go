@@ -61,8 +61,12 @@ func (h *auditHandler) fail(c *gin.Context, code int, msg string) {
 }
 
 func (h *auditHandler) serve(c *gin.Context) {
-	if !h.auth.allow(c.Request) {
-		h.fail(c, http.StatusUnauthorized, "authentication required: a client certificate signed by the configured CA or a valid bearer token")
+	switch h.auth.check(c.Request) {
+	case errUnauthenticated:
+		h.fail(c, http.StatusUnauthorized, errUnauthenticated.Error())
+		return
+	case errForbidden:
+		h.fail(c, http.StatusForbidden, errForbidden.Error())
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
@@ -85,10 +89,15 @@ func (h *auditHandler) serve(c *gin.Context) {
 		return
 	}
 	h.metrics.received.Add(float64(len(events)))
-	if !h.queue.put(events) {
-		h.metrics.rejected.WithLabelValues("queue_full").Add(float64(len(events)))
+	if err := h.queue.put(events); err != nil {
+		// Push back, never drop: the apiserver's webhook backend retries.
+		code, reason := http.StatusTooManyRequests, "queue_full"
+		if errors.Is(err, errClosed) {
+			code, reason = http.StatusServiceUnavailable, "shutting_down"
+		}
+		h.metrics.rejected.WithLabelValues(reason).Add(float64(len(events)))
 		c.Header("Retry-After", strconv.Itoa(max(1, int(h.retryAfter.Seconds()))))
-		h.fail(c, http.StatusTooManyRequests, "evaluation queue full: retry later")
+		h.fail(c, code, err.Error())
 		return
 	}
 	h.metrics.queued.Add(float64(len(events)))

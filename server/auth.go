@@ -10,37 +10,47 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 )
 
 // authenticator accepts the apiserver by client certificate (verified by
-// the TLS layer against the configured CA) or by bearer token.
+// the TLS layer against the configured CA, and when names are set, with
+// one of those common names) or by bearer token.
 type authenticator struct {
 	tokens [][]byte
 	certs  bool
+	names  []string
 }
+
+var (
+	errUnauthenticated = errors.New("authentication required: a client certificate signed by the configured CA or a valid bearer token")
+	errForbidden       = errors.New("client certificate accepted, but its common name is not in k8s_audit.allowed_client_names")
+)
 
 func (a *authenticator) enabled() bool { return a.certs || len(a.tokens) > 0 }
 
-// allow reports whether r is authenticated; with no method configured
-// every request is (the listener is then loopback-only).
-func (a *authenticator) allow(r *http.Request) bool {
+// check authenticates r; with no method configured every request passes
+// (the listener is then loopback-only).
+func (a *authenticator) check(r *http.Request) error {
 	if !a.enabled() {
-		return true
+		return nil
 	}
 	if a.certs && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-		return true
+		cn := r.TLS.VerifiedChains[0][0].Subject.CommonName
+		if len(a.names) > 0 && !slices.Contains(a.names, cn) {
+			return errForbidden
+		}
+		return nil
 	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	for _, t := range a.tokens {
-		if subtle.ConstantTimeCompare([]byte(tok), t) == 1 {
-			return true
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		for _, t := range a.tokens {
+			if subtle.ConstantTimeCompare([]byte(tok), t) == 1 {
+				return nil
+			}
 		}
 	}
-	return false
+	return errUnauthenticated
 }
 
 // readTokens reads one token per line; blank lines and # comments are skipped.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 )
@@ -21,26 +22,31 @@ func newQueue[T any](capacity int) *queue[T] {
 	return &queue[T]{capacity: int64(capacity), ch: make(chan []T, capacity)}
 }
 
-// put enqueues the batch, or reports false when it does not fit (or the
-// queue is closed).
-func (q *queue[T]) put(batch []T) bool {
+// Why a batch was refused.
+var (
+	errFull   = errors.New("evaluation queue full: retry later")
+	errClosed = errors.New("shutting down: retry on another replica or later")
+)
+
+// put enqueues the batch whole, or says why it cannot.
+func (q *queue[T]) put(batch []T) error {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
-		return false
+		return errClosed
 	}
 	n := int64(len(batch))
 	for {
 		cur := q.pending.Load()
 		if cur+n > q.capacity {
-			return false
+			return errFull
 		}
 		if q.pending.CompareAndSwap(cur, cur+n) {
 			break
 		}
 	}
 	q.ch <- batch
-	return true
+	return nil
 }
 
 // take returns the next batch; false once the queue is closed and empty.

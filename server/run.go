@@ -79,7 +79,7 @@ func newServers(c *config.Config, o Options) (*servers, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := &authenticator{certs: a.ClientCAFile != ""}
+	auth := &authenticator{certs: a.ClientCAFile != "", names: a.AllowedClientNames}
 	if a.TokensFile != "" {
 		if auth.tokens, err = readTokens(a.TokensFile); err != nil {
 			return nil, err

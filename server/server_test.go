@@ -152,11 +152,17 @@ func TestAuditEndpointBadInput(t *testing.T) {
 }
 
 func TestAuditEndpointClientCert(t *testing.T) {
-	ts := startServer(t)
+	ts := startServer(t, "k8s_audit.allowed_client_names=[kube-apiserver]")
 	cert, key := ts.ca.Client(t, "kube-apiserver", "")
 	pair, _ := tls.LoadX509KeyPair(cert, key)
 	if code, body, _ := post(t, ts.client(pair), ts.auditURL, "application/json", "", eventList(1)); code != 200 {
 		t.Fatalf("client cert: %d %s", code, body)
+	}
+	cert, key = ts.ca.Client(t, "someone-else", "")
+	pair, _ = tls.LoadX509KeyPair(cert, key)
+	code, body, _ := post(t, ts.client(pair), ts.auditURL, "application/json", "", eventList(1))
+	if want := `{"error":"client certificate accepted, but its common name is not in k8s_audit.allowed_client_names"}`; code != 403 || body != want {
+		t.Errorf("other CN: %d %s, want 403 %s", code, body, want)
 	}
 	other := testpki.NewCA(t)
 	cert, key = other.Client(t, "intruder", "")

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/conformance"
+)
+
+// BenchmarkAuditHTTP posts EventLists of 100 recorded events over
+// loopback HTTP to a running server with the upstream k8s_audit rules and
+// measures events/s until every event is evaluated (alerts go to a
+// discarding stdout).
+func BenchmarkAuditHTTP(b *testing.B) {
+	dir := conformance.Dir(b)
+	files, _ := filepath.Glob(filepath.Join(dir, "k8saudit", "fixtures", "*.json"))
+	var items []string
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		if line := strings.TrimSpace(string(data)); strings.HasPrefix(line, `{"kind":"Event"`) && !strings.Contains(line, "\n") {
+			items = append(items, line)
+		}
+	}
+	for len(items) < 100 {
+		items = append(items, items...)
+	}
+	body := []byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[` + strings.Join(items[:100], ",") + `]}`)
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0",
+		"rules_files=[" + filepath.Join(dir, "rules", "k8s_audit_rules.yaml") + "]", "k8s_audit.queue_size=1000000"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrs := make(chan net.Addr, 1)
+	go Run(ctx, Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registry: reg, Listening: func(a, _ net.Addr) { addrs <- a }})
+	url := "http://" + (<-addrs).String() + "/k8s-audit"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil || resp.StatusCode != 200 {
+				b.Errorf("post: %v %v", err, resp)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	want := float64(b.N * 100)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if evaluated(reg) >= want {
+			break
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(want/b.Elapsed().Seconds(), "events/s")
+}
+
+func evaluated(reg *prometheus.Registry) float64 {
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "peregrine_audit_events_evaluated_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
+}
