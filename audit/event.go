@@ -98,3 +98,16 @@ func newEvent(v *fastjson.Value) *Event {
 	e.locate()
 	return e
 }
+
+// NewEvent parses one event object from its JSON with a parser of its own,
+// so the event stays valid as long as it is referenced.
+func NewEvent(data []byte) (*Event, error) {
+	evs, err := decodeDocument(new(fastjson.Parser), data, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) != 1 {
+		return nil, fmt.Errorf("expected one audit event, got %d", len(evs))
+	}
+	return evs[0], nil
+}

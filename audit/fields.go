@@ -139,20 +139,34 @@ func volumeHostPath(arg string) (acc, bool) {
 	}), arg != ""
 }
 
-// jsonPointer reads an RFC 6901 pointer, e.g. jevt.value[/user/username].
-func jsonPointer(ptr string) (acc, bool) {
-	if ptr != "" && !strings.HasPrefix(ptr, "/") {
-		return acc{}, false
+// ParsePointer splits an RFC 6901 JSON pointer ("/a/b~1c") into keys.
+func ParsePointer(ptr string) ([]string, bool) {
+	if ptr == "" {
+		return nil, true
+	}
+	if !strings.HasPrefix(ptr, "/") {
+		return nil, false
 	}
 	var keys []string
-	if ptr != "" {
-		for _, k := range strings.Split(ptr[1:], "/") {
-			keys = append(keys, strings.NewReplacer("~1", "/", "~0", "~").Replace(k))
-		}
+	for _, k := range strings.Split(ptr[1:], "/") {
+		keys = append(keys, strings.NewReplacer("~1", "/", "~0", "~").Replace(k))
+	}
+	return keys, true
+}
+
+// jsonPointer reads an RFC 6901 pointer, e.g. jevt.value[/user/username].
+func jsonPointer(ptr string) (acc, bool) {
+	keys, ok := ParsePointer(ptr)
+	if !ok {
+		return acc{}, false
 	}
 	get := getter(keys...)
 	return strFunc(func(e *Event) (string, bool) { return text(get(e)) }), true
 }
+
+// Text renders a JSON value as the k8saudit plugin does (strings as they
+// are, anything else as JSON); false when v is nil.
+func Text(v *fastjson.Value) (string, bool) { return text(v) }
 
 func wholeJSON(e *Event) (string, bool) { return string(e.v.MarshalTo(nil)), true }
 

@@ -28,6 +28,34 @@ type Config struct {
 
 	Webserver Webserver `yaml:"webserver"`
 	K8sAudit  K8sAudit  `yaml:"k8s_audit"`
+	Admission Admission `yaml:"admission"`
+}
+
+// Admission is the validating webhook (always TLS).
+type Admission struct {
+	Enabled       bool   `yaml:"enabled"`
+	ListenAddress string `yaml:"listen_address"`
+	ListenPort    int    `yaml:"listen_port"`
+	Endpoint      string `yaml:"endpoint"`
+	// CertFile and KeyFile serve the webhook and are reloaded when they
+	// change; without them a CA and a certificate for DNSNames are
+	// generated at start, and the CA bundle written to CABundleFile.
+	CertFile     string   `yaml:"cert_file"`
+	KeyFile      string   `yaml:"key_file"`
+	DNSNames     []string `yaml:"dns_names"`
+	CABundleFile string   `yaml:"ca_bundle_file"`
+	// ClientCAFile, when set, requires the apiserver's client certificate
+	// (AdmissionConfiguration kubeConfigFile).
+	ClientCAFile string `yaml:"client_ca_file"`
+	// Mode is enforce, warn or audit; NamespaceModes override it.
+	Mode             string            `yaml:"mode"`
+	NamespaceModes   map[string]string `yaml:"namespace_modes"`
+	ExemptNamespaces []string          `yaml:"exempt_namespaces"`
+	// LatencyBudget bounds a decision; past it the request is admitted
+	// (keep it under the webhook's timeoutSeconds).
+	LatencyBudget time.Duration `yaml:"latency_budget"`
+	MaxBodyBytes  int64         `yaml:"max_body_bytes"`
+	Workers       int           `yaml:"workers"`
 }
 
 // StdoutOutput is stdout_output.
@@ -126,5 +154,8 @@ func Default() *Config {
 			K8sHealthzEndpoint: "/healthz"},
 		K8sAudit: K8sAudit{Enabled: true, ListenAddress: "127.0.0.1", ListenPort: 9765, Endpoint: "/k8s-audit",
 			MaxBodyBytes: 12 << 20, QueueSize: 65536, Workers: 1, RetryAfter: time.Second},
+		Admission: Admission{Enabled: true, ListenAddress: "127.0.0.1", ListenPort: 9766, Endpoint: "/validate",
+			Mode: "enforce", ExemptNamespaces: []string{"kube-system", "peregrine"},
+			LatencyBudget: 800 * time.Millisecond, MaxBodyBytes: 7 << 20, Workers: 4},
 	}
 }

@@ -128,6 +128,14 @@ func (c *Config) validate() error {
 	if c.K8sAudit.ClientCAFile != "" && c.K8sAudit.CertFile == "" {
 		errs = append(errs, errors.New("k8s_audit: client_ca_file needs TLS (cert_file and key_file)"))
 	}
+	for _, m := range append([]string{c.Admission.Mode}, mapValues(c.Admission.NamespaceModes)...) {
+		if m != "enforce" && m != "warn" && m != "audit" {
+			errs = append(errs, fmt.Errorf("admission: mode %q is not enforce, warn or audit", m))
+		}
+	}
+	if (c.Admission.CertFile == "") != (c.Admission.KeyFile == "") {
+		errs = append(errs, errors.New("admission: cert_file and key_file go together"))
+	}
 	if c.HTTPOutput.Enabled && c.HTTPOutput.URL == "" {
 		errs = append(errs, errors.New("http_output: enabled without url"))
 	}
@@ -135,4 +143,12 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("program_output: enabled without program"))
 	}
 	return errors.Join(errs...)
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }

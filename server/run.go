@@ -22,6 +22,7 @@ import (
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/engine"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
+	"github.com/peregrine-sec/peregrine/webhook"
 )
 
 // Options configure Run.
@@ -35,6 +36,16 @@ type Options struct {
 	Reopen <-chan struct{}
 	// Listening, when set, is told the bound addresses once serving.
 	Listening func(auditAddr, webAddr net.Addr)
+	// AdmissionListening, when set, is told the admission address and the
+	// generated CA bundle (nil when certificates come from files).
+	AdmissionListening func(addr net.Addr, caBundle []byte)
+}
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return "disabled"
+	}
+	return ln.Addr().String()
 }
 
 // Run serves until ctx ends, then drains: listeners stop accepting, queued
@@ -61,14 +72,31 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if c.Admission.Enabled {
+		if err := s.addAdmission(c.Admission, set, outs, o); err != nil {
+			s.close()
+			return err
+		}
+	}
 	o.Log.Info("rules loaded", "rules", len(set.Rules), "k8s_audit_rules", len(workers[0].Rules()))
 	return s.run(ctx, outs, files, workers, o)
+}
+
+func (s *servers) close() {
+	for _, ln := range []net.Listener{s.auditLn, s.webLn, s.admissionLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 // servers are the two listeners and what they share.
 type servers struct {
 	audit, web     *http.Server
 	auditLn, webLn net.Listener
+	admission      *http.Server // nil when disabled
+	admissionLn    net.Listener
+	certs          *webhook.CertSource
 	handler        *auditHandler
 	ready          atomic.Bool
 }
@@ -108,7 +136,7 @@ func newServers(c *config.Config, o Options) (*servers, error) {
 		s.auditLn.Close()
 		return nil, err
 	}
-	s.audit = &http.Server{Handler: s.auditRouter(a.Endpoint), ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	s.audit = &http.Server{Handler: s.auditRouter(a.Endpoint), ReadHeaderTimeout: 10 * time.Second}
 	s.web = &http.Server{Handler: s.webRouter(c.Webserver.K8sHealthzEndpoint, o.Registry), ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }
@@ -118,10 +146,14 @@ func listen(addr string, cfg *tls.Config) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	if cfg != nil {
-		ln = tls.NewListener(ln, cfg)
+	return tlsListener(ln, cfg), nil
+}
+
+func tlsListener(ln net.Listener, cfg *tls.Config) net.Listener {
+	if cfg == nil {
+		return ln
 	}
-	return ln, nil
+	return tls.NewListener(ln, cfg)
 }
 
 func (s *servers) auditRouter(endpoint string) http.Handler {
@@ -151,10 +183,22 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 			}
 		}()
 	}
+	if s.admission != nil {
+		go func() {
+			if err := s.admission.Serve(s.admissionLn); !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+		go s.certs.Watch(ctx, 5*time.Second, o.Log)
+	}
 	s.ready.Store(true)
-	o.Log.Info("serving", "k8s_audit", s.auditLn.Addr().String(), "webserver", s.webLn.Addr().String())
+	o.Log.Info("serving", "k8s_audit", s.auditLn.Addr().String(), "webserver", s.webLn.Addr().String(),
+		"admission", addrOf(s.admissionLn))
 	if o.Listening != nil {
 		o.Listening(s.auditLn.Addr(), s.webLn.Addr())
+	}
+	if o.AdmissionListening != nil && s.admissionLn != nil {
+		o.AdmissionListening(s.admissionLn.Addr(), s.certs.CABundle)
 	}
 	var runErr error
 	select {
@@ -165,6 +209,9 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	_ = s.audit.Shutdown(shutdownCtx)
+	if s.admission != nil {
+		_ = s.admission.Shutdown(shutdownCtx)
+	}
 	s.handler.queue.close()
 	wg.Wait() // every queued event evaluated
 	_ = s.web.Shutdown(shutdownCtx)

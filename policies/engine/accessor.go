@@ -52,3 +52,27 @@ type Source[E any] interface {
 func absent[E any]() Accessor[E] {
 	return Accessor[E]{Kind: KindString, Str: func(*E) (string, bool) { return "", false }}
 }
+
+// Adapt reads the fields of F from events E that carry an F, for sources
+// whose events embed another source's (admission requests seen as audit
+// events, for instance).
+func Adapt[E, F any](a Accessor[F], inner func(*E) *F) Accessor[E] {
+	out := Accessor[E]{Kind: a.Kind}
+	if a.Str != nil {
+		out.Str = func(e *E) (string, bool) { return a.Str(inner(e)) }
+	}
+	if a.Int != nil {
+		out.Int = func(e *E) (int64, bool) { return a.Int(inner(e)) }
+	}
+	if a.IP != nil {
+		out.IP = func(e *E) (netip.Addr, bool) { return a.IP(inner(e)) }
+	}
+	if a.Bytes != nil {
+		out.Bytes = func(e *E) ([]byte, bool) { return a.Bytes(inner(e)) }
+	}
+	if a.N != nil {
+		out.N = func(e *E) int { return a.N(inner(e)) }
+		out.At = func(e *E, i int) string { return a.At(inner(e), i) }
+	}
+	return out
+}

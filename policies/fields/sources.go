@@ -4,8 +4,9 @@ package fields
 
 // Source names.
 const (
-	SourceSyscall  = "syscall"
-	SourceK8sAudit = "k8s_audit"
+	SourceSyscall      = "syscall"
+	SourceK8sAudit     = "k8s_audit"
+	SourceK8sAdmission = "k8s_admission"
 )
 
 // Syscall returns the catalogue of the syscall source: libsinsp's fields,
@@ -21,6 +22,39 @@ func Syscall() *Catalog {
 // generic evt.* fields every plugin source has.
 func K8sAudit() *Catalog {
 	return NewCatalog(SourceK8sAudit, nil, k8sauditFields(), jsonFields(), pluginEventFields())
+}
+
+// K8sAdmission returns the catalogue of the k8s_admission source: the
+// ka.* names read from the AdmissionReview (so macros written for audit
+// serve admission too), json/jevt, and the adm.* fields of admission.
+func K8sAdmission() *Catalog {
+	return NewCatalog(SourceK8sAdmission, nil, k8sauditFields(), jsonFields(), admissionFields())
+}
+
+func admissionFields() []Field {
+	s, b := String, Bool
+	return []Field{
+		{Name: "adm.uid", Type: s, Desc: "The uid of the AdmissionReview request."},
+		{Name: "adm.id", Type: s, Desc: "Peregrine's id for the request, also sent in auditAnnotations (<webhook>/request-id)."},
+		{Name: "adm.operation", Type: s, Desc: "The operation: CREATE, UPDATE, DELETE or CONNECT."},
+		{Name: "adm.dry_run", Type: b, Desc: "'true' for a dry-run request."},
+		{Name: "adm.kind", Type: s, Desc: "The kind of the object (Pod, PodExecOptions, ...)."},
+		{Name: "adm.kind.group", Type: s, Desc: "The API group of the object's kind."},
+		{Name: "adm.kind.version", Type: s, Desc: "The API version of the object's kind."},
+		{Name: "adm.user.uid", Type: s, Desc: "The uid of the requesting user."},
+		{Name: "adm.object", Type: s, Desc: "The object of the request, as JSON."},
+		{Name: "adm.object.value", Type: s, Flags: ArgRequired | ArgKey, Desc: "A value of the object at a JSON pointer, e.g. adm.object.value[/spec/hostPID]."},
+		{Name: "adm.old_object", Type: s, Desc: "The object before an UPDATE or DELETE, as JSON."},
+		{Name: "adm.old_object.value", Type: s, Flags: ArgRequired | ArgKey, Desc: "A value of the old object at a JSON pointer."},
+		{Name: "adm.exec.command", Type: s, Flags: IsList, Desc: "CONNECT pods/exec: the command, one element per argument."},
+		{Name: "adm.exec.command_line", Type: s, Desc: "CONNECT pods/exec: the command joined with blanks."},
+		{Name: "adm.exec.container", Type: s, Desc: "CONNECT pods/exec or pods/attach: the container."},
+		{Name: "adm.exec.tty", Type: b, Desc: "CONNECT pods/exec or pods/attach: 'true' when a terminal is requested."},
+		{Name: "adm.exec.stdin", Type: b, Desc: "CONNECT pods/exec or pods/attach: 'true' when stdin is attached."},
+		{Name: "adm.portforward.ports", Type: s, Flags: IsList, Desc: "CONNECT pods/portforward: the ports."},
+		{Name: "adm.pod.image_tags", Type: s, Flags: IsList, Desc: "Pod writes: the tag of every container image (init and ephemeral too); 'latest' when an image has neither tag nor digest."},
+		{Name: "adm.pod.containers_without_limits", Type: s, Flags: IsList, Desc: "Pod writes: the containers that set no resources.limits."},
+	}
 }
 
 // containerFields are the container plugin's fields (plugin 0.4), which

@@ -57,7 +57,7 @@ func Fields(o FieldsOptions) error {
 		}
 	}
 	if !found {
-		return fmt.Errorf("unknown source %q (want syscall or k8s_audit)", o.Source)
+		return fmt.Errorf("unknown source %q (want syscall, k8s_audit or k8s_admission)", o.Source)
 	}
 	if o.Format == "json" {
 		return json.NewEncoder(o.Out).Encode(struct {

@@ -23,7 +23,9 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 var ErrInvalid = &ExitError{Code: 1}
 
 // Catalogs returns the field catalogues of every source rules may use.
-func Catalogs() []*fields.Catalog { return []*fields.Catalog{fields.Syscall(), fields.K8sAudit()} }
+func Catalogs() []*fields.Catalog {
+	return []*fields.Catalog{fields.Syscall(), fields.K8sAudit(), fields.K8sAdmission()}
+}
 
 // ruleFile is one file to load, in order; err is why it could not be read.
 type ruleFile struct {

@@ -1,0 +1,147 @@
+package webhook
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/peregrine-sec/peregrine/output"
+)
+
+// Handler answers the apiserver's validating webhook calls.
+type Handler struct {
+	deciders chan *Decider // a pool: a Decider evaluates one request at a time
+	budget   time.Duration
+	maxBody  int64
+	publish  func(*output.Alert)
+	log      *slog.Logger
+	metrics  *metrics
+}
+
+type metrics struct {
+	requests   *prometheus.CounterVec
+	decisions  *prometheus.CounterVec
+	latency    prometheus.Histogram
+	overBudget prometheus.Counter
+}
+
+// NewHandler serves decisions from deciders (one per concurrent request);
+// a decision that takes longer than budget admits the request (fail-open)
+// and is counted.
+func NewHandler(deciders []*Decider, budget time.Duration, maxBody int64, publish func(*output.Alert),
+	reg prometheus.Registerer, log *slog.Logger) *Handler {
+	h := &Handler{deciders: make(chan *Decider, len(deciders)), budget: budget, maxBody: maxBody, publish: publish, log: log}
+	for _, d := range deciders {
+		h.deciders <- d
+	}
+	h.metrics = &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_admission_requests_total",
+			Help: "Admission webhook requests, by HTTP status code."}, []string{"code"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_admission_decisions_total",
+			Help: "Admission decisions: allowed, denied, warned (allowed with warnings), over_budget (admitted undecided)."}, []string{"decision"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "peregrine_admission_decision_seconds",
+			Help: "Time to decide an admission request.", Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)}),
+		overBudget: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_admission_over_budget_total",
+			Help: "Requests admitted because the decision exceeded the latency budget."}),
+	}
+	reg.MustRegister(h.metrics.requests, h.metrics.decisions, h.metrics.latency, h.metrics.overBudget)
+	return h
+}
+
+func (h *Handler) fail(c *gin.Context, code int, msg string) {
+	h.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	c.AbortWithStatusJSON(code, gin.H{"error": msg})
+}
+
+// Serve is the gin handler for POST /validate.
+func (h *Handler) Serve(c *gin.Context) {
+	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
+		h.fail(c, http.StatusUnsupportedMediaType, "content type must be application/json")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.maxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		h.fail(c, http.StatusRequestEntityTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes (admission.max_body_bytes)")
+		return
+	} else if err != nil {
+		h.fail(c, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	rev, err := DecodeReview(body)
+	if err != nil {
+		h.fail(c, http.StatusBadRequest, err.Error())
+		return
+	}
+	req, err := NewRequest(rev.Request, time.Now())
+	if err != nil {
+		h.fail(c, http.StatusBadRequest, err.Error())
+		return
+	}
+	dec := h.decide(req)
+	h.metrics.requests.WithLabelValues("200").Inc()
+	c.JSON(http.StatusOK, Response(rev, dec))
+}
+
+// decide runs the decision within the latency budget.
+func (h *Handler) decide(req *Request) *Decision {
+	start := time.Now()
+	done := make(chan *Decision, 1)
+	go func() {
+		d := <-h.deciders
+		dec := d.Decide(req, start)
+		h.deciders <- d
+		for _, a := range dec.Alerts {
+			h.publish(a)
+		}
+		h.metrics.latency.Observe(time.Since(start).Seconds())
+		done <- dec
+	}()
+	timer := time.NewTimer(h.budget)
+	defer timer.Stop()
+	select {
+	case dec := <-done:
+		h.metrics.decisions.WithLabelValues(outcome(dec)).Inc()
+		return dec
+	case <-timer.C:
+		h.metrics.overBudget.Inc()
+		h.metrics.decisions.WithLabelValues("over_budget").Inc()
+		h.log.Warn("admission decision over budget: admitted", "uid", req.Req.UID, "budget", h.budget)
+		return &Decision{UID: string(req.Req.UID), Allowed: true, ID: req.ID,
+			Warnings: []string{"Peregrine could not decide within its latency budget; the request was admitted"}}
+	}
+}
+
+func outcome(d *Decision) string {
+	switch {
+	case !d.Allowed:
+		return "denied"
+	case len(d.Warnings) > 0:
+		return "warned"
+	}
+	return "allowed"
+}
+
+// AnnotationKey is the auditAnnotations key of Peregrine's request id; the
+// apiserver prefixes it with the webhook's name in the audit event.
+const AnnotationKey = "request-id"
+
+// Response builds the AdmissionReview answer: the same version and uid.
+func Response(rev *admissionv1.AdmissionReview, d *Decision) *admissionv1.AdmissionReview {
+	resp := &admissionv1.AdmissionResponse{UID: rev.Request.UID, Allowed: d.Allowed, Warnings: d.Warnings,
+		AuditAnnotations: map[string]string{AnnotationKey: d.ID}}
+	if !d.Allowed {
+		resp.Result = &metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden,
+			Reason: metav1.StatusReasonForbidden, Message: d.Message}
+	}
+	return &admissionv1.AdmissionReview{TypeMeta: rev.TypeMeta, Response: resp}
+}
