@@ -10,17 +10,22 @@ import (
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/engine"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
+	"github.com/peregrine-sec/peregrine/webhook"
 )
 
 // Options configure Run.
 type Options struct {
 	RulesFiles []string // none: the built-in rules
 	AuditFiles []string // "-" is standard input
-	Format     string   // json (default) or text
-	MatchAll   bool     // every matching rule, not only the first
-	Hostname   string
-	In         io.Reader
-	Out, Err   io.Writer
+	// AdmissionFiles hold AdmissionReview requests (JSON or JSON lines).
+	AdmissionFiles []string
+	// Admission is the policy admission decisions apply.
+	Admission webhook.Policy
+	Format    string // json (default) or text
+	MatchAll  bool   // every matching rule, not only the first
+	Hostname  string
+	In        io.Reader
+	Out, Err  io.Writer
 }
 
 // Run evaluates the events of every file and writes one alert per line.
@@ -46,6 +51,9 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
+	if len(o.AdmissionFiles) > 0 {
+		return replayAdmission(ctx, set, format, o)
+	}
 	return nil
 }
 
@@ -61,16 +69,24 @@ func formatOf(name string) (output.Format, error) {
 	return f, nil
 }
 
-func replayFile(ctx context.Context, ev *audit.Evaluator, name string, f output.Format, o Options) error {
-	r := o.In
-	if name != "-" {
-		file, err := os.Open(name)
-		if err != nil {
-			return fmt.Errorf("replay: %w", err)
-		}
-		defer file.Close()
-		r = file
+// open returns the named input, "-" being standard input.
+func open(name string, o Options) (io.Reader, func(), error) {
+	if name == "-" {
+		return o.In, func() {}, nil
 	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("replay: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func replayFile(ctx context.Context, ev *audit.Evaluator, name string, f output.Format, o Options) error {
+	r, done, err := open(name, o)
+	if err != nil {
+		return err
+	}
+	defer done()
 	var alerts []*output.Alert
 	var n uint64
 	bad := func(err error) { fmt.Fprintf(o.Err, "peregrine: %s: %v (skipped)\n", name, err) }

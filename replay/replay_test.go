@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/peregrine-sec/peregrine/webhook"
 )
 
 func run(t *testing.T, o Options) (string, string, error) {
@@ -67,5 +69,37 @@ func TestReplayErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Run(%+v) = %v, want %q", tt.o, err, tt.want)
 		}
+	}
+}
+
+// TestReplayAdmission: per request a decision line with every key, then
+// its alerts; a malformed line is reported and skipped.
+func TestReplayAdmission(t *testing.T) {
+	out, errs, err := run(t, Options{AdmissionFiles: []string{"testdata/reviews.jsonl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("got %d lines:\n%s", len(lines), out)
+	}
+	want := []string{
+		`{"decision":{"uid":"u-1","allowed":false,"rule":"Deny privileged container","message":"denied by Peregrine: Deny privileged container: Privileged container refused (user=alice pod=priv ns=shop images=(nginx:1.27))","warnings":[]}}`,
+		`{"decision":{"uid":"u-2","allowed":false,"rule":"Deny exec into a protected namespace","message":"denied by Peregrine: Deny exec into a protected namespace: Exec into a protected namespace refused (user=bob groups=(ops) pod=db-0 ns=production container=db command=psql)","warnings":[]}}`,
+	}
+	if diff := cmp.Diff(want, []string{lines[0], lines[2]}); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+	for _, l := range []string{lines[1], lines[3]} {
+		if !strings.Contains(l, `"source":"k8s_admission"`) || !strings.Contains(l, `"adm.verdict":"deny"`) {
+			t.Errorf("alert line %s", l)
+		}
+	}
+	if !strings.Contains(errs, "reviews.jsonl: line 3: malformed AdmissionReview") {
+		t.Errorf("stderr %q", errs)
+	}
+	out, _, _ = run(t, Options{AdmissionFiles: []string{"testdata/reviews.jsonl"}, Admission: webhook.Policy{Mode: webhook.Warn}})
+	if !strings.Contains(out, `"allowed":true,"rule":"Deny privileged container","message":"","warnings":["Deny privileged container: `) {
+		t.Errorf("warn mode:\n%s", out)
 	}
 }

@@ -51,9 +51,9 @@ func (p Policy) modeFor(ns string) Mode {
 type Decision struct {
 	UID      string   `json:"uid"`
 	Allowed  bool     `json:"allowed"`
-	Rule     string   `json:"rule,omitempty"`
-	Message  string   `json:"message,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	Rule     string   `json:"rule"`
+	Message  string   `json:"message"`
+	Warnings []string `json:"warnings"`
 	// ID is Peregrine's id of the request (auditAnnotations request-id).
 	ID     string          `json:"-"`
 	Alerts []*output.Alert `json:"-"`
@@ -90,7 +90,7 @@ func (d *Decider) Rules() []*engine.Rule[Request] { return d.engine.Rules() }
 
 // Decide evaluates r and returns the decision and its alerts.
 func (d *Decider) Decide(r *Request, now time.Time) *Decision {
-	dec := &Decision{UID: string(r.Req.UID), Allowed: true, ID: r.ID}
+	dec := &Decision{UID: string(r.Req.UID), Allowed: true, ID: r.ID, Warnings: []string{}}
 	if slices.Contains(d.policy.Exempt, r.Req.Namespace) {
 		return dec
 	}

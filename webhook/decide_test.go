@@ -78,7 +78,10 @@ func decide(t *testing.T, d *Decider, rev *admissionv1.AdmissionReview) outcomeT
 		t.Fatal(err)
 	}
 	dec := d.Decide(req, time.Unix(0, 0))
-	o := outcomeT{Allowed: dec.Allowed, Rule: dec.Rule, Message: dec.Message, Warnings: dec.Warnings}
+	o := outcomeT{Allowed: dec.Allowed, Rule: dec.Rule, Message: dec.Message}
+	if len(dec.Warnings) > 0 {
+		o.Warnings = dec.Warnings
+	}
 	for _, a := range dec.Alerts {
 		o.Verdicts = append(o.Verdicts, a.Rule+"="+a.OutputFields["adm.verdict"].(string))
 		if a.OutputFields["adm.id"] != req.ID {

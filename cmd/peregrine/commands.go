@@ -7,11 +7,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/peregrine-sec/peregrine/audit"
-
 	"github.com/peregrine-sec/peregrine/policies/fields"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
 	"github.com/peregrine-sec/peregrine/replay"
 	"github.com/peregrine-sec/peregrine/runtime"
+	"github.com/peregrine-sec/peregrine/webhook"
 )
 
 // extracted says which fields the sources built into this binary read.
@@ -21,6 +21,8 @@ func extracted(source, field string) bool {
 		return runtime.Extracted(field)
 	case fields.SourceK8sAudit:
 		return audit.Extracted(field)
+	case fields.SourceK8sAdmission:
+		return webhook.Extracted(field)
 	}
 	return false
 }
@@ -38,14 +40,20 @@ func newRootCommand() *cobra.Command {
 
 func replayCmd() *cobra.Command {
 	o := replay.Options{}
+	var admissionMode string
 	c := &cobra.Command{
 		Use:   "replay -r RULES... --audit FILE...",
 		Short: "Run rules over recorded events and print the alerts, one per line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(o.AuditFiles) == 0 {
-				return fmt.Errorf("nothing to replay: give --audit FILE (- for stdin)")
+			if len(o.AuditFiles)+len(o.AdmissionFiles) == 0 {
+				return fmt.Errorf("nothing to replay: give --audit FILE or --admission FILE (- for stdin)")
 			}
+			mode, err := webhook.ParseMode(admissionMode)
+			if err != nil {
+				return err
+			}
+			o.Admission.Mode = mode
 			o.In, o.Out, o.Err = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 			o.Hostname = hostname()
 			return replay.Run(cmd.Context(), o)
@@ -53,6 +61,8 @@ func replayCmd() *cobra.Command {
 	}
 	c.Flags().StringArrayVarP(&o.RulesFiles, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
 	c.Flags().StringArrayVar(&o.AuditFiles, "audit", nil, "audit events: EventList, Event, JSON array or JSON lines (repeatable; - for stdin)")
+	c.Flags().StringArrayVar(&o.AdmissionFiles, "admission", nil, "AdmissionReview requests: JSON or JSON lines (repeatable; - for stdin)")
+	c.Flags().StringVar(&admissionMode, "admission-mode", "enforce", "admission mode for --admission: enforce, warn or audit")
 	c.Flags().StringVar(&o.Format, "format", "json", "alert format: json or text")
 	c.Flags().BoolVar(&o.MatchAll, "match-all", false, "report every matching rule, not only the first (rule_matching: all)")
 	return c
