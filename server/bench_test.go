@@ -37,7 +37,7 @@ func BenchmarkAuditHTTP(b *testing.B) {
 		items = append(items, items...)
 	}
 	body := []byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[` + strings.Join(items[:100], ",") + `]}`)
-	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0",
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.enabled=false",
 		"rules_files=[" + filepath.Join(dir, "rules", "k8s_audit_rules.yaml") + "]", "k8s_audit.queue_size=1000000"})
 	if err != nil {
 		b.Fatal(err)

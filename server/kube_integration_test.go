@@ -30,7 +30,7 @@ func TestRealAPIServerAudit(t *testing.T) {
 	cert, key := ca.Serving(t, "peregrine")
 	// rule_matching=all: the admin user is not in the upstream allowed
 	// users, so "Disallowed K8s User" matches every request first.
-	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0",
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.enabled=false",
 		"k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key, "k8s_audit.client_ca_file=" + ca.CertPEM,
 		"rules_files=[" + rulesFile + "]", "rule_matching=all"})
 	if err != nil {

@@ -194,11 +194,11 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 	s.ready.Store(true)
 	o.Log.Info("serving", "k8s_audit", s.auditLn.Addr().String(), "webserver", s.webLn.Addr().String(),
 		"admission", addrOf(s.admissionLn))
-	if o.Listening != nil {
-		o.Listening(s.auditLn.Addr(), s.webLn.Addr())
-	}
 	if o.AdmissionListening != nil && s.admissionLn != nil {
 		o.AdmissionListening(s.admissionLn.Addr(), s.certs.CABundle)
+	}
+	if o.Listening != nil { // last: callers wait on it
+		o.Listening(s.auditLn.Addr(), s.webLn.Addr())
 	}
 	var runErr error
 	select {

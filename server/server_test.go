@@ -36,6 +36,8 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 
 type testServer struct {
 	auditURL, webURL string
+	admissionURL     string
+	admissionCA      *x509.CertPool
 	stdout           *lockedBuffer
 	cancel           context.CancelFunc
 	done             chan error
@@ -51,7 +53,7 @@ func startServer(t *testing.T, overrides ...string) *testServer {
 	tokens := filepath.Join(t.TempDir(), "tokens")
 	os.WriteFile(tokens, []byte("# apiserver\ns3cret\n"), 0o600)
 	cfg, err := config.Load("", append([]string{
-		"k8s_audit.listen_port=0", "webserver.listen_port=0",
+		"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
 		"k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
 		"k8s_audit.client_ca_file=" + ca.CertPEM, "k8s_audit.tokens_file=" + tokens,
 	}, overrides...))
@@ -67,7 +69,12 @@ func startServer(t *testing.T, overrides ...string) *testServer {
 	go func() {
 		ts.done <- Run(ctx, Options{Config: cfg, Hostname: "test", Stdout: ts.stdout,
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
-			Listening: func(a, w net.Addr) { addrs <- [2]net.Addr{a, w} }})
+			Listening: func(a, w net.Addr) { addrs <- [2]net.Addr{a, w} },
+			AdmissionListening: func(a net.Addr, ca []byte) {
+				ts.admissionURL = "https://" + a.String() + "/validate"
+				ts.admissionCA = x509.NewCertPool()
+				ts.admissionCA.AppendCertsFromPEM(ca)
+			}})
 	}()
 	select {
 	case a := <-addrs:
@@ -208,7 +215,7 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestInsecureExposureRefused(t *testing.T) {
-	cfg, _ := config.Load("", []string{"k8s_audit.listen_address=0.0.0.0", "k8s_audit.listen_port=0", "webserver.listen_port=0"})
+	cfg, _ := config.Load("", []string{"k8s_audit.listen_address=0.0.0.0", "k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0"})
 	err := Run(context.Background(), Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registry: prometheus.NewRegistry()})
 	if err != errInsecure {
