@@ -235,27 +235,42 @@ func (e *Env) waitReady(t testing.TB) {
 
 // Do sends a request as the user of token; body is marshalled to JSON.
 func (e *Env) Do(token, method, path string, body any) (int, []byte, error) {
+	code, b, _, err := e.do(token, method, path, body)
+	return code, b, err
+}
+
+// MustDoHeaders is MustDo returning the response headers.
+func (e *Env) MustDoHeaders(t testing.TB, token, method, path string, body any, want int) http.Header {
+	t.Helper()
+	code, b, h, err := e.do(token, method, path, body)
+	if err != nil || code != want {
+		t.Fatalf("%s %s: %d %s %v, want %d", method, path, code, b, err, want)
+	}
+	return h
+}
+
+func (e *Env) do(token, method, path string, body any) (int, []byte, http.Header, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		r = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(context.Background(), method, e.URL+path, r)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return resp.StatusCode, b, resp.Header, err
 }
 
 // MustDo is Do that fails the test unless the status is one of want.

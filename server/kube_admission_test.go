@@ -1,0 +1,150 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/kubetest"
+	"github.com/peregrine-sec/peregrine/internal/testpki"
+)
+
+// admissionEnv is `serve` with the default rules registered as the
+// validating webhook of a real kube-apiserver.
+type admissionEnv struct {
+	kube   *kubetest.Env
+	stdout *lockedBuffer
+}
+
+func startAdmissionEnv(t *testing.T) *admissionEnv {
+	t.Helper()
+	kubetest.BinDir(t)
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
+		"admission.latency_budget=2s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &admissionEnv{stdout: &lockedBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	type admAddr struct {
+		addr net.Addr
+		ca   []byte
+	}
+	adm, auditAddr, done := make(chan admAddr, 1), make(chan net.Addr, 1), make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Hostname: "it", Stdout: env.stdout,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
+			AdmissionListening: func(a net.Addr, ca []byte) { adm <- admAddr{a, ca} },
+			Listening:          func(a, _ net.Addr) { auditAddr <- a }})
+	}()
+	a := <-adm
+	<-auditAddr
+	t.Cleanup(func() { cancel(); <-done })
+	env.kube = kubetest.Start(t, kubetest.Options{CA: testpki.NewCA(t), AuditURL: "https://127.0.0.1:1/unused"})
+	env.register(t, "https://"+a.addr.String()+"/validate", a.ca)
+	return env
+}
+
+// register installs the ValidatingWebhookConfiguration (failurePolicy Fail,
+// so that a test cannot pass because the webhook was skipped) and waits
+// until the apiserver calls it.
+func (e *admissionEnv) register(t *testing.T, url string, ca []byte) {
+	rule := func(ops []string, resources ...string) map[string]any {
+		return map[string]any{"operations": ops, "apiGroups": []string{""}, "apiVersions": []string{"v1"}, "resources": resources}
+	}
+	vwc := map[string]any{
+		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+		"metadata": map[string]any{"name": "peregrine"},
+		"webhooks": []any{map[string]any{
+			"name": "validate.peregrine.dev", "admissionReviewVersions": []string{"v1"}, "sideEffects": "None",
+			"failurePolicy": "Fail", "timeoutSeconds": 5,
+			"clientConfig": map[string]any{"url": url, "caBundle": base64.StdEncoding.EncodeToString(ca)},
+			// pods/exec and pods/attach must be listed: "*" does not match subresources.
+			"rules": []any{rule([]string{"CREATE", "UPDATE"}, "pods"), rule([]string{"CONNECT"}, "pods/exec", "pods/attach")},
+		}},
+	}
+	e.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", vwc, 201)
+	for _, ns := range []string{"shop", "production"} {
+		e.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces", obj("Namespace", ns, nil), 201)
+		e.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/"+ns+"/serviceaccounts", obj("ServiceAccount", "default", nil), 201)
+	}
+	// The webhook is loaded by an informer: poll with a dry run until it answers.
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		code, body, _ := e.kube.Do(kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/shop/pods?dryRun=All", privilegedPod("probe"))
+		if code == 403 && strings.Contains(string(body), "denied by Peregrine") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the webhook never answered")
+}
+
+func privilegedPod(name string) map[string]any {
+	return obj("Pod", name, map[string]any{"containers": []any{map[string]any{"name": "c", "image": "nginx:1.27",
+		"securityContext": map[string]any{"privileged": true}, "resources": limits()}}})
+}
+
+func limits() map[string]any { return map[string]any{"limits": map[string]any{"memory": "64Mi"}} }
+
+// TestRealAPIServerAdmission: the default admission rules enforced by a
+// real kube-apiserver through the validating webhook.
+func TestRealAPIServerAdmission(t *testing.T) {
+	e := startAdmissionEnv(t)
+	k := e.kube
+	// A privileged pod is refused with our message.
+	code, body, err := k.Do(kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/shop/pods", privilegedPod("priv"))
+	if err != nil || code != 403 || !strings.Contains(string(body), "denied by Peregrine: Deny privileged container: Privileged container refused (user=kube-admin pod=priv ns=shop") {
+		t.Errorf("privileged pod: %d %s %v", code, body, err)
+	}
+	// An ordinary pod is admitted, without warnings.
+	ordinary := obj("Pod", "web", map[string]any{"containers": []any{map[string]any{"name": "c", "image": "nginx:1.27", "resources": limits()}}})
+	k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/shop/pods", ordinary, 201)
+	// Warn rules come back as warnings in the client's response.
+	sloppy := obj("Pod", "sloppy", map[string]any{"containers": []any{map[string]any{"name": "c", "image": "nginx"}}})
+	hdr := k.MustDoHeaders(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/shop/pods", sloppy, 201)
+	warnings := strings.Join(hdr.Values("Warning"), "\n")
+	for _, want := range []string{"Warn on latest image: Image without a pinned tag (pod=sloppy ns=shop images=(nginx))",
+		"Warn on missing resource limits: Containers without resource limits (pod=sloppy ns=shop containers=(c))"} {
+		if !strings.Contains(warnings, want) {
+			t.Errorf("warning %q missing from %q", want, warnings)
+		}
+	}
+	// Exec into a protected namespace: refused for alice (devs), admitted
+	// for the admin (system:masters), who then fails at the missing kubelet.
+	e.execTarget(t)
+	path := "/api/v1/namespaces/production/pods/db-0/exec?command=sh&stdin=true&tty=true&container=c"
+	code, body, _ = k.Do(kubetest.AliceToken, http.MethodPost, path, nil)
+	if code != 403 || !strings.Contains(string(body), "denied by Peregrine: Deny exec into a protected namespace: Exec into a protected namespace refused (user=alice groups=(devs") {
+		t.Errorf("alice's exec: %d %s", code, body)
+	}
+	code, body, _ = k.Do(kubetest.AdminToken, http.MethodPost, path, nil)
+	if code == 403 || strings.Contains(string(body), "denied by Peregrine") {
+		t.Errorf("admin's exec was refused: %d %s", code, body)
+	}
+}
+
+// execTarget makes a pod bound to a (fake) node, so that exec reaches
+// admission, and lets alice exec into it as far as RBAC goes.
+func (e *admissionEnv) execTarget(t *testing.T) {
+	k := e.kube
+	k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/nodes", obj("Node", "fake-node-1", nil), 201)
+	db := obj("Pod", "db-0", map[string]any{"nodeName": "fake-node-1", "containers": []any{map[string]any{"name": "c", "image": "postgres:17", "resources": limits()}}})
+	k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/production/pods", db, 201)
+	role := map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": map[string]any{"name": "exec"},
+		"rules": []any{map[string]any{"apiGroups": []string{""}, "resources": []string{"pods", "pods/exec"}, "verbs": []string{"get", "create"}}}}
+	k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/apis/rbac.authorization.k8s.io/v1/namespaces/production/roles", role, 201)
+	binding := map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": map[string]any{"name": "devs-exec"},
+		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "exec"},
+		"subjects": []any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "devs"}}}
+	k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/apis/rbac.authorization.k8s.io/v1/namespaces/production/rolebindings", binding, 201)
+}
