@@ -25,7 +25,7 @@ type admissionEnv struct {
 	stdout *lockedBuffer
 }
 
-func startAdmissionEnv(t *testing.T) *admissionEnv {
+func startAdmissionEnv(t testing.TB) *admissionEnv {
 	t.Helper()
 	kubetest.BinDir(t)
 	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
@@ -57,7 +57,7 @@ func startAdmissionEnv(t *testing.T) *admissionEnv {
 // register installs the ValidatingWebhookConfiguration (failurePolicy Fail,
 // so that a test cannot pass because the webhook was skipped) and waits
 // until the apiserver calls it.
-func (e *admissionEnv) register(t *testing.T, url string, ca []byte) {
+func (e *admissionEnv) register(t testing.TB, url string, ca []byte) {
 	rule := func(ops []string, resources ...string) map[string]any {
 		return map[string]any{"operations": ops, "apiGroups": []string{""}, "apiVersions": []string{"v1"}, "resources": resources}
 	}
