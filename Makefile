@@ -29,10 +29,11 @@ bench: ## Run the benchmarks and print ns/op and allocations
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 .PHONY: fuzz
-fuzz: ## Fuzz the condition parser, the rule loader and the audit decoder for FUZZTIME each
+fuzz: ## Fuzz the condition parser, the rule loader, the audit decoder and admission reviews for FUZZTIME each
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policies/condition
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./policies/rules
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./audit
+	$(GO) test -run '^$$' -fuzz '^FuzzReview$$' -fuzztime $(FUZZTIME) ./webhook
 
 .PHONY: generate
 generate: ## Regenerate generated code (field catalogues from the conformance corpus)

@@ -49,6 +49,9 @@ func (c *compilation) compileRule(r *ruleInfo) *Rule {
 		}
 		throw(ErrCompileCondition, err.msg, ctx)
 	}
+	if r.action != "" && r.source != fields.SourceK8sAdmission {
+		c.res.addWarning(WarnUnknownKey, "'action' only applies to rules of source k8s_admission; it is ignored here", r.ctx)
+	}
 	rule := &Rule{Name: r.name, Desc: r.desc, Source: r.source, Priority: r.priority, Enabled: r.enabled,
 		Tags: slices.Clone(r.tags), Output: out, Action: r.action, Condition: ast, Capture: r.capture,
 		CaptureSecs: r.captureDuration}
