@@ -36,7 +36,8 @@ fuzz: ## Fuzz the condition parser, the rule loader, the audit decoder and admis
 	$(GO) test -run '^$$' -fuzz '^FuzzReview$$' -fuzztime $(FUZZTIME) ./webhook
 
 .PHONY: generate
-generate: ## Regenerate generated code (field catalogues from the conformance corpus)
+generate: ## Regenerate generated code: field catalogues (from the corpus) and the eBPF bindings (clang, bpftool)
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/c/vmlinux.h
 	$(GO) generate ./...
 
 .PHONY: lint

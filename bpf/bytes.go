@@ -15,3 +15,6 @@ func String(b []int8) string {
 	}
 	return string(unsafeBytes(b[:n]))
 }
+
+// Bytes views C chars as bytes, NULs included; valid while b is.
+func Bytes(b []int8) []byte { return unsafeBytes(b) }

@@ -53,6 +53,7 @@ type Thread struct {
 	// argsLine and cmdLine are proc.args and proc.cmdline, joined once by
 	// Init so that reading them per event does not allocate.
 	argsLine, cmdLine string
+	ppid              int64 // from /proc, to link Parent
 }
 
 // Init computes the derived values of a thread; call it after filling the

@@ -56,7 +56,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	outs, files, err := buildOutputs(c, o.Stdout, o.Registry, o.Log)
+	outs, files, err := output.Build(c, o.Stdout, o.Registry, o.Log)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package server
+package output
 
 import (
 	"fmt"
@@ -8,12 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/config"
-	"github.com/peregrine-sec/peregrine/output"
 )
 
-// formatOf maps the json_* options.
-func formatOf(c *config.Config) output.Format {
-	return output.Format{
+// FormatOf maps the json_* options of the configuration.
+func FormatOf(c *config.Config) Format {
+	return Format{
 		JSON:                c.JSONOutput,
 		IncludeOutput:       c.JSONIncludeOutputProperty,
 		IncludeTags:         c.JSONIncludeTagsProperty,
@@ -23,19 +22,19 @@ func formatOf(c *config.Config) output.Format {
 	}
 }
 
-// buildOutputs opens every enabled output of the configuration. files
-// returns the file sinks, which SIGHUP reopens.
-func buildOutputs(c *config.Config, stdout io.Writer, reg prometheus.Registerer, log *slog.Logger) (*output.Outputs, []*output.File, error) {
-	var sinks []output.SinkConfig
-	var files []*output.File
-	add := func(s output.Sink) {
-		sinks = append(sinks, output.SinkConfig{Sink: s, MinPriority: c.Priority, QueueSize: c.OutputsQueue.Capacity})
+// Build opens every enabled output of the configuration; it also returns
+// the file sinks, which SIGHUP reopens.
+func Build(c *config.Config, stdout io.Writer, reg prometheus.Registerer, log *slog.Logger) (*Outputs, []*File, error) {
+	var sinks []SinkConfig
+	var files []*File
+	add := func(s Sink) {
+		sinks = append(sinks, SinkConfig{Sink: s, MinPriority: c.Priority, QueueSize: c.OutputsQueue.Capacity})
 	}
 	if c.StdoutOutput.Enabled {
-		add(output.NewWriter("stdout", stdout))
+		add(NewWriter("stdout", stdout))
 	}
 	if c.FileOutput.Enabled {
-		f, err := output.NewFile(c.FileOutput.Filename)
+		f, err := NewFile(c.FileOutput.Filename)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -43,7 +42,7 @@ func buildOutputs(c *config.Config, stdout io.Writer, reg prometheus.Registerer,
 		add(f)
 	}
 	if c.SyslogOutput.Enabled {
-		s, err := output.NewSyslog(c.SyslogOutput.Network, c.SyslogOutput.Address)
+		s, err := NewSyslog(c.SyslogOutput.Network, c.SyslogOutput.Address)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -51,7 +50,7 @@ func buildOutputs(c *config.Config, stdout io.Writer, reg prometheus.Registerer,
 	}
 	if c.HTTPOutput.Enabled {
 		h := c.HTTPOutput
-		s, err := output.NewHTTP(output.HTTPConfig{URL: h.URL, UserAgent: h.UserAgent, Insecure: h.Insecure,
+		s, err := NewHTTP(HTTPConfig{URL: h.URL, UserAgent: h.UserAgent, Insecure: h.Insecure,
 			CACert: h.CACert, MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
 			JSON: c.JSONOutput, Retries: h.Retries, Timeout: h.Timeout})
 		if err != nil {
@@ -60,10 +59,10 @@ func buildOutputs(c *config.Config, stdout io.Writer, reg prometheus.Registerer,
 		add(s)
 	}
 	if c.ProgramOutput.Enabled {
-		add(output.NewProgram(c.ProgramOutput.Program))
+		add(NewProgram(c.ProgramOutput.Program))
 	}
 	if len(sinks) == 0 {
 		return nil, nil, fmt.Errorf("no output enabled: alerts would go nowhere (enable stdout_output, file_output, ...)")
 	}
-	return output.New(formatOf(c), sinks, reg, log), files, nil
+	return New(FormatOf(c), sinks, reg, log), files, nil
 }

@@ -1,0 +1,145 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sys/unix"
+
+	"github.com/peregrine-sec/peregrine/bpf"
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/policies/engine"
+	"github.com/peregrine-sec/peregrine/policies/fields"
+	"github.com/peregrine-sec/peregrine/policies/inspect"
+	"github.com/peregrine-sec/peregrine/runtime"
+)
+
+// Options configure Run.
+type Options struct {
+	Config   *config.Config
+	Hostname string
+	Stdout   io.Writer
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Procfs   string // default /proc
+	// Ready, when set, is called once the probes are attached.
+	Ready func()
+}
+
+// Run captures and evaluates until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	set, err := inspect.LoadValid(o.Config.RulesFiles)
+	if err != nil {
+		return err
+	}
+	opts := engine.DefaultOptions()
+	opts.MinPriority, opts.MatchAll = o.Config.Priority, o.Config.RuleMatching == "all"
+	eng, err := engine.New[runtime.Event](runtime.Source{}, fields.Syscall(), set, opts)
+	if err != nil {
+		return fmt.Errorf("compile syscall rules: %w", err)
+	}
+	outs, _, err := output.Build(o.Config, o.Stdout, o.Registry, o.Log)
+	if err != nil {
+		return err
+	}
+	procfs := o.Procfs
+	if procfs == "" {
+		procfs = "/proc"
+	}
+	table := runtime.NewTable(procfs)
+	if err := table.Scan(); err != nil {
+		return fmt.Errorf("scan processes: %w", err)
+	}
+	syscalls := needed(eng.Rules())
+	capture, err := bpf.Load(bpf.Options{Syscalls: syscalls, Log: o.Log})
+	if err != nil {
+		return err
+	}
+	defer capture.Close()
+	registerCounters(o.Registry, capture)
+	o.Log.Info("agent started", "rules", len(eng.Rules()), "syscalls", syscalls, "processes", table.Len())
+	outCtx, stopOutputs := context.WithCancel(context.WithoutCancel(ctx))
+	outDone := make(chan error, 1)
+	go func() { outDone <- outs.Start(outCtx) }()
+	if o.Ready != nil {
+		o.Ready()
+	}
+	l := &loop{table: table, engine: eng, outs: outs, hostname: o.Hostname, boot: bootOffset()}
+	err = capture.Run(ctx, l.record)
+	stopOutputs()
+	<-outDone
+	return err
+}
+
+// needed is the syscalls the rules can match that the probe captures;
+// rules that must see every event type need them all.
+func needed(rs []*engine.Rule[runtime.Event]) []string {
+	var out []string
+	for _, s := range []string{"open", "openat", "openat2", "creat", "connect"} {
+		for _, r := range rs {
+			if r.AllEvttypes != slices.Contains(r.Evttypes, s) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// loop turns records into events and alerts.
+type loop struct {
+	table    *runtime.Table
+	engine   *engine.Engine[runtime.Event]
+	outs     *output.Outputs
+	hostname string
+	boot     int64 // wall clock minus boot clock, ns
+	ev       runtime.Event
+	num      uint64
+	matches  []*engine.Rule[runtime.Event]
+}
+
+func (l *loop) record(rec *bpf.Record) {
+	if !l.table.Apply(rec, &l.ev) {
+		return
+	}
+	l.num++
+	l.ev.Num = l.num
+	l.ev.Time += l.boot
+	l.matches = l.engine.Match(&l.ev, l.matches[:0])
+	for _, r := range l.matches {
+		msg, vals := r.Output.Render(&l.ev)
+		vals["evt.time"] = l.ev.Time
+		l.outs.Publish(&output.Alert{Time: time.Unix(0, l.ev.Time), Rule: r.Name, Priority: r.Priority,
+			Source: fields.SourceSyscall, Hostname: l.hostname, Message: msg, OutputFields: vals, Tags: r.Tags})
+	}
+}
+
+// bootOffset converts the kernel's boot-time stamps to wall-clock time.
+func bootOffset() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return time.Now().UnixNano() - ts.Nano()
+}
+
+func registerCounters(reg prometheus.Registerer, c *bpf.Capture) {
+	read := func(pick func(bpf.Counters) uint64) func() float64 {
+		return func() float64 {
+			n, _ := c.Counters()
+			return float64(pick(n))
+		}
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "peregrine_kernel_events_total",
+			Help: "Events the eBPF probe sent to the agent."}, read(func(n bpf.Counters) uint64 { return n.Sent })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "peregrine_kernel_drops_total",
+			Help: "Events lost because the ring buffer was full."}, read(func(n bpf.Counters) uint64 { return n.Dropped })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "peregrine_kernel_read_failures_total",
+			Help: "User-memory reads (paths, argv) that failed in the probe."}, read(func(n bpf.Counters) uint64 { return n.ReadFailures })),
+	)
+}

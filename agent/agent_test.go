@@ -1,0 +1,138 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/conformance"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	_, err := os.Stat("/sys/kernel/btf/vmlinux")
+	if os.Geteuid() == 0 && err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("the agent tests need root and BTF under CI (euid %d, btf: %v)", os.Geteuid(), err)
+	}
+	t.Skip("the agent tests need root and /sys/kernel/btf/vmlinux")
+}
+
+// startAgent runs the agent with the given rules files until the test ends.
+func startAgent(t *testing.T, rulesFiles ...string) *syncBuffer {
+	t.Helper()
+	needRoot(t)
+	over := []string{"rule_matching=all"}
+	if len(rulesFiles) > 0 {
+		over = append(over, "rules_files=["+strings.Join(rulesFiles, ",")+"]")
+	}
+	cfg, err := config.Load("", over)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Hostname: "node", Stdout: out, Registry: prometheus.NewRegistry(),
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("agent: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	})
+	return out
+}
+
+func waitAlert(t *testing.T, out *syncBuffer, substrings ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if containsAll(line, substrings) {
+				return line
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no alert with %q; got:\n%s", substrings, out.String())
+	return ""
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Logf("%s %v: %v %s", name, args, err, out)
+	}
+}
+
+// TestReadSensitiveFileUntrusted: cat /etc/shadow fires Falco's upstream
+// "Read sensitive file untrusted" from the live kernel.
+func TestReadSensitiveFileUntrusted(t *testing.T) {
+	out := startAgent(t, filepath.Join(conformance.Dir(t), "rules", "falco_rules.yaml"))
+	run(t, "cat", "/etc/shadow")
+	line := waitAlert(t, out, `"rule":"Read sensitive file untrusted"`, `file=/etc/shadow`, `process=cat`)
+	if !strings.Contains(line, `"source":"syscall"`) || !strings.Contains(line, `"fd.name":"/etc/shadow"`) {
+		t.Errorf("alert %s", line)
+	}
+}
+
+// TestDefaultKernelRules: our own rules fire on a suspicious connect and a
+// write below /usr/local/bin, and stay quiet on ordinary activity.
+func TestDefaultKernelRules(t *testing.T) {
+	out := startAgent(t)
+	run(t, "sh", "-c", "ls /tmp >/dev/null; cat /etc/hostname >/dev/null; true")
+	// From another process: the agent never captures its own (the test's) syscalls.
+	run(t, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.2/4444")
+	waitAlert(t, out, `"rule":"Outbound connection to a suspicious port"`, `port=4444`)
+	target := "/usr/local/bin/peregrine-test-" + time.Now().Format("150405.000000")
+	run(t, "sh", "-c", "echo x > "+target)
+	defer os.Remove(target)
+	waitAlert(t, out, `"rule":"Write below a binary directory"`, "file="+target)
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if !strings.Contains(line, "Outbound connection to a suspicious port") && !strings.Contains(line, "Write below a binary directory") {
+			t.Errorf("unexpected alert: %s", line)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/peregrine-sec/peregrine/agent"
+)
+
+func agentCmd() *cobra.Command {
+	var cf configFlags
+	var rulesFiles []string
+	var format string
+	c := &cobra.Command{
+		Use:   "agent [-r RULES...] [-c FILE] [-o key=value]... [--format json|text]",
+		Short: "Run the node agent: capture syscalls with eBPF and evaluate the syscall rules (root)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load()
+			if err != nil {
+				return err
+			}
+			if len(rulesFiles) > 0 {
+				cfg.RulesFiles = rulesFiles
+			}
+			switch format {
+			case "json":
+				cfg.JSONOutput = true
+			case "text":
+				cfg.JSONOutput = false
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			return agent.Run(cmd.Context(), agent.Options{Config: cfg, Hostname: hostnameOf(cfg.Hostname),
+				Stdout: cmd.OutOrStdout(), Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), Registry: reg})
+		},
+	}
+	cf.add(c)
+	c.Flags().StringArrayVarP(&rulesFiles, "rules", "r", nil, "rules file or directory (repeatable; default: rules_files, else the built-in rules)")
+	c.Flags().StringVar(&format, "format", "", "alert format on stdout: json or text (default: json_output)")
+	return c
+}

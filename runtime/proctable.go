@@ -1,0 +1,148 @@
+package runtime
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Table is the process table: every live process's Thread, rebuilt from
+// /proc at start and kept current by exec, fork and exit events. Threads
+// point to their parents, so ancestors (proc.aname[N]) are a walk.
+type Table struct {
+	procfs     string
+	procs      map[uint32]*Thread
+	containers map[string]*Container // by full id: one object per container
+	users      userDB
+}
+
+// NewTable returns an empty table reading procfs (usually /proc).
+func NewTable(procfs string) *Table {
+	return &Table{procfs: procfs, procs: map[uint32]*Thread{}, containers: map[string]*Container{}}
+}
+
+// Scan loads every process from /proc.
+func (t *Table) Scan() error {
+	ents, err := os.ReadDir(t.procfs)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if pid, err := strconv.ParseUint(e.Name(), 10, 32); err == nil {
+			t.Get(uint32(pid))
+		}
+	}
+	return nil
+}
+
+// Len is the number of processes known.
+func (t *Table) Len() int { return len(t.procs) }
+
+// Get returns the process, reading it from /proc when unknown; nil when
+// it is gone.
+func (t *Table) Get(pid uint32) *Thread {
+	if th, ok := t.procs[pid]; ok {
+		return th
+	}
+	th := t.read(pid)
+	if th != nil {
+		t.procs[pid] = th
+		if ppid := uint32(th.ppid); ppid != 0 && ppid != pid {
+			th.Parent = t.Get(ppid)
+		}
+		th.Init()
+	}
+	return th
+}
+
+// read builds a Thread from /proc/PID.
+func (t *Table) read(pid uint32) *Thread {
+	p := strconv.FormatUint(uint64(pid), 10)
+	dir := filepath.Join(t.procfs, p)
+	status, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return nil
+	}
+	th := &Thread{Pid: int64(pid), Tid: int64(pid), LoginUID: -1}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		switch {
+		case k == "Name" && len(f) > 0:
+			th.Name = f[0]
+		case k == "PPid" && len(f) > 0:
+			th.ppid, _ = strconv.ParseInt(f[0], 10, 64)
+		case k == "Uid" && len(f) > 1:
+			uid, _ := strconv.ParseUint(f[1], 10, 32)
+			th.UID = uint32(uid)
+		case k == "Gid" && len(f) > 1:
+			gid, _ := strconv.ParseUint(f[1], 10, 32)
+			th.GID = uint32(gid)
+		}
+	}
+	if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmd) > 0 {
+		args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+		th.Exe, th.Args = args[0], args[1:]
+	}
+	th.ExePath, _ = os.Readlink(filepath.Join(dir, "exe"))
+	th.Cwd, _ = os.Readlink(filepath.Join(dir, "cwd"))
+	if b, err := os.ReadFile(filepath.Join(dir, "loginuid")); err == nil {
+		if v, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 32); err == nil && v != 4294967295 {
+			th.LoginUID = int64(v)
+		}
+	}
+	th.Tty = ttyOf(dir)
+	th.Container = t.container(cgroupPath(t.procfs, p))
+	t.users.fill(th)
+	return th
+}
+
+// ttyOf reads tty_nr, the 7th field of /proc/PID/stat.
+func ttyOf(dir string) uint32 {
+	b, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		if f := strings.Fields(s[i+1:]); len(f) > 4 {
+			n, _ := strconv.ParseUint(f[4], 10, 32)
+			return uint32(n)
+		}
+	}
+	return 0
+}
+
+func (t *Table) container(cgroup string) *Container {
+	c := ContainerFromCgroup(cgroup)
+	if c == nil {
+		return nil
+	}
+	if known, ok := t.containers[c.FullID]; ok {
+		return known
+	}
+	t.containers[c.FullID] = c
+	return c
+}
+
+// Fork records a new process: a copy of its parent until it execs.
+func (t *Table) Fork(parent, child uint32) *Thread {
+	p := t.Get(parent)
+	if p == nil {
+		return t.Get(child)
+	}
+	c := *p
+	c.Pid, c.Tid, c.ppid, c.Parent = int64(child), int64(child), int64(parent), p
+	c.Init()
+	t.procs[child] = &c
+	return &c
+}
+
+// Exit forgets a process. Its Thread stays valid for children pointing to it.
+func (t *Table) Exit(pid uint32) { delete(t.procs, pid) }
+
+func readlink(procfs string, pid int64, name string) (string, error) {
+	return os.Readlink(filepath.Join(procfs, strconv.FormatInt(pid, 10), name))
+}
