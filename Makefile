@@ -16,9 +16,9 @@ build: ## Build bin/peregrine
 	$(GO) build -o $(BIN) ./cmd/peregrine
 
 .PHONY: run
-run: build ## Run peregrine serve on loopback with the built-in rules, alerts on stdout
+run: build ## Run everything on this machine (peregrine run: agent + audit + admission), alerts on stdout
 	./$(BIN) rules validate
-	./$(BIN) serve
+	./$(BIN) run
 
 .PHONY: test
 test: ## Run all tests (the Falco conformance corpus in ../shared/conformance is required under CI)

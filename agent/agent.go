@@ -30,6 +30,8 @@ type Options struct {
 	Procfs   string // default /proc
 	// Ready, when set, is called once the probes are attached.
 	Ready func()
+	// Outputs, when set, are shared (peregrine run) and managed by the caller.
+	Outputs *output.Outputs
 }
 
 // Run captures and evaluates until ctx ends.
@@ -44,9 +46,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("compile syscall rules: %w", err)
 	}
-	outs, _, err := output.Build(o.Config, o.Stdout, o.Registry, o.Log)
-	if err != nil {
-		return err
+	outs := o.Outputs
+	if outs == nil {
+		if outs, _, err = output.Build(o.Config, o.Stdout, o.Registry, o.Log); err != nil {
+			return err
+		}
 	}
 	procfs := o.Procfs
 	if procfs == "" {
@@ -64,16 +68,19 @@ func Run(ctx context.Context, o Options) error {
 	defer capture.Close()
 	registerCounters(o.Registry, capture)
 	o.Log.Info("agent started", "rules", len(eng.Rules()), "syscalls", syscalls, "processes", table.Len())
-	outCtx, stopOutputs := context.WithCancel(context.WithoutCancel(ctx))
-	outDone := make(chan error, 1)
-	go func() { outDone <- outs.Start(outCtx) }()
+	stopOutputs := func() {}
+	if o.Outputs == nil {
+		outCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		outDone := make(chan error, 1)
+		go func() { outDone <- outs.Start(outCtx) }()
+		stopOutputs = func() { cancel(); <-outDone }
+	}
 	if o.Ready != nil {
 		o.Ready()
 	}
 	l := &loop{table: table, engine: eng, outs: outs, hostname: o.Hostname, boot: bootOffset()}
 	err = capture.Run(ctx, l.record)
 	stopOutputs()
-	<-outDone
 	return err
 }
 

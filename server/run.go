@@ -39,6 +39,9 @@ type Options struct {
 	// AdmissionListening, when set, is told the admission address and the
 	// generated CA bundle (nil when certificates come from files).
 	AdmissionListening func(addr net.Addr, caBundle []byte)
+	// Outputs, when set, are shared with other parts of the process (peregrine
+	// run); the caller starts and stops them. Otherwise Run builds its own.
+	Outputs *output.Outputs
 }
 
 func addrOf(ln net.Listener) string {
@@ -56,9 +59,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	outs, files, err := output.Build(c, o.Stdout, o.Registry, o.Log)
-	if err != nil {
-		return err
+	outs, files := o.Outputs, []*output.File(nil)
+	if outs == nil {
+		if outs, files, err = output.Build(c, o.Stdout, o.Registry, o.Log); err != nil {
+			return err
+		}
 	}
 	opts := engine.DefaultOptions()
 	opts.MinPriority, opts.MatchAll = c.Priority, c.RuleMatching == "all"
@@ -164,9 +169,7 @@ func (s *servers) auditRouter(endpoint string) http.Handler {
 }
 
 func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output.File, workers []*audit.Evaluator, o Options) error {
-	outCtx, stopOutputs := context.WithCancel(context.WithoutCancel(ctx))
-	outDone := make(chan error, 1)
-	go func() { outDone <- outs.Start(outCtx) }()
+	stopOutputs := startOutputs(ctx, outs, o.Outputs != nil)
 	var wg sync.WaitGroup
 	for _, ev := range workers {
 		wg.Go(func() { evaluate(s.handler.queue, ev, outs, s.handler.metrics) })
@@ -216,7 +219,6 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 	wg.Wait() // every queued event evaluated
 	_ = s.web.Shutdown(shutdownCtx)
 	stopOutputs()
-	<-outDone
 	o.Log.Info("stopped")
 	return runErr
 }
@@ -234,4 +236,16 @@ func reopenOnSignal(ctx context.Context, reopen <-chan struct{}, files []*output
 			}
 		}
 	}
+}
+
+// startOutputs runs outs until the returned stop is called (which waits
+// for them to drain); shared outputs belong to the caller.
+func startOutputs(ctx context.Context, outs *output.Outputs, shared bool) (stop func()) {
+	if shared {
+		return func() {}
+	}
+	outCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- outs.Start(outCtx) }()
+	return func() { cancel(); <-done }
 }
