@@ -42,6 +42,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	opts := engine.DefaultOptions()
 	opts.MinPriority, opts.MatchAll = o.Config.Priority, o.Config.RuleMatching == "all"
+	opts.AppendOutput = SuggestedOutput
 	eng, err := engine.New[runtime.Event](runtime.Source{}, fields.Syscall(), set, opts)
 	if err != nil {
 		return fmt.Errorf("compile syscall rules: %w", err)
@@ -83,6 +84,11 @@ func Run(ctx context.Context, o Options) error {
 	stopOutputs()
 	return err
 }
+
+// SuggestedOutput is appended to every syscall rule's output, as Falco does
+// with append_output's suggested_output for the container plugin's fields.
+const SuggestedOutput = "container_id=%container.id container_image_repository=%container.image.repository " +
+	"container_image_tag=%container.image.tag container_name=%container.name k8s_ns_name=%k8s.ns.name k8s_pod_name=%k8s.pod.name"
 
 // needed is the syscalls the rules can match that the probe captures;
 // rules that must see every event type need them all.

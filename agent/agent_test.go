@@ -119,14 +119,14 @@ func TestReadSensitiveFileUntrusted(t *testing.T) {
 }
 
 // TestDefaultKernelRules: our own rules fire on a suspicious connect and a
-// write below /usr/local/bin, and stay quiet on ordinary activity.
+// write below /usr/bin, and stay quiet on ordinary activity.
 func TestDefaultKernelRules(t *testing.T) {
 	out := startAgent(t)
 	run(t, "sh", "-c", "ls /tmp >/dev/null; cat /etc/hostname >/dev/null; true")
 	// From another process: the agent never captures its own (the test's) syscalls.
 	run(t, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.2/4444")
 	waitAlert(t, out, `"rule":"Outbound connection to a suspicious port"`, `port=4444`)
-	target := "/usr/local/bin/peregrine-test-" + time.Now().Format("150405.000000")
+	target := "/usr/bin/peregrine-test-" + time.Now().Format("150405.000000")
 	run(t, "sh", "-c", "echo x > "+target)
 	defer os.Remove(target)
 	waitAlert(t, out, `"rule":"Write below a binary directory"`, "file="+target)

@@ -15,12 +15,14 @@ type Table struct {
 	procfs     string
 	procs      map[uint32]*Thread
 	containers map[string]*Container // by full id: one object per container
+	byCgroup   map[uint64]*Container // by cgroup v2 id; nil values: the host
 	users      userDB
 }
 
 // NewTable returns an empty table reading procfs (usually /proc).
 func NewTable(procfs string) *Table {
-	return &Table{procfs: procfs, procs: map[uint32]*Thread{}, containers: map[string]*Container{}}
+	return &Table{procfs: procfs, procs: map[uint32]*Thread{}, containers: map[string]*Container{},
+		byCgroup: map[uint64]*Container{}}
 }
 
 // Scan loads every process from /proc.
@@ -145,4 +147,20 @@ func (t *Table) Exit(pid uint32) { delete(t.procs, pid) }
 
 func readlink(procfs string, pid int64, name string) (string, error) {
 	return os.Readlink(filepath.Join(procfs, strconv.FormatInt(pid, 10), name))
+}
+
+// containerOf resolves the container of a process from the cgroup id the
+// kernel reported, reading /proc/PID/cgroup the first time an id is seen:
+// a process may have moved between cgroups since it was forked.
+func (t *Table) containerOf(cgroupID uint64, pid uint32) *Container {
+	if c, ok := t.byCgroup[cgroupID]; ok {
+		return c
+	}
+	path := cgroupPath(t.procfs, strconv.FormatUint(uint64(pid), 10))
+	if path == "" {
+		return nil // the process is gone: do not cache a guess
+	}
+	c := t.container(path)
+	t.byCgroup[cgroupID] = c
+	return c
 }

@@ -3,7 +3,6 @@ package runtime
 import (
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/peregrine-sec/peregrine/bpf"
@@ -63,10 +62,13 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 		th.Exe, th.Args = args[0], args[1:]
 	}
 	if old != nil {
-		th.Parent, th.Container, th.Cwd, th.Env = old.Parent, old.Container, old.Cwd, old.Env
+		th.Parent, th.Cwd, th.Env = old.Parent, old.Cwd, old.Env
 	} else {
 		th.Parent = t.Get(rec.Ppid)
-		th.Container = t.container(cgroupPath(t.procfs, strconv.FormatUint(uint64(rec.Pid), 10)))
+	}
+	th.Container = t.containerOf(rec.CgroupId, rec.Pid)
+	if th.Container == nil && old != nil && rec.CgroupId == 0 {
+		th.Container = old.Container
 	}
 	t.users.fill(th)
 	th.Init()

@@ -17,6 +17,9 @@ type Options struct {
 	// MatchAll reports every matching rule for an event; by default, as in
 	// Falco's rule_matching: first, evaluation stops at the first match.
 	MatchAll bool
+	// AppendOutput is added to every rule's output, as Falco's
+	// append_output (the container fields it suggests, for instance).
+	AppendOutput string
 }
 
 // DefaultOptions runs every rule and stops at the first match.
@@ -63,7 +66,11 @@ func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options
 		if err != nil {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
-		out, err := c.formatter(r.Output)
+		spec := r.Output
+		if opts.AppendOutput != "" {
+			spec += " " + opts.AppendOutput
+		}
+		out, err := c.formatter(spec)
 		if err != nil {
 			return nil, fmt.Errorf("rule %q output: %w", r.Name, err)
 		}

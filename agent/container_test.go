@@ -1,0 +1,94 @@
+package agent
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/peregrine-sec/peregrine/internal/conformance"
+)
+
+// cgroup2Root finds the cgroup v2 mount (hybrid hosts mount it at
+// /sys/fs/cgroup/unified).
+func cgroup2Root(t *testing.T) string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		for i, fld := range fields {
+			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" {
+				return fields[4]
+			}
+		}
+	}
+	t.Skip("no cgroup v2 hierarchy")
+	return ""
+}
+
+// fakeContainer makes the cgroup a containerd node would give a container
+// and returns its directory and the container id.
+func fakeContainer(t *testing.T) (string, string) {
+	root := cgroup2Root(t)
+	b := make([]byte, 32)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	dir := filepath.Join(root, "kubepods.slice", "kubepods-pod0a1b.slice", "cri-containerd-"+id+".scope")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(dir)
+		os.Remove(filepath.Dir(dir))
+		os.Remove(filepath.Dir(filepath.Dir(dir)))
+	})
+	return dir, id
+}
+
+// copyAs copies a binary under another name, so that its process has
+// that comm (the runtime that starts a container's entrypoint).
+func copyAs(t *testing.T, src, name string) string {
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	dst := filepath.Join(t.TempDir(), name)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(out, in)
+	out.Close()
+	return dst
+}
+
+// TestTerminalShellInContainer: an interactive shell with a terminal,
+// started by the runtime inside a (fake) container — cgroup of a
+// containerd container, its own pid and mount namespaces — fires Falco's
+// upstream "Terminal shell in container" with the container id.
+func TestTerminalShellInContainer(t *testing.T) {
+	out := startAgent(t, filepath.Join(conformance.Dir(t), "rules", "falco_rules.yaml"))
+	dir, id := fakeContainer(t)
+	runc := copyAs(t, "/usr/bin/unshare", "runc")
+	// sh joins the container's cgroup; script gives the shell a terminal;
+	// "runc" (unshare) makes the namespaces and starts the shell.
+	cmd := exec.Command("sh", "-c", "echo $$ > "+dir+"/cgroup.procs && exec script -qec '"+runc+
+		" --fork --pid --mount-proc bash -ic true' /dev/null")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("fake container: %v %s", err, b)
+	}
+	line := waitAlert(t, out, `"rule":"Terminal shell in container"`, `"container.id":"`+id[:12]+`"`)
+	if !strings.Contains(line, `"proc.name":"bash"`) {
+		t.Errorf("alert %s", line)
+	}
+}
