@@ -123,7 +123,14 @@ func TestRealAPIServerAdmission(t *testing.T) {
 	// for the admin (system:masters), who then fails at the missing kubelet.
 	e.execTarget(t)
 	path := "/api/v1/namespaces/production/pods/db-0/exec?command=sh&stdin=true&tty=true&container=c"
-	code, body, _ = k.Do(kubetest.AliceToken, http.MethodPost, path, nil)
+	// RBAC picks the new RoleBinding up through an informer: until then the
+	// apiserver itself forbids alice, before admission.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, body, _ = k.Do(kubetest.AliceToken, http.MethodPost, path, nil)
+		if !strings.Contains(string(body), "cannot create resource") || time.Now().After(deadline) {
+			break
+		}
+	}
 	if code != 403 || !strings.Contains(string(body), "denied by Peregrine: Deny exec into a protected namespace: Exec into a protected namespace refused (user=alice groups=(devs") {
 		t.Errorf("alice's exec: %d %s", code, body)
 	}
