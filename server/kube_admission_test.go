@@ -49,7 +49,7 @@ func startAdmissionEnv(t testing.TB) *admissionEnv {
 	a := <-adm
 	<-auditAddr
 	t.Cleanup(func() { cancel(); <-done })
-	env.kube = kubetest.Start(t, kubetest.Options{CA: testpki.NewCA(t), AuditURL: "https://127.0.0.1:1/unused"})
+	env.kube = kubetest.Start(t, kubetest.Options{CA: testpki.NewCA(t)})
 	env.register(t, "https://"+a.addr.String()+"/validate", a.ca)
 	return env
 }

@@ -40,7 +40,8 @@ type Options struct {
 	// CA signs the apiserver's serving certificate and the client
 	// certificate it presents to the audit webhook.
 	CA *testpki.CA
-	// AuditURL is where the apiserver posts audit EventLists (https).
+	// AuditURL is where the apiserver posts audit EventLists (https);
+	// empty: no audit webhook.
 	AuditURL string
 	// AuditPolicy overrides the default policy (RequestResponse for
 	// everything but the apiserver's own traffic and health probes).
@@ -111,8 +112,7 @@ func (e *Env) apiserverArgs(t testing.TB, etcdURL string, port int, o Options) [
 	if policy == "" {
 		policy = defaultPolicy
 	}
-	kubeconfig := fmt.Sprintf(auditKubeconfig, o.AuditURL, o.CA.CertPEM, clientCert, clientKey)
-	return append([]string{
+	args := []string{
 		"--etcd-servers=" + etcdURL, "--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port),
 		"--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none",
 		"--tls-cert-file=" + cert, "--tls-private-key-file=" + key, "--client-ca-file=" + o.CA.CertPEM,
@@ -120,10 +120,14 @@ func (e *Env) apiserverArgs(t testing.TB, etcdURL string, port int, o Options) [
 		"--service-account-key-file=" + saPub, "--service-account-signing-key-file=" + saKey,
 		"--service-cluster-ip-range=10.0.0.0/24", "--authorization-mode=RBAC", "--allow-privileged=true",
 		"--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
-		"--audit-policy-file=" + write("audit-policy.yaml", policy),
-		"--audit-webhook-config-file=" + write("audit-webhook.kubeconfig", kubeconfig),
-		"--audit-webhook-mode=batch", "--audit-webhook-batch-max-wait=200ms", "--audit-webhook-initial-backoff=1s",
-	}, o.ExtraArgs...)
+	}
+	if o.AuditURL != "" {
+		kubeconfig := fmt.Sprintf(auditKubeconfig, o.AuditURL, o.CA.CertPEM, clientCert, clientKey)
+		args = append(args, "--audit-policy-file="+write("audit-policy.yaml", policy),
+			"--audit-webhook-config-file="+write("audit-webhook.kubeconfig", kubeconfig),
+			"--audit-webhook-mode=batch", "--audit-webhook-batch-max-wait=200ms", "--audit-webhook-initial-backoff=1s")
+	}
+	return append(args, o.ExtraArgs...)
 }
 
 const defaultPolicy = `apiVersion: audit.k8s.io/v1
