@@ -152,10 +152,14 @@ func (c *Capture) attach() error {
 	return nil
 }
 
+// shortRecord is the size of records without argv (all but exec).
+const shortRecord = int(unsafe.Offsetof(Record{}.Args))
+
 // Run hands every record to fn until ctx ends, then drains what is left.
 // fn must not keep the record: it is reused.
 func (c *Capture) Run(ctx context.Context, fn func(*Record)) error {
 	var rec ringbuf.Record
+	var short Record // short records are copied here: their argv stays empty
 	done := make(chan struct{})
 	go func() {
 		<-ctx.Done()
@@ -167,8 +171,13 @@ func (c *Capture) Run(ctx context.Context, fn func(*Record)) error {
 		err := c.rd.ReadInto(&rec)
 		switch {
 		case err == nil:
-			if len(rec.RawSample) >= int(unsafe.Sizeof(Record{})) {
+			switch n := len(rec.RawSample); {
+			case n >= int(unsafe.Sizeof(Record{})):
 				fn((*Record)(unsafe.Pointer(&rec.RawSample[0])))
+			case n >= shortRecord:
+				copy(unsafe.Slice((*byte)(unsafe.Pointer(&short)), shortRecord), rec.RawSample)
+				short.ArgsLen = 0
+				fn(&short)
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			select {

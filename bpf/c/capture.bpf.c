@@ -97,9 +97,21 @@ static __always_inline __u64 wakeup_flags(void)
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+// Records without argv (all but exec) stop before args: less to copy and
+// less ring buffer space per event.
+#define SHORT_EVENT __builtin_offsetof(struct event, args)
+
 static __always_inline struct event *reserve(void)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		count(1);
+	return e;
+}
+
+static __always_inline struct event *reserve_short(void)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, SHORT_EVENT, 0);
 	if (!e)
 		count(1);
 	return e;
@@ -187,7 +199,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (is_self())
 		return 0;
-	struct event *e = reserve();
+	struct event *e = reserve_short();
 	if (!e)
 		return 0;
 	fill(e, K_FORK);
@@ -204,7 +216,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	if (is_self())
 		return 0;
-	struct event *e = reserve();
+	struct event *e = reserve_short();
 	if (!e)
 		return 0;
 	fill(e, K_EXIT);
@@ -231,7 +243,7 @@ static __always_inline int emit_open(long ret)
 	struct args *a = bpf_map_lookup_elem(&pending, &id);
 	if (!a)
 		return 0;
-	struct event *e = reserve();
+	struct event *e = reserve_short();
 	if (e) {
 		fill(e, K_OPEN);
 		e->syscall = a->nr;
@@ -306,7 +318,7 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	struct args *a = bpf_map_lookup_elem(&pending, &id);
 	if (!a)
 		return 0;
-	struct event *e = reserve();
+	struct event *e = reserve_short();
 	if (e) {
 		fill(e, K_CONNECT);
 		e->syscall = NR_CONNECT;

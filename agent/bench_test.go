@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/conformance"
+)
+
+// loopCPU runs the open/close loop and returns its CPU ns per iteration.
+func loopCPU(b *testing.B, bin string, n int) float64 {
+	out, err := exec.Command(bin, strconv.Itoa(n)).Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	return v
+}
+
+// runAgent starts the agent with rules and returns a stop function.
+func runAgent(b *testing.B, rulesFiles ...string) (stop func(), reg *prometheus.Registry) {
+	cfg, err := config.Load("", []string{"rules_files=[" + strings.Join(rulesFiles, ",") + "]", "stdout_output.enabled=false",
+		"file_output.enabled=true", "file_output.filename=" + filepath.Join(b.TempDir(), "alerts")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg = prometheus.NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Ready: func() { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		b.Fatal(err)
+	}
+	return func() { cancel(); <-done }, reg
+}
+
+func median(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+
+// BenchmarkSyscallOverhead measures what the agent costs a process that
+// opens and closes a file in a loop, as CPU time per iteration relative to
+// no agent, in interleaved rounds: capturing every open (the upstream
+// stable + incubating rules loaded), and with rules that need no open
+// (only lifecycle tracepoints attached).
+func BenchmarkSyscallOverhead(b *testing.B) {
+	needRootB(b)
+	bin := filepath.Join(b.TempDir(), "openloop")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/openloop").CombinedOutput(); err != nil {
+		b.Fatalf("build openloop: %v %s", err, out)
+	}
+	dir := filepath.Join(conformance.Dir(b), "rules")
+	connectOnly := filepath.Join(b.TempDir(), "connect.yaml")
+	os.WriteFile(connectOnly, []byte("- rule: c\n  desc: d\n  condition: evt.type = connect and fd.rport = 1\n  output: o\n  priority: INFO\n"), 0o644)
+	const n = 200000
+	var base, open, unneeded []float64
+	for range 3 {
+		base = append(base, loopCPU(b, bin, n))
+		stop, _ := runAgent(b, filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
+		open = append(open, loopCPU(b, bin, n))
+		stop()
+		stop, _ = runAgent(b, connectOnly)
+		unneeded = append(unneeded, loopCPU(b, bin, n))
+		stop()
+	}
+	b.ReportMetric(median(base), "base-ns/iter")
+	b.ReportMetric(median(open)/median(base), "ratio-capture-open")
+	b.ReportMetric(median(unneeded)/median(base), "ratio-not-needed")
+}
+
+// BenchmarkAgentThroughput drives opens as fast as one process can and
+// reports the events/s the agent took in and the drops the kernel counted.
+func BenchmarkAgentThroughput(b *testing.B) {
+	needRootB(b)
+	bin := filepath.Join(b.TempDir(), "openloop")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/openloop").CombinedOutput(); err != nil {
+		b.Fatalf("build openloop: %v %s", err, out)
+	}
+	dir := filepath.Join(conformance.Dir(b), "rules")
+	stop, reg := runAgent(b, filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
+	defer stop()
+	before := counter(reg, "peregrine_kernel_events_total")
+	start := time.Now()
+	loopCPU(b, bin, 500000)
+	elapsed := time.Since(start)
+	time.Sleep(200 * time.Millisecond)
+	b.ReportMetric((counter(reg, "peregrine_kernel_events_total")-before)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(counter(reg, "peregrine_kernel_drops_total"), "drops")
+	b.ReportMetric(rssMiB(), "agent-RSS-MiB")
+}
+
+func counter(reg *prometheus.Registry, name string) float64 {
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// rssMiB is this process's resident memory: the agent with the full
+// upstream rules loaded, plus the test binary around it.
+func rssMiB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func needRootB(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+}
