@@ -17,6 +17,7 @@ import (
 	"github.com/peregrine-sec/peregrine/policies/engine"
 	"github.com/peregrine-sec/peregrine/policies/fields"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
+	"github.com/peregrine-sec/peregrine/policies/rules"
 	"github.com/peregrine-sec/peregrine/runtime"
 )
 
@@ -32,6 +33,9 @@ type Options struct {
 	Ready func()
 	// Outputs, when set, are shared (peregrine run) and managed by the caller.
 	Outputs *output.Outputs
+	// Record, when set, receives every captured event (a capture file for
+	// peregrine replay --syscalls).
+	Record io.Writer
 }
 
 // Run captures and evaluates until ctx ends.
@@ -40,12 +44,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	opts := engine.DefaultOptions()
-	opts.MinPriority, opts.MatchAll = o.Config.Priority, o.Config.RuleMatching == "all"
-	opts.AppendOutput = SuggestedOutput
-	eng, err := engine.New[runtime.Event](runtime.Source{}, fields.Syscall(), set, opts)
+	eng, err := NewEngine(set, o.Config)
 	if err != nil {
-		return fmt.Errorf("compile syscall rules: %w", err)
+		return err
 	}
 	outs := o.Outputs
 	if outs == nil {
@@ -79,8 +80,11 @@ func Run(ctx context.Context, o Options) error {
 	if o.Ready != nil {
 		o.Ready()
 	}
-	l := &loop{table: table, engine: eng, outs: outs, hostname: o.Hostname, boot: bootOffset()}
-	err = capture.Run(ctx, l.record)
+	l := &loop{table: table, engine: eng, outs: outs, hostname: o.Hostname, boot: bootOffset(), log: o.Log}
+	if o.Record != nil {
+		l.record = runtime.NewRecorder(o.Record)
+	}
+	err = capture.Run(ctx, l.handle)
 	stopOutputs()
 	return err
 }
@@ -115,22 +119,50 @@ type loop struct {
 	ev       runtime.Event
 	num      uint64
 	matches  []*engine.Rule[runtime.Event]
+	record   *runtime.Recorder
+	log      *slog.Logger
 }
 
-func (l *loop) record(rec *bpf.Record) {
+func (l *loop) handle(rec *bpf.Record) {
 	if !l.table.Apply(rec, &l.ev) {
 		return
 	}
 	l.num++
 	l.ev.Num = l.num
 	l.ev.Time += l.boot
-	l.matches = l.engine.Match(&l.ev, l.matches[:0])
-	for _, r := range l.matches {
-		msg, vals := r.Output.Render(&l.ev)
-		vals["evt.time"] = l.ev.Time
-		l.outs.Publish(&output.Alert{Time: time.Unix(0, l.ev.Time), Rule: r.Name, Priority: r.Priority,
-			Source: fields.SourceSyscall, Hostname: l.hostname, Message: msg, OutputFields: vals, Tags: r.Tags})
+	if l.record != nil {
+		if err := l.record.Write(&l.ev); err != nil {
+			l.log.Error("recording stopped", "err", err)
+			l.record = nil
+		}
 	}
+	l.matches = Evaluate(l.engine, &l.ev, l.hostname, l.matches[:0], l.outs.Publish)
+}
+
+// Evaluate matches ev against the syscall rules and publishes an alert per
+// match; replay shares it.
+func Evaluate(e *engine.Engine[runtime.Event], ev *runtime.Event, hostname string, scratch []*engine.Rule[runtime.Event],
+	publish func(*output.Alert)) []*engine.Rule[runtime.Event] {
+	scratch = e.Match(ev, scratch)
+	for _, r := range scratch {
+		msg, vals := r.Output.Render(ev)
+		vals["evt.time"] = ev.Time
+		publish(&output.Alert{Time: time.Unix(0, ev.Time), Rule: r.Name, Priority: r.Priority,
+			Source: fields.SourceSyscall, Hostname: hostname, Message: msg, OutputFields: vals, Tags: r.Tags})
+	}
+	return scratch
+}
+
+// NewEngine compiles the syscall rules of set as the agent runs them.
+func NewEngine(set *rules.Set, c *config.Config) (*engine.Engine[runtime.Event], error) {
+	opts := engine.DefaultOptions()
+	opts.MinPriority, opts.MatchAll = c.Priority, c.RuleMatching == "all"
+	opts.AppendOutput = SuggestedOutput
+	e, err := engine.New[runtime.Event](runtime.Source{}, fields.Syscall(), set, opts)
+	if err != nil {
+		return nil, fmt.Errorf("compile syscall rules: %w", err)
+	}
+	return e, nil
 }
 
 // bootOffset converts the kernel's boot-time stamps to wall-clock time.

@@ -17,6 +17,9 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/conformance"
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/policies/inspect"
+	"github.com/peregrine-sec/peregrine/runtime"
 )
 
 type syncBuffer struct {
@@ -134,5 +137,50 @@ func TestDefaultKernelRules(t *testing.T) {
 		if !strings.Contains(line, "Outbound connection to a suspicious port") && !strings.Contains(line, "Write below a binary directory") {
 			t.Errorf("unexpected alert: %s", line)
 		}
+	}
+}
+
+// TestRecordReplay: what the agent records replays to the alert it raised
+// live.
+func TestRecordReplay(t *testing.T) {
+	needRoot(t)
+	rulesFile := filepath.Join(conformance.Dir(t), "rules", "falco_rules.yaml")
+	cfg, err := config.Load("", []string{"rules_files=[" + rulesFile + "]"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var capture syncBuffer
+	live := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Stdout: live, Registry: prometheus.NewRegistry(), Record: &capture,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { close(ready) }})
+	}()
+	<-ready
+	run(t, "cat", "/etc/shadow")
+	waitAlert(t, live, `"rule":"Read sensitive file untrusted"`)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	set, err := inspect.LoadValid([]string{rulesFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(set, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replayed []string
+	err = runtime.ReadCapture(strings.NewReader(capture.String()), func(ev *runtime.Event) error {
+		Evaluate(e, ev, "", nil, func(a *output.Alert) { replayed = append(replayed, a.Rule+" "+a.Message) })
+		return nil
+	}, func(line int, err error) { t.Errorf("line %d: %v", line, err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(replayed, "\n"), "Read sensitive file untrusted Sensitive file opened for reading by non-trusted program | file=/etc/shadow") {
+		t.Errorf("replayed alerts:\n%s", strings.Join(replayed, "\n"))
 	}
 }

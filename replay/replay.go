@@ -19,6 +19,8 @@ type Options struct {
 	AuditFiles []string // "-" is standard input
 	// AdmissionFiles hold AdmissionReview requests (JSON or JSON lines).
 	AdmissionFiles []string
+	// SyscallFiles are capture files of peregrine agent --record.
+	SyscallFiles []string
 	// Admission is the policy admission decisions apply.
 	Admission webhook.Policy
 	Format    string // json (default) or text
@@ -52,7 +54,12 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	if len(o.AdmissionFiles) > 0 {
-		return replayAdmission(ctx, set, format, o)
+		if err := replayAdmission(ctx, set, format, o); err != nil {
+			return err
+		}
+	}
+	if len(o.SyscallFiles) > 0 {
+		return replaySyscalls(ctx, set, format, o)
 	}
 	return nil
 }

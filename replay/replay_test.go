@@ -3,12 +3,15 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/peregrine-sec/peregrine/internal/conformance"
 	"github.com/peregrine-sec/peregrine/webhook"
 )
 
@@ -101,5 +104,31 @@ func TestReplayAdmission(t *testing.T) {
 	out, _, _ = run(t, Options{AdmissionFiles: []string{"testdata/reviews.jsonl"}, Admission: webhook.Policy{Mode: webhook.Warn}})
 	if !strings.Contains(out, `"allowed":true,"rule":"Deny privileged container","message":"","warnings":["Deny privileged container: `) {
 		t.Errorf("warn mode:\n%s", out)
+	}
+}
+
+// TestReplaySyscalls replays a capture recorded by peregrine agent
+// --record (trimmed and anonymised) through Falco's stable rules.
+func TestReplaySyscalls(t *testing.T) {
+	rulesFile := filepath.Join(conformance.Dir(t), "rules", "falco_rules.yaml")
+	out, errs, err := run(t, Options{RulesFiles: []string{rulesFile}, SyscallFiles: []string{"testdata/capture.jsonl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var rulesSeen []string
+	for _, l := range lines {
+		var a struct{ Rule string }
+		json.Unmarshal([]byte(l), &a)
+		rulesSeen = append(rulesSeen, a.Rule)
+	}
+	if diff := cmp.Diff([]string{"Read sensitive file untrusted", "Terminal shell in container"}, rulesSeen); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s\n%s", diff, out)
+	}
+	if !strings.Contains(lines[1], `"container.id":"0123456789ab"`) || !strings.Contains(lines[0], `"fd.name":"/etc/shadow"`) {
+		t.Errorf("alerts:\n%s", out)
+	}
+	if !strings.Contains(errs, "capture.jsonl: line 34:") {
+		t.Errorf("stderr %q", errs)
 	}
 }

@@ -20,7 +20,10 @@ type Event struct {
 }
 
 // Arg is a named syscall argument in its textual form.
-type Arg struct{ Name, Value string }
+type Arg struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
 
 // Open flags (the PPM_O_* values Falco prints and tests).
 const (

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -14,7 +16,7 @@ import (
 func agentCmd() *cobra.Command {
 	var cf configFlags
 	var rulesFiles []string
-	var format string
+	var format, record string
 	c := &cobra.Command{
 		Use:   "agent [-r RULES...] [-c FILE] [-o key=value]... [--format json|text]",
 		Short: "Run the node agent: capture syscalls with eBPF and evaluate the syscall rules (root)",
@@ -35,12 +37,24 @@ func agentCmd() *cobra.Command {
 			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			return agent.Run(cmd.Context(), agent.Options{Config: cfg, Hostname: hostnameOf(cfg.Hostname),
-				Stdout: cmd.OutOrStdout(), Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), Registry: reg})
+			o := agent.Options{Config: cfg, Hostname: hostnameOf(cfg.Hostname),
+				Stdout: cmd.OutOrStdout(), Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), Registry: reg}
+			if record != "" {
+				f, err := os.Create(record)
+				if err != nil {
+					return fmt.Errorf("record: %w", err)
+				}
+				defer f.Close()
+				w := bufio.NewWriter(f)
+				defer w.Flush()
+				o.Record = w
+			}
+			return agent.Run(cmd.Context(), o)
 		},
 	}
 	cf.add(c)
 	c.Flags().StringArrayVarP(&rulesFiles, "rules", "r", nil, "rules file or directory (repeatable; default: rules_files, else the built-in rules)")
 	c.Flags().StringVar(&format, "format", "", "alert format on stdout: json or text (default: json_output)")
+	c.Flags().StringVar(&record, "record", "", "also save every captured event to this capture file (replay it with peregrine replay --syscalls)")
 	return c
 }

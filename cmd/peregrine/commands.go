@@ -46,8 +46,8 @@ func replayCmd() *cobra.Command {
 		Short: "Run rules over recorded events and print the alerts, one per line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(o.AuditFiles)+len(o.AdmissionFiles) == 0 {
-				return fmt.Errorf("nothing to replay: give --audit FILE or --admission FILE (- for stdin)")
+			if len(o.AuditFiles)+len(o.AdmissionFiles)+len(o.SyscallFiles) == 0 {
+				return fmt.Errorf("nothing to replay: give --audit, --admission or --syscalls FILE (- for stdin)")
 			}
 			mode, err := webhook.ParseMode(admissionMode)
 			if err != nil {
@@ -62,6 +62,7 @@ func replayCmd() *cobra.Command {
 	c.Flags().StringArrayVarP(&o.RulesFiles, "rules", "r", nil, "rules file or directory (repeatable; default: the built-in rules)")
 	c.Flags().StringArrayVar(&o.AuditFiles, "audit", nil, "audit events: EventList, Event, JSON array or JSON lines (repeatable; - for stdin)")
 	c.Flags().StringArrayVar(&o.AdmissionFiles, "admission", nil, "AdmissionReview requests: JSON or JSON lines (repeatable; - for stdin)")
+	c.Flags().StringArrayVar(&o.SyscallFiles, "syscalls", nil, "syscall captures of peregrine agent --record (repeatable; - for stdin)")
 	c.Flags().StringVar(&admissionMode, "admission-mode", "enforce", "admission mode for --admission: enforce, warn or audit")
 	c.Flags().StringVar(&o.Format, "format", "json", "alert format: json or text")
 	c.Flags().BoolVar(&o.MatchAll, "match-all", false, "report every matching rule, not only the first (rule_matching: all)")
