@@ -98,7 +98,7 @@ const SuggestedOutput = "container_id=%container.id container_image_repository=%
 // rules that must see every event type need them all.
 func needed(rs []*engine.Rule[runtime.Event]) []string {
 	var out []string
-	for _, s := range []string{"open", "openat", "openat2", "creat", "connect"} {
+	for _, s := range bpf.Syscalls() {
 		for _, r := range rs {
 			if r.AllEvttypes != slices.Contains(r.Evttypes, s) {
 				out = append(out, s)

@@ -121,6 +121,21 @@ func TestReadSensitiveFileUntrusted(t *testing.T) {
 	}
 }
 
+// TestIncubatingFileRules: chmod u+s and removing a shell history file fire
+// Falco's upstream incubating rules, which read evt.arg.* of generic syscalls.
+func TestIncubatingFileRules(t *testing.T) {
+	dir := filepath.Join(conformance.Dir(t), "rules")
+	out := startAgent(t, filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
+	tmp := t.TempDir()
+	tool, history := filepath.Join(tmp, "tool"), filepath.Join(tmp, ".bash_history")
+	run(t, "sh", "-c", "touch "+tool+" "+history+" && chmod u+s "+tool+" && rm "+history)
+	line := waitAlert(t, out, `"rule":"Set Setuid or Setgid bit"`, "filename="+tool, "process=chmod")
+	if !strings.Contains(line, `S_ISUID`) {
+		t.Errorf("alert without S_ISUID in the mode: %s", line)
+	}
+	waitAlert(t, out, `"rule":"Delete or rename shell history"`, "name="+history, "evt_type=unlinkat", "process=rm")
+}
+
 // TestDefaultKernelRules: our own rules fire on a suspicious connect and a
 // write below /usr/bin, and stay quiet on ordinary activity.
 func TestDefaultKernelRules(t *testing.T) {

@@ -26,6 +26,7 @@ const (
 	KindExit    = 3
 	KindOpen    = 4
 	KindConnect = 5
+	KindGeneric = 6
 )
 
 // Syscall numbers of Records (Peregrine's, not the kernel's).
@@ -37,9 +38,27 @@ const (
 	SysConnect = 5
 )
 
-// syscalls the program can capture, by Falco event type name; each has a
-// sys_enter_<name> and a sys_exit_<name> program.
-var syscalls = []string{"open", "openat", "openat2", "creat", "connect"}
+// Generic syscalls: the number each carries in Record.Syscall.
+var Generic = map[string]uint32{
+	"setuid": 10, "setgid": 11, "setresuid": 12, "setresgid": 13, "unlink": 14, "unlinkat": 15,
+	"rename": 16, "renameat": 17, "renameat2": 18, "mkdir": 19, "mkdirat": 20, "rmdir": 21,
+	"symlink": 22, "symlinkat": 23, "chmod": 24, "fchmodat": 25, "fchmod": 26, "ptrace": 27,
+	"memfd_create": 28, "bpf": 29, "socket": 30, "unshare": 31, "setns": 32, "link": 33, "linkat": 34,
+}
+
+// syscalls the program can capture, by Falco event type name; each has an
+// enter_<name> and an exit_<name> program on its syscall tracepoints.
+var syscalls = func() []string {
+	out := []string{"open", "openat", "openat2", "creat", "connect"}
+	for name := range Generic {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}()
+
+// Syscalls lists the syscall event types the probe can capture.
+func Syscalls() []string { return slices.Clone(syscalls) }
 
 // Supported reports whether a syscall event type can be captured.
 func Supported(evttype string) bool { return slices.Contains(syscalls, evttype) }
@@ -60,7 +79,7 @@ type Options struct {
 
 // Capture is the loaded and attached program.
 type Capture struct {
-	objs  captureObjects
+	coll  *ebpf.Collection
 	links []link.Link
 	rd    *ringbuf.Reader
 	opts  Options
@@ -94,8 +113,18 @@ func Load(opts Options) (*Capture, error) {
 	if err := spec.Variables["wakeup_bytes"].Set(opts.WakeupBytes); err != nil {
 		return nil, fmt.Errorf("bpf: %w", err)
 	}
+	// Load only the programs that will be attached.
+	want := map[string]bool{"on_exec": true, "on_fork": true, "on_exit": true}
+	for _, sc := range opts.Syscalls {
+		want["enter_"+sc], want["exit_"+sc] = true, true
+	}
+	for name := range spec.Programs {
+		if !want[name] {
+			delete(spec.Programs, name)
+		}
+	}
 	c := &Capture{opts: opts}
-	if err := spec.LoadAndAssign(&c.objs, nil); err != nil {
+	if c.coll, err = ebpf.NewCollection(spec); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("bpf: verifier: %+v", ve)
@@ -106,7 +135,7 @@ func Load(opts Options) (*Capture, error) {
 		c.Close()
 		return nil, err
 	}
-	if c.rd, err = ringbuf.NewReader(c.objs.Events); err != nil {
+	if c.rd, err = ringbuf.NewReader(c.coll.Maps["events"]); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("bpf: ring buffer: %w", err)
 	}
@@ -114,13 +143,7 @@ func Load(opts Options) (*Capture, error) {
 }
 
 func (c *Capture) attach() error {
-	progs := map[string][2]*ebpf.Program{
-		"open":    {c.objs.EnterOpen, c.objs.ExitOpen},
-		"openat":  {c.objs.EnterOpenat, c.objs.ExitOpenat},
-		"openat2": {c.objs.EnterOpenat2, c.objs.ExitOpenat2},
-		"creat":   {c.objs.EnterCreat, c.objs.ExitCreat},
-		"connect": {c.objs.EnterConnect, c.objs.ExitConnect},
-	}
+	progs := c.coll.Programs
 	add := func(l link.Link, err error) error {
 		if err != nil {
 			return fmt.Errorf("bpf: attach: %w", err)
@@ -128,24 +151,24 @@ func (c *Capture) attach() error {
 		c.links = append(c.links, l)
 		return nil
 	}
-	if err := add(link.Tracepoint("sched", "sched_process_exec", c.objs.OnExec, nil)); err != nil {
+	if err := add(link.Tracepoint("sched", "sched_process_exec", progs["on_exec"], nil)); err != nil {
 		return err
 	}
-	if err := add(link.AttachTracing(link.TracingOptions{Program: c.objs.OnFork})); err != nil {
+	if err := add(link.AttachTracing(link.TracingOptions{Program: progs["on_fork"]})); err != nil {
 		return err
 	}
-	if err := add(link.AttachTracing(link.TracingOptions{Program: c.objs.OnExit})); err != nil {
+	if err := add(link.AttachTracing(link.TracingOptions{Program: progs["on_exit"]})); err != nil {
 		return err
 	}
 	for _, sc := range c.opts.Syscalls {
-		pair, ok := progs[sc]
-		if !ok {
+		enter, exit := progs["enter_"+sc], progs["exit_"+sc]
+		if enter == nil || exit == nil {
 			continue
 		}
-		if err := add(link.Tracepoint("syscalls", "sys_enter_"+sc, pair[0], nil)); err != nil {
+		if err := add(link.Tracepoint("syscalls", "sys_enter_"+sc, enter, nil)); err != nil {
 			return err
 		}
-		if err := add(link.Tracepoint("syscalls", "sys_exit_"+sc, pair[1], nil)); err != nil {
+		if err := add(link.Tracepoint("syscalls", "sys_exit_"+sc, exit, nil)); err != nil {
 			return err
 		}
 	}
@@ -205,7 +228,7 @@ func (c *Capture) Counters() (Counters, error) {
 	var out Counters
 	for i, dst := range []*uint64{&out.Sent, &out.Dropped, &out.ReadFailures} {
 		var vals []uint64
-		if err := c.objs.Counters.Lookup(uint32(i), &vals); err != nil {
+		if err := c.coll.Maps["counters"].Lookup(uint32(i), &vals); err != nil {
 			return out, fmt.Errorf("bpf: counters: %w", err)
 		}
 		for _, v := range vals {
@@ -223,5 +246,8 @@ func (c *Capture) Close() error {
 	if c.rd != nil {
 		c.rd.Close()
 	}
-	return c.objs.Close()
+	if c.coll != nil {
+		c.coll.Close()
+	}
+	return nil
 }

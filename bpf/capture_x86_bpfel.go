@@ -19,7 +19,10 @@ type captureArgs struct {
 	Flags uint32
 	Fd    int32
 	Nr    uint32
+	Path1 int32
+	Path2 int32
 	_     [4]byte
+	Raw   [6]uint64
 }
 
 type captureEvent struct {
@@ -41,6 +44,7 @@ type captureEvent struct {
 	Pidns    uint32
 	ArgsLen  uint32
 	Fd       int32
+	Nums     [6]int64
 	Family   uint16
 	Port     uint16
 	Addr     [16]uint8
@@ -54,25 +58,75 @@ type captureEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	captureMapCounters      = "counters"
-	captureMapEvents        = "events"
-	captureMapPending       = "pending"
-	captureProgEnterConnect = "enter_connect"
-	captureProgEnterCreat   = "enter_creat"
-	captureProgEnterOpen    = "enter_open"
-	captureProgEnterOpenat  = "enter_openat"
-	captureProgEnterOpenat2 = "enter_openat2"
-	captureProgExitConnect  = "exit_connect"
-	captureProgExitCreat    = "exit_creat"
-	captureProgExitOpen     = "exit_open"
-	captureProgExitOpenat   = "exit_openat"
-	captureProgExitOpenat2  = "exit_openat2"
-	captureProgOnExec       = "on_exec"
-	captureProgOnExit       = "on_exit"
-	captureProgOnFork       = "on_fork"
-	captureVarSelfTgid      = "self_tgid"
-	captureVarUnusedEvent   = "unused_event"
-	captureVarWakeupBytes   = "wakeup_bytes"
+	captureMapCounters          = "counters"
+	captureMapEvents            = "events"
+	captureMapPending           = "pending"
+	captureProgEnterBpf         = "enter_bpf"
+	captureProgEnterChmod       = "enter_chmod"
+	captureProgEnterConnect     = "enter_connect"
+	captureProgEnterCreat       = "enter_creat"
+	captureProgEnterFchmod      = "enter_fchmod"
+	captureProgEnterFchmodat    = "enter_fchmodat"
+	captureProgEnterLink        = "enter_link"
+	captureProgEnterLinkat      = "enter_linkat"
+	captureProgEnterMemfdCreate = "enter_memfd_create"
+	captureProgEnterMkdir       = "enter_mkdir"
+	captureProgEnterMkdirat     = "enter_mkdirat"
+	captureProgEnterOpen        = "enter_open"
+	captureProgEnterOpenat      = "enter_openat"
+	captureProgEnterOpenat2     = "enter_openat2"
+	captureProgEnterPtrace      = "enter_ptrace"
+	captureProgEnterRename      = "enter_rename"
+	captureProgEnterRenameat    = "enter_renameat"
+	captureProgEnterRenameat2   = "enter_renameat2"
+	captureProgEnterRmdir       = "enter_rmdir"
+	captureProgEnterSetgid      = "enter_setgid"
+	captureProgEnterSetns       = "enter_setns"
+	captureProgEnterSetresgid   = "enter_setresgid"
+	captureProgEnterSetresuid   = "enter_setresuid"
+	captureProgEnterSetuid      = "enter_setuid"
+	captureProgEnterSocket      = "enter_socket"
+	captureProgEnterSymlink     = "enter_symlink"
+	captureProgEnterSymlinkat   = "enter_symlinkat"
+	captureProgEnterUnlink      = "enter_unlink"
+	captureProgEnterUnlinkat    = "enter_unlinkat"
+	captureProgEnterUnshare     = "enter_unshare"
+	captureProgExitBpf          = "exit_bpf"
+	captureProgExitChmod        = "exit_chmod"
+	captureProgExitConnect      = "exit_connect"
+	captureProgExitCreat        = "exit_creat"
+	captureProgExitFchmod       = "exit_fchmod"
+	captureProgExitFchmodat     = "exit_fchmodat"
+	captureProgExitLink         = "exit_link"
+	captureProgExitLinkat       = "exit_linkat"
+	captureProgExitMemfdCreate  = "exit_memfd_create"
+	captureProgExitMkdir        = "exit_mkdir"
+	captureProgExitMkdirat      = "exit_mkdirat"
+	captureProgExitOpen         = "exit_open"
+	captureProgExitOpenat       = "exit_openat"
+	captureProgExitOpenat2      = "exit_openat2"
+	captureProgExitPtrace       = "exit_ptrace"
+	captureProgExitRename       = "exit_rename"
+	captureProgExitRenameat     = "exit_renameat"
+	captureProgExitRenameat2    = "exit_renameat2"
+	captureProgExitRmdir        = "exit_rmdir"
+	captureProgExitSetgid       = "exit_setgid"
+	captureProgExitSetns        = "exit_setns"
+	captureProgExitSetresgid    = "exit_setresgid"
+	captureProgExitSetresuid    = "exit_setresuid"
+	captureProgExitSetuid       = "exit_setuid"
+	captureProgExitSocket       = "exit_socket"
+	captureProgExitSymlink      = "exit_symlink"
+	captureProgExitSymlinkat    = "exit_symlinkat"
+	captureProgExitUnlink       = "exit_unlink"
+	captureProgExitUnlinkat     = "exit_unlinkat"
+	captureProgExitUnshare      = "exit_unshare"
+	captureProgOnExec           = "on_exec"
+	captureProgOnExit           = "on_exit"
+	captureProgOnFork           = "on_fork"
+	captureVarSelfTgid          = "self_tgid"
+	captureVarUnusedEvent       = "unused_event"
+	captureVarWakeupBytes       = "wakeup_bytes"
 )
 
 // loadCapture returns the embedded CollectionSpec for capture.
@@ -117,19 +171,69 @@ type captureSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureProgramSpecs struct {
-	EnterConnect *ebpf.ProgramSpec `ebpf:"enter_connect"`
-	EnterCreat   *ebpf.ProgramSpec `ebpf:"enter_creat"`
-	EnterOpen    *ebpf.ProgramSpec `ebpf:"enter_open"`
-	EnterOpenat  *ebpf.ProgramSpec `ebpf:"enter_openat"`
-	EnterOpenat2 *ebpf.ProgramSpec `ebpf:"enter_openat2"`
-	ExitConnect  *ebpf.ProgramSpec `ebpf:"exit_connect"`
-	ExitCreat    *ebpf.ProgramSpec `ebpf:"exit_creat"`
-	ExitOpen     *ebpf.ProgramSpec `ebpf:"exit_open"`
-	ExitOpenat   *ebpf.ProgramSpec `ebpf:"exit_openat"`
-	ExitOpenat2  *ebpf.ProgramSpec `ebpf:"exit_openat2"`
-	OnExec       *ebpf.ProgramSpec `ebpf:"on_exec"`
-	OnExit       *ebpf.ProgramSpec `ebpf:"on_exit"`
-	OnFork       *ebpf.ProgramSpec `ebpf:"on_fork"`
+	EnterBpf         *ebpf.ProgramSpec `ebpf:"enter_bpf"`
+	EnterChmod       *ebpf.ProgramSpec `ebpf:"enter_chmod"`
+	EnterConnect     *ebpf.ProgramSpec `ebpf:"enter_connect"`
+	EnterCreat       *ebpf.ProgramSpec `ebpf:"enter_creat"`
+	EnterFchmod      *ebpf.ProgramSpec `ebpf:"enter_fchmod"`
+	EnterFchmodat    *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
+	EnterLink        *ebpf.ProgramSpec `ebpf:"enter_link"`
+	EnterLinkat      *ebpf.ProgramSpec `ebpf:"enter_linkat"`
+	EnterMemfdCreate *ebpf.ProgramSpec `ebpf:"enter_memfd_create"`
+	EnterMkdir       *ebpf.ProgramSpec `ebpf:"enter_mkdir"`
+	EnterMkdirat     *ebpf.ProgramSpec `ebpf:"enter_mkdirat"`
+	EnterOpen        *ebpf.ProgramSpec `ebpf:"enter_open"`
+	EnterOpenat      *ebpf.ProgramSpec `ebpf:"enter_openat"`
+	EnterOpenat2     *ebpf.ProgramSpec `ebpf:"enter_openat2"`
+	EnterPtrace      *ebpf.ProgramSpec `ebpf:"enter_ptrace"`
+	EnterRename      *ebpf.ProgramSpec `ebpf:"enter_rename"`
+	EnterRenameat    *ebpf.ProgramSpec `ebpf:"enter_renameat"`
+	EnterRenameat2   *ebpf.ProgramSpec `ebpf:"enter_renameat2"`
+	EnterRmdir       *ebpf.ProgramSpec `ebpf:"enter_rmdir"`
+	EnterSetgid      *ebpf.ProgramSpec `ebpf:"enter_setgid"`
+	EnterSetns       *ebpf.ProgramSpec `ebpf:"enter_setns"`
+	EnterSetresgid   *ebpf.ProgramSpec `ebpf:"enter_setresgid"`
+	EnterSetresuid   *ebpf.ProgramSpec `ebpf:"enter_setresuid"`
+	EnterSetuid      *ebpf.ProgramSpec `ebpf:"enter_setuid"`
+	EnterSocket      *ebpf.ProgramSpec `ebpf:"enter_socket"`
+	EnterSymlink     *ebpf.ProgramSpec `ebpf:"enter_symlink"`
+	EnterSymlinkat   *ebpf.ProgramSpec `ebpf:"enter_symlinkat"`
+	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
+	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
+	EnterUnshare     *ebpf.ProgramSpec `ebpf:"enter_unshare"`
+	ExitBpf          *ebpf.ProgramSpec `ebpf:"exit_bpf"`
+	ExitChmod        *ebpf.ProgramSpec `ebpf:"exit_chmod"`
+	ExitConnect      *ebpf.ProgramSpec `ebpf:"exit_connect"`
+	ExitCreat        *ebpf.ProgramSpec `ebpf:"exit_creat"`
+	ExitFchmod       *ebpf.ProgramSpec `ebpf:"exit_fchmod"`
+	ExitFchmodat     *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
+	ExitLink         *ebpf.ProgramSpec `ebpf:"exit_link"`
+	ExitLinkat       *ebpf.ProgramSpec `ebpf:"exit_linkat"`
+	ExitMemfdCreate  *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
+	ExitMkdir        *ebpf.ProgramSpec `ebpf:"exit_mkdir"`
+	ExitMkdirat      *ebpf.ProgramSpec `ebpf:"exit_mkdirat"`
+	ExitOpen         *ebpf.ProgramSpec `ebpf:"exit_open"`
+	ExitOpenat       *ebpf.ProgramSpec `ebpf:"exit_openat"`
+	ExitOpenat2      *ebpf.ProgramSpec `ebpf:"exit_openat2"`
+	ExitPtrace       *ebpf.ProgramSpec `ebpf:"exit_ptrace"`
+	ExitRename       *ebpf.ProgramSpec `ebpf:"exit_rename"`
+	ExitRenameat     *ebpf.ProgramSpec `ebpf:"exit_renameat"`
+	ExitRenameat2    *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
+	ExitRmdir        *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
+	ExitSetgid       *ebpf.ProgramSpec `ebpf:"exit_setgid"`
+	ExitSetns        *ebpf.ProgramSpec `ebpf:"exit_setns"`
+	ExitSetresgid    *ebpf.ProgramSpec `ebpf:"exit_setresgid"`
+	ExitSetresuid    *ebpf.ProgramSpec `ebpf:"exit_setresuid"`
+	ExitSetuid       *ebpf.ProgramSpec `ebpf:"exit_setuid"`
+	ExitSocket       *ebpf.ProgramSpec `ebpf:"exit_socket"`
+	ExitSymlink      *ebpf.ProgramSpec `ebpf:"exit_symlink"`
+	ExitSymlinkat    *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
+	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
+	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
+	ExitUnshare      *ebpf.ProgramSpec `ebpf:"exit_unshare"`
+	OnExec           *ebpf.ProgramSpec `ebpf:"on_exec"`
+	OnExit           *ebpf.ProgramSpec `ebpf:"on_exit"`
+	OnFork           *ebpf.ProgramSpec `ebpf:"on_fork"`
 }
 
 // captureMapSpecs contains maps before they are loaded into the kernel.
@@ -196,33 +300,133 @@ type captureVariables struct {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type capturePrograms struct {
-	EnterConnect *ebpf.Program `ebpf:"enter_connect"`
-	EnterCreat   *ebpf.Program `ebpf:"enter_creat"`
-	EnterOpen    *ebpf.Program `ebpf:"enter_open"`
-	EnterOpenat  *ebpf.Program `ebpf:"enter_openat"`
-	EnterOpenat2 *ebpf.Program `ebpf:"enter_openat2"`
-	ExitConnect  *ebpf.Program `ebpf:"exit_connect"`
-	ExitCreat    *ebpf.Program `ebpf:"exit_creat"`
-	ExitOpen     *ebpf.Program `ebpf:"exit_open"`
-	ExitOpenat   *ebpf.Program `ebpf:"exit_openat"`
-	ExitOpenat2  *ebpf.Program `ebpf:"exit_openat2"`
-	OnExec       *ebpf.Program `ebpf:"on_exec"`
-	OnExit       *ebpf.Program `ebpf:"on_exit"`
-	OnFork       *ebpf.Program `ebpf:"on_fork"`
+	EnterBpf         *ebpf.Program `ebpf:"enter_bpf"`
+	EnterChmod       *ebpf.Program `ebpf:"enter_chmod"`
+	EnterConnect     *ebpf.Program `ebpf:"enter_connect"`
+	EnterCreat       *ebpf.Program `ebpf:"enter_creat"`
+	EnterFchmod      *ebpf.Program `ebpf:"enter_fchmod"`
+	EnterFchmodat    *ebpf.Program `ebpf:"enter_fchmodat"`
+	EnterLink        *ebpf.Program `ebpf:"enter_link"`
+	EnterLinkat      *ebpf.Program `ebpf:"enter_linkat"`
+	EnterMemfdCreate *ebpf.Program `ebpf:"enter_memfd_create"`
+	EnterMkdir       *ebpf.Program `ebpf:"enter_mkdir"`
+	EnterMkdirat     *ebpf.Program `ebpf:"enter_mkdirat"`
+	EnterOpen        *ebpf.Program `ebpf:"enter_open"`
+	EnterOpenat      *ebpf.Program `ebpf:"enter_openat"`
+	EnterOpenat2     *ebpf.Program `ebpf:"enter_openat2"`
+	EnterPtrace      *ebpf.Program `ebpf:"enter_ptrace"`
+	EnterRename      *ebpf.Program `ebpf:"enter_rename"`
+	EnterRenameat    *ebpf.Program `ebpf:"enter_renameat"`
+	EnterRenameat2   *ebpf.Program `ebpf:"enter_renameat2"`
+	EnterRmdir       *ebpf.Program `ebpf:"enter_rmdir"`
+	EnterSetgid      *ebpf.Program `ebpf:"enter_setgid"`
+	EnterSetns       *ebpf.Program `ebpf:"enter_setns"`
+	EnterSetresgid   *ebpf.Program `ebpf:"enter_setresgid"`
+	EnterSetresuid   *ebpf.Program `ebpf:"enter_setresuid"`
+	EnterSetuid      *ebpf.Program `ebpf:"enter_setuid"`
+	EnterSocket      *ebpf.Program `ebpf:"enter_socket"`
+	EnterSymlink     *ebpf.Program `ebpf:"enter_symlink"`
+	EnterSymlinkat   *ebpf.Program `ebpf:"enter_symlinkat"`
+	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
+	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
+	EnterUnshare     *ebpf.Program `ebpf:"enter_unshare"`
+	ExitBpf          *ebpf.Program `ebpf:"exit_bpf"`
+	ExitChmod        *ebpf.Program `ebpf:"exit_chmod"`
+	ExitConnect      *ebpf.Program `ebpf:"exit_connect"`
+	ExitCreat        *ebpf.Program `ebpf:"exit_creat"`
+	ExitFchmod       *ebpf.Program `ebpf:"exit_fchmod"`
+	ExitFchmodat     *ebpf.Program `ebpf:"exit_fchmodat"`
+	ExitLink         *ebpf.Program `ebpf:"exit_link"`
+	ExitLinkat       *ebpf.Program `ebpf:"exit_linkat"`
+	ExitMemfdCreate  *ebpf.Program `ebpf:"exit_memfd_create"`
+	ExitMkdir        *ebpf.Program `ebpf:"exit_mkdir"`
+	ExitMkdirat      *ebpf.Program `ebpf:"exit_mkdirat"`
+	ExitOpen         *ebpf.Program `ebpf:"exit_open"`
+	ExitOpenat       *ebpf.Program `ebpf:"exit_openat"`
+	ExitOpenat2      *ebpf.Program `ebpf:"exit_openat2"`
+	ExitPtrace       *ebpf.Program `ebpf:"exit_ptrace"`
+	ExitRename       *ebpf.Program `ebpf:"exit_rename"`
+	ExitRenameat     *ebpf.Program `ebpf:"exit_renameat"`
+	ExitRenameat2    *ebpf.Program `ebpf:"exit_renameat2"`
+	ExitRmdir        *ebpf.Program `ebpf:"exit_rmdir"`
+	ExitSetgid       *ebpf.Program `ebpf:"exit_setgid"`
+	ExitSetns        *ebpf.Program `ebpf:"exit_setns"`
+	ExitSetresgid    *ebpf.Program `ebpf:"exit_setresgid"`
+	ExitSetresuid    *ebpf.Program `ebpf:"exit_setresuid"`
+	ExitSetuid       *ebpf.Program `ebpf:"exit_setuid"`
+	ExitSocket       *ebpf.Program `ebpf:"exit_socket"`
+	ExitSymlink      *ebpf.Program `ebpf:"exit_symlink"`
+	ExitSymlinkat    *ebpf.Program `ebpf:"exit_symlinkat"`
+	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
+	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
+	ExitUnshare      *ebpf.Program `ebpf:"exit_unshare"`
+	OnExec           *ebpf.Program `ebpf:"on_exec"`
+	OnExit           *ebpf.Program `ebpf:"on_exit"`
+	OnFork           *ebpf.Program `ebpf:"on_fork"`
 }
 
 func (p *capturePrograms) Close() error {
 	return _CaptureClose(
+		p.EnterBpf,
+		p.EnterChmod,
 		p.EnterConnect,
 		p.EnterCreat,
+		p.EnterFchmod,
+		p.EnterFchmodat,
+		p.EnterLink,
+		p.EnterLinkat,
+		p.EnterMemfdCreate,
+		p.EnterMkdir,
+		p.EnterMkdirat,
 		p.EnterOpen,
 		p.EnterOpenat,
 		p.EnterOpenat2,
+		p.EnterPtrace,
+		p.EnterRename,
+		p.EnterRenameat,
+		p.EnterRenameat2,
+		p.EnterRmdir,
+		p.EnterSetgid,
+		p.EnterSetns,
+		p.EnterSetresgid,
+		p.EnterSetresuid,
+		p.EnterSetuid,
+		p.EnterSocket,
+		p.EnterSymlink,
+		p.EnterSymlinkat,
+		p.EnterUnlink,
+		p.EnterUnlinkat,
+		p.EnterUnshare,
+		p.ExitBpf,
+		p.ExitChmod,
 		p.ExitConnect,
 		p.ExitCreat,
+		p.ExitFchmod,
+		p.ExitFchmodat,
+		p.ExitLink,
+		p.ExitLinkat,
+		p.ExitMemfdCreate,
+		p.ExitMkdir,
+		p.ExitMkdirat,
 		p.ExitOpen,
 		p.ExitOpenat,
 		p.ExitOpenat2,
+		p.ExitPtrace,
+		p.ExitRename,
+		p.ExitRenameat,
+		p.ExitRenameat2,
+		p.ExitRmdir,
+		p.ExitSetgid,
+		p.ExitSetns,
+		p.ExitSetresgid,
+		p.ExitSetresuid,
+		p.ExitSetuid,
+		p.ExitSocket,
+		p.ExitSymlink,
+		p.ExitSymlinkat,
+		p.ExitUnlink,
+		p.ExitUnlinkat,
+		p.ExitUnshare,
 		p.OnExec,
 		p.OnExit,
 		p.OnFork,

@@ -33,17 +33,19 @@ func (t *Table) Apply(rec *bpf.Record, ev *Event) bool {
 		t.Exit(rec.Pid)
 		return false
 	case bpf.KindExec:
-		ev.Thread, ev.Type, ev.FD, ev.Flags = t.exec(rec), TypeOf("execve"), nil, 0
+		ev.Thread, ev.Type, ev.FD, ev.Flags, ev.Args = t.exec(rec), TypeOf("execve"), nil, 0, ev.Args[:0]
 	case bpf.KindOpen:
-		ev.Thread, ev.Type = t.Get(rec.Pid), sysTypes[rec.Syscall]
+		ev.Thread, ev.Type, ev.Args = t.Get(rec.Pid), sysTypes[rec.Syscall], ev.Args[:0]
 		ev.Flags = openFlags(rec.Flags)
 		ev.FD = &FD{Num: -1, TypeChar: 'f', Name: t.absolute(ev.Thread, bpf.String(rec.Path[:]))}
 		if rec.Ret >= 0 {
 			ev.FD.Num = rec.Ret
 		}
 	case bpf.KindConnect:
-		ev.Thread, ev.Type, ev.Flags = t.Get(rec.Pid), TypeOf("connect"), 0
+		ev.Thread, ev.Type, ev.Flags, ev.Args = t.Get(rec.Pid), TypeOf("connect"), 0, ev.Args[:0]
 		ev.FD = connectFD(rec)
+	case bpf.KindGeneric:
+		t.applyGeneric(rec, ev)
 	default:
 		return false
 	}

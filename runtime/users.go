@@ -59,3 +59,10 @@ func (u *userDB) fill(th *Thread) {
 		}
 	}
 }
+
+// lookup returns the name of a uid.
+func (u *userDB) lookup(uid uint32) (string, bool) {
+	u.once.Do(u.load)
+	e, ok := u.users[uid]
+	return e[0], ok
+}

@@ -1,0 +1,74 @@
+package runtime
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/peregrine-sec/peregrine/bpf"
+)
+
+func cstr(dst []int8, s string) {
+	for i := range len(s) {
+		dst[i] = int8(s[i])
+	}
+}
+
+// genericRecord is a generic syscall record from pid 42 (cwd /home/u).
+func genericRecord(name string, ret int64, nums []int64, path1, path2 string) *bpf.Record {
+	rec := &bpf.Record{Kind: bpf.KindGeneric, Syscall: bpf.Generic[name], Pid: 42, Ret: ret}
+	copy(rec.Nums[:], nums)
+	cstr(rec.Path[:], path1)
+	cstr(rec.Args[:], path2)
+	return rec
+}
+
+func TestApplyGeneric(t *testing.T) {
+	tests := []struct {
+		name         string
+		rec          *bpf.Record
+		wantType     string
+		wantArgs     []Arg
+		wantUID      uint32
+		wantUserName string
+	}{
+		{"chmod setuid bit", genericRecord("chmod", 0, []int64{0, 0o4755}, "bin/tool", ""), "chmod",
+			[]Arg{{"filename", "/home/u/bin/tool"}, {"mode", "S_ISUID|S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH"}, {"res", "0"}},
+			1000, "u"},
+		{"unlinkat relative", genericRecord("unlinkat", 0, []int64{-100, 0, 0}, ".bash_history", ""), "unlinkat",
+			[]Arg{{"dirfd", "-100"}, {"name", "/home/u/.bash_history"}, {"flags", "0"}, {"res", "0"}}, 1000, "u"},
+		{"rename two paths", genericRecord("rename", 0, nil, "/a", "/b"), "rename",
+			[]Arg{{"oldpath", "/a"}, {"newpath", "/b"}, {"res", "0"}}, 1000, "u"},
+		{"setuid to root updates the user", genericRecord("setuid", 0, []int64{0}, "", ""), "setuid",
+			[]Arg{{"uid", "root"}, {"res", "0"}}, 0, "root"},
+		{"failed setuid changes nothing", genericRecord("setuid", -1, []int64{0}, "", ""), "setuid",
+			[]Arg{{"uid", "root"}, {"res", "-1"}}, 1000, "u"},
+		{"setresuid -1 keeps the euid", genericRecord("setresuid", 0, []int64{0, 0xffffffff, 0}, "", ""), "setresuid",
+			[]Arg{{"ruid", "root"}, {"euid", "4294967295"}, {"suid", "root"}, {"res", "0"}}, 1000, "u"},
+		{"ptrace attach", genericRecord("ptrace", 0, []int64{16, 77}, "", ""), "ptrace",
+			[]Arg{{"request", "PTRACE_ATTACH"}, {"pid", "77"}, {"res", "0"}}, 1000, "u"},
+		{"unshare namespaces", genericRecord("unshare", 0, []int64{0x10020000}, "", ""), "unshare",
+			[]Arg{{"flags", "CLONE_NEWNS|CLONE_NEWUSER"}, {"res", "0"}}, 1000, "u"},
+		{"socket domain", genericRecord("socket", 3, []int64{17, 3, 768}, "", ""), "socket",
+			[]Arg{{"domain", "AF_PACKET"}, {"type", "3"}, {"proto", "768"}, {"res", "3"}}, 1000, "u"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tab := NewTable(t.TempDir())
+			tab.procs[42] = (&Thread{Pid: 42, Name: "sh", Cwd: "/home/u", UID: 1000, User: "u"}).Init()
+			var ev Event
+			if !tab.Apply(tt.rec, &ev) {
+				t.Fatal("Apply reported no event")
+			}
+			if got := ev.Type.String(); got != tt.wantType {
+				t.Errorf("type %q, want %q", got, tt.wantType)
+			}
+			if diff := cmp.Diff(tt.wantArgs, ev.Args); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+			if ev.Thread.UID != tt.wantUID || ev.Thread.User != tt.wantUserName {
+				t.Errorf("user %d %q, want %d %q", ev.Thread.UID, ev.Thread.User, tt.wantUID, tt.wantUserName)
+			}
+		})
+	}
+}
