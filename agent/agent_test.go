@@ -134,6 +134,9 @@ func TestIncubatingFileRules(t *testing.T) {
 		t.Errorf("alert without S_ISUID in the mode: %s", line)
 	}
 	waitAlert(t, out, `"rule":"Delete or rename shell history"`, "name="+history, "evt_type=unlinkat", "process=rm")
+	zsh := filepath.Join(tmp, ".zsh_history")
+	run(t, "sh", "-c", ": > "+zsh)
+	waitAlert(t, out, `"rule":"Delete or rename shell history"`, "file="+zsh, "evt_type=openat", "process=sh")
 }
 
 // TestDefaultKernelRules: our own rules fire on a suspicious connect and a

@@ -119,10 +119,13 @@ func (t *Table) setCreds(name string, nums []int64, th *Thread) {
 	t.users.fill(th)
 }
 
-func flagNames(v int64, names []struct {
+// flagName names one flag; a flag of several bits is set when all are.
+type flagName struct {
 	bit  int64
 	name string
-}) string {
+}
+
+func flagNames(v int64, names []flagName) string {
 	var out []string
 	for _, n := range names {
 		if v&n.bit == n.bit && n.bit != 0 {
@@ -133,19 +136,13 @@ func flagNames(v int64, names []struct {
 }
 
 func modeFlags(v int64, _ *Table) string {
-	return flagNames(v, []struct {
-		bit  int64
-		name string
-	}{{0o4000, "S_ISUID"}, {0o2000, "S_ISGID"}, {0o1000, "S_ISVTX"}, {0o400, "S_IRUSR"}, {0o200, "S_IWUSR"},
+	return flagNames(v, []flagName{{0o4000, "S_ISUID"}, {0o2000, "S_ISGID"}, {0o1000, "S_ISVTX"}, {0o400, "S_IRUSR"}, {0o200, "S_IWUSR"},
 		{0o100, "S_IXUSR"}, {0o40, "S_IRGRP"}, {0o20, "S_IWGRP"}, {0o10, "S_IXGRP"}, {0o4, "S_IROTH"},
 		{0o2, "S_IWOTH"}, {0o1, "S_IXOTH"}})
 }
 
 func cloneFlags(v int64, _ *Table) string {
-	return flagNames(v, []struct {
-		bit  int64
-		name string
-	}{{0x00020000, "CLONE_NEWNS"}, {0x02000000, "CLONE_NEWCGROUP"}, {0x04000000, "CLONE_NEWUTS"},
+	return flagNames(v, []flagName{{0x00020000, "CLONE_NEWNS"}, {0x02000000, "CLONE_NEWCGROUP"}, {0x04000000, "CLONE_NEWUTS"},
 		{0x08000000, "CLONE_NEWIPC"}, {0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"},
 		{0x40000000, "CLONE_NEWNET"}, {0x00000080, "CLONE_NEWTIME"}})
 }
@@ -178,4 +175,42 @@ func family(v int64, t *Table) string {
 		return n
 	}
 	return decimal(v, t)
+}
+
+// textCache memoises the text of small, recurring values. It is bounded:
+// past its size, texts are computed each time rather than kept.
+type textCache struct {
+	fn func(int64) string
+	m  map[int64]string
+}
+
+const textCacheSize = 4096
+
+func newTextCache(fn func(int64) string) textCache {
+	return textCache{fn: fn, m: map[int64]string{}}
+}
+
+func (c textCache) get(v int64) string {
+	if s, ok := c.m[v]; ok {
+		return s
+	}
+	s := c.fn(v)
+	if len(c.m) < textCacheSize {
+		c.m[v] = s
+	}
+	return s
+}
+
+// openFlagNames renders open(2) flags as Falco does: the access mode, then
+// the other flags by name, joined with '|'.
+func openFlagNames(v int64) string {
+	acc := [...]string{"O_RDONLY", "O_WRONLY", "O_RDWR", "O_RDWR"}[v&oAccMode]
+	rest := flagNames(v, []flagName{{0o100, "O_CREAT"}, {0o200, "O_EXCL"}, {0o400, "O_NOCTTY"}, {0o1000, "O_TRUNC"}, {0o2000, "O_APPEND"},
+		{0o4000, "O_NONBLOCK"}, {0o10000, "O_DSYNC"}, {0o40000, "O_DIRECT"}, {0o100000, "O_LARGEFILE"},
+		{0o200000, "O_DIRECTORY"}, {0o400000, "O_NOFOLLOW"}, {0o2000000, "O_CLOEXEC"}, {0o4010000, "O_SYNC"},
+		{0o20200000, "O_TMPFILE"}, {0o10000000, "O_PATH"}})
+	if rest == "" {
+		return acc
+	}
+	return acc + "|" + rest
 }

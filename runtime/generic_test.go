@@ -24,6 +24,8 @@ func genericRecord(name string, ret int64, nums []int64, path1, path2 string) *b
 }
 
 func TestApplyGeneric(t *testing.T) {
+	truncate := genericRecord("", 3, nil, ".zsh_history", "")
+	truncate.Kind, truncate.Syscall, truncate.Flags = bpf.KindOpen, bpf.SysOpenat, 0o1101
 	tests := []struct {
 		name         string
 		rec          *bpf.Record
@@ -32,6 +34,8 @@ func TestApplyGeneric(t *testing.T) {
 		wantUID      uint32
 		wantUserName string
 	}{
+		{"open for truncation", truncate, "openat",
+			[]Arg{{"fd", "3"}, {"name", "/home/u/.zsh_history"}, {"flags", "O_WRONLY|O_CREAT|O_TRUNC"}}, 1000, "u"},
 		{"chmod setuid bit", genericRecord("chmod", 0, []int64{0, 0o4755}, "bin/tool", ""), "chmod",
 			[]Arg{{"filename", "/home/u/bin/tool"}, {"mode", "S_ISUID|S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH"}, {"res", "0"}},
 			1000, "u"},
@@ -68,6 +72,27 @@ func TestApplyGeneric(t *testing.T) {
 			}
 			if ev.Thread.UID != tt.wantUID || ev.Thread.User != tt.wantUserName {
 				t.Errorf("user %d %q, want %d %q", ev.Thread.UID, ev.Thread.User, tt.wantUID, tt.wantUserName)
+			}
+		})
+	}
+}
+
+// BenchmarkApply turns kernel records into rule events: an open (with its
+// evt.arg.* texts) and a generic chmod.
+func BenchmarkApply(b *testing.B) {
+	open := genericRecord("", 3, nil, "/etc/hostname", "")
+	open.Kind, open.Syscall, open.Flags = bpf.KindOpen, bpf.SysOpenat, 0o2000000
+	for _, bc := range []struct {
+		name string
+		rec  *bpf.Record
+	}{{"open", open}, {"chmod", genericRecord("chmod", 0, []int64{0, 0o755}, "/tmp/x", "")}} {
+		b.Run(bc.name, func(b *testing.B) {
+			tab := NewTable(b.TempDir())
+			tab.procs[42] = (&Thread{Pid: 42, Name: "sh", Cwd: "/home/u"}).Init()
+			var ev Event
+			b.ReportAllocs()
+			for b.Loop() {
+				tab.Apply(bc.rec, &ev)
 			}
 		})
 	}

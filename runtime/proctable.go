@@ -17,12 +17,16 @@ type Table struct {
 	containers map[string]*Container // by full id: one object per container
 	byCgroup   map[uint64]*Container // by cgroup v2 id; nil values: the host
 	users      userDB
+	// Texts of recurring argument values, so that building evt.arg.* for
+	// every open does not allocate.
+	openFlagText, decimals textCache
 }
 
 // NewTable returns an empty table reading procfs (usually /proc).
 func NewTable(procfs string) *Table {
 	return &Table{procfs: procfs, procs: map[uint32]*Thread{}, containers: map[string]*Container{},
-		byCgroup: map[uint64]*Container{}}
+		byCgroup:     map[uint64]*Container{},
+		openFlagText: newTextCache(openFlagNames), decimals: newTextCache(func(v int64) string { return strconv.FormatInt(v, 10) })}
 }
 
 // Scan loads every process from /proc.

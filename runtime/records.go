@@ -41,6 +41,8 @@ func (t *Table) Apply(rec *bpf.Record, ev *Event) bool {
 		if rec.Ret >= 0 {
 			ev.FD.Num = rec.Ret
 		}
+		ev.Args = append(ev.Args, Arg{"fd", t.decimals.get(rec.Ret)}, Arg{"name", ev.FD.Name},
+			Arg{"flags", t.openFlagText.get(int64(rec.Flags))})
 	case bpf.KindConnect:
 		ev.Thread, ev.Type, ev.Flags, ev.Args = t.Get(rec.Pid), TypeOf("connect"), 0, ev.Args[:0]
 		ev.FD = connectFD(rec)
