@@ -44,6 +44,8 @@ var Generic = map[string]uint32{
 	"rename": 16, "renameat": 17, "renameat2": 18, "mkdir": 19, "mkdirat": 20, "rmdir": 21,
 	"symlink": 22, "symlinkat": 23, "chmod": 24, "fchmodat": 25, "fchmod": 26, "ptrace": 27,
 	"memfd_create": 28, "bpf": 29, "socket": 30, "unshare": 31, "setns": 32, "link": 33, "linkat": 34,
+	"listen": 35, "dup": 36, "dup2": 37, "dup3": 38, "mount": 39, "umount2": 40, "init_module": 41,
+	"finit_module": 42,
 }
 
 // syscalls the program can capture, by Falco event type name; each has an
@@ -95,6 +97,9 @@ func Load(opts Options) (*Capture, error) {
 	}
 	if opts.FlushEvery == 0 {
 		opts.FlushEvery = 50 * time.Millisecond
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	if err := ensureTracefs(); err != nil {
 		return nil, err
@@ -165,14 +170,31 @@ func (c *Capture) attach() error {
 		if enter == nil || exit == nil {
 			continue
 		}
-		if err := add(link.Tracepoint("syscalls", "sys_enter_"+sc, enter, nil)); err != nil {
+		tp := tracepointOf(sc)
+		l, err := link.Tracepoint("syscalls", "sys_enter_"+tp, enter, nil)
+		if errors.Is(err, os.ErrNotExist) {
+			// Not in this kernel (init_module without CONFIG_MODULES): the
+			// call cannot happen, so there is nothing to miss.
+			c.opts.Log.Info("syscall not in this kernel, not captured", "syscall", sc)
+			continue
+		}
+		if err := add(l, err); err != nil {
 			return err
 		}
-		if err := add(link.Tracepoint("syscalls", "sys_exit_"+sc, exit, nil)); err != nil {
+		if err := add(link.Tracepoint("syscalls", "sys_exit_"+tp, exit, nil)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// tracepointOf names the syscall tracepoint of a Falco event type: the
+// kernel's name where the two differ.
+func tracepointOf(evttype string) string {
+	if evttype == "umount2" {
+		return "umount"
+	}
+	return evttype
 }
 
 // shortRecord is the size of records without argv (all but exec).

@@ -65,13 +65,20 @@ const (
 	captureProgEnterChmod       = "enter_chmod"
 	captureProgEnterConnect     = "enter_connect"
 	captureProgEnterCreat       = "enter_creat"
+	captureProgEnterDup         = "enter_dup"
+	captureProgEnterDup2        = "enter_dup2"
+	captureProgEnterDup3        = "enter_dup3"
 	captureProgEnterFchmod      = "enter_fchmod"
 	captureProgEnterFchmodat    = "enter_fchmodat"
+	captureProgEnterFinitModule = "enter_finit_module"
+	captureProgEnterInitModule  = "enter_init_module"
 	captureProgEnterLink        = "enter_link"
 	captureProgEnterLinkat      = "enter_linkat"
+	captureProgEnterListen      = "enter_listen"
 	captureProgEnterMemfdCreate = "enter_memfd_create"
 	captureProgEnterMkdir       = "enter_mkdir"
 	captureProgEnterMkdirat     = "enter_mkdirat"
+	captureProgEnterMount       = "enter_mount"
 	captureProgEnterOpen        = "enter_open"
 	captureProgEnterOpenat      = "enter_openat"
 	captureProgEnterOpenat2     = "enter_openat2"
@@ -88,6 +95,7 @@ const (
 	captureProgEnterSocket      = "enter_socket"
 	captureProgEnterSymlink     = "enter_symlink"
 	captureProgEnterSymlinkat   = "enter_symlinkat"
+	captureProgEnterUmount2     = "enter_umount2"
 	captureProgEnterUnlink      = "enter_unlink"
 	captureProgEnterUnlinkat    = "enter_unlinkat"
 	captureProgEnterUnshare     = "enter_unshare"
@@ -95,13 +103,20 @@ const (
 	captureProgExitChmod        = "exit_chmod"
 	captureProgExitConnect      = "exit_connect"
 	captureProgExitCreat        = "exit_creat"
+	captureProgExitDup          = "exit_dup"
+	captureProgExitDup2         = "exit_dup2"
+	captureProgExitDup3         = "exit_dup3"
 	captureProgExitFchmod       = "exit_fchmod"
 	captureProgExitFchmodat     = "exit_fchmodat"
+	captureProgExitFinitModule  = "exit_finit_module"
+	captureProgExitInitModule   = "exit_init_module"
 	captureProgExitLink         = "exit_link"
 	captureProgExitLinkat       = "exit_linkat"
+	captureProgExitListen       = "exit_listen"
 	captureProgExitMemfdCreate  = "exit_memfd_create"
 	captureProgExitMkdir        = "exit_mkdir"
 	captureProgExitMkdirat      = "exit_mkdirat"
+	captureProgExitMount        = "exit_mount"
 	captureProgExitOpen         = "exit_open"
 	captureProgExitOpenat       = "exit_openat"
 	captureProgExitOpenat2      = "exit_openat2"
@@ -118,6 +133,7 @@ const (
 	captureProgExitSocket       = "exit_socket"
 	captureProgExitSymlink      = "exit_symlink"
 	captureProgExitSymlinkat    = "exit_symlinkat"
+	captureProgExitUmount2      = "exit_umount2"
 	captureProgExitUnlink       = "exit_unlink"
 	captureProgExitUnlinkat     = "exit_unlinkat"
 	captureProgExitUnshare      = "exit_unshare"
@@ -175,13 +191,20 @@ type captureProgramSpecs struct {
 	EnterChmod       *ebpf.ProgramSpec `ebpf:"enter_chmod"`
 	EnterConnect     *ebpf.ProgramSpec `ebpf:"enter_connect"`
 	EnterCreat       *ebpf.ProgramSpec `ebpf:"enter_creat"`
+	EnterDup         *ebpf.ProgramSpec `ebpf:"enter_dup"`
+	EnterDup2        *ebpf.ProgramSpec `ebpf:"enter_dup2"`
+	EnterDup3        *ebpf.ProgramSpec `ebpf:"enter_dup3"`
 	EnterFchmod      *ebpf.ProgramSpec `ebpf:"enter_fchmod"`
 	EnterFchmodat    *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
+	EnterFinitModule *ebpf.ProgramSpec `ebpf:"enter_finit_module"`
+	EnterInitModule  *ebpf.ProgramSpec `ebpf:"enter_init_module"`
 	EnterLink        *ebpf.ProgramSpec `ebpf:"enter_link"`
 	EnterLinkat      *ebpf.ProgramSpec `ebpf:"enter_linkat"`
+	EnterListen      *ebpf.ProgramSpec `ebpf:"enter_listen"`
 	EnterMemfdCreate *ebpf.ProgramSpec `ebpf:"enter_memfd_create"`
 	EnterMkdir       *ebpf.ProgramSpec `ebpf:"enter_mkdir"`
 	EnterMkdirat     *ebpf.ProgramSpec `ebpf:"enter_mkdirat"`
+	EnterMount       *ebpf.ProgramSpec `ebpf:"enter_mount"`
 	EnterOpen        *ebpf.ProgramSpec `ebpf:"enter_open"`
 	EnterOpenat      *ebpf.ProgramSpec `ebpf:"enter_openat"`
 	EnterOpenat2     *ebpf.ProgramSpec `ebpf:"enter_openat2"`
@@ -198,6 +221,7 @@ type captureProgramSpecs struct {
 	EnterSocket      *ebpf.ProgramSpec `ebpf:"enter_socket"`
 	EnterSymlink     *ebpf.ProgramSpec `ebpf:"enter_symlink"`
 	EnterSymlinkat   *ebpf.ProgramSpec `ebpf:"enter_symlinkat"`
+	EnterUmount2     *ebpf.ProgramSpec `ebpf:"enter_umount2"`
 	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
 	EnterUnshare     *ebpf.ProgramSpec `ebpf:"enter_unshare"`
@@ -205,13 +229,20 @@ type captureProgramSpecs struct {
 	ExitChmod        *ebpf.ProgramSpec `ebpf:"exit_chmod"`
 	ExitConnect      *ebpf.ProgramSpec `ebpf:"exit_connect"`
 	ExitCreat        *ebpf.ProgramSpec `ebpf:"exit_creat"`
+	ExitDup          *ebpf.ProgramSpec `ebpf:"exit_dup"`
+	ExitDup2         *ebpf.ProgramSpec `ebpf:"exit_dup2"`
+	ExitDup3         *ebpf.ProgramSpec `ebpf:"exit_dup3"`
 	ExitFchmod       *ebpf.ProgramSpec `ebpf:"exit_fchmod"`
 	ExitFchmodat     *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
+	ExitFinitModule  *ebpf.ProgramSpec `ebpf:"exit_finit_module"`
+	ExitInitModule   *ebpf.ProgramSpec `ebpf:"exit_init_module"`
 	ExitLink         *ebpf.ProgramSpec `ebpf:"exit_link"`
 	ExitLinkat       *ebpf.ProgramSpec `ebpf:"exit_linkat"`
+	ExitListen       *ebpf.ProgramSpec `ebpf:"exit_listen"`
 	ExitMemfdCreate  *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
 	ExitMkdir        *ebpf.ProgramSpec `ebpf:"exit_mkdir"`
 	ExitMkdirat      *ebpf.ProgramSpec `ebpf:"exit_mkdirat"`
+	ExitMount        *ebpf.ProgramSpec `ebpf:"exit_mount"`
 	ExitOpen         *ebpf.ProgramSpec `ebpf:"exit_open"`
 	ExitOpenat       *ebpf.ProgramSpec `ebpf:"exit_openat"`
 	ExitOpenat2      *ebpf.ProgramSpec `ebpf:"exit_openat2"`
@@ -228,6 +259,7 @@ type captureProgramSpecs struct {
 	ExitSocket       *ebpf.ProgramSpec `ebpf:"exit_socket"`
 	ExitSymlink      *ebpf.ProgramSpec `ebpf:"exit_symlink"`
 	ExitSymlinkat    *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
+	ExitUmount2      *ebpf.ProgramSpec `ebpf:"exit_umount2"`
 	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
 	ExitUnshare      *ebpf.ProgramSpec `ebpf:"exit_unshare"`
@@ -304,13 +336,20 @@ type capturePrograms struct {
 	EnterChmod       *ebpf.Program `ebpf:"enter_chmod"`
 	EnterConnect     *ebpf.Program `ebpf:"enter_connect"`
 	EnterCreat       *ebpf.Program `ebpf:"enter_creat"`
+	EnterDup         *ebpf.Program `ebpf:"enter_dup"`
+	EnterDup2        *ebpf.Program `ebpf:"enter_dup2"`
+	EnterDup3        *ebpf.Program `ebpf:"enter_dup3"`
 	EnterFchmod      *ebpf.Program `ebpf:"enter_fchmod"`
 	EnterFchmodat    *ebpf.Program `ebpf:"enter_fchmodat"`
+	EnterFinitModule *ebpf.Program `ebpf:"enter_finit_module"`
+	EnterInitModule  *ebpf.Program `ebpf:"enter_init_module"`
 	EnterLink        *ebpf.Program `ebpf:"enter_link"`
 	EnterLinkat      *ebpf.Program `ebpf:"enter_linkat"`
+	EnterListen      *ebpf.Program `ebpf:"enter_listen"`
 	EnterMemfdCreate *ebpf.Program `ebpf:"enter_memfd_create"`
 	EnterMkdir       *ebpf.Program `ebpf:"enter_mkdir"`
 	EnterMkdirat     *ebpf.Program `ebpf:"enter_mkdirat"`
+	EnterMount       *ebpf.Program `ebpf:"enter_mount"`
 	EnterOpen        *ebpf.Program `ebpf:"enter_open"`
 	EnterOpenat      *ebpf.Program `ebpf:"enter_openat"`
 	EnterOpenat2     *ebpf.Program `ebpf:"enter_openat2"`
@@ -327,6 +366,7 @@ type capturePrograms struct {
 	EnterSocket      *ebpf.Program `ebpf:"enter_socket"`
 	EnterSymlink     *ebpf.Program `ebpf:"enter_symlink"`
 	EnterSymlinkat   *ebpf.Program `ebpf:"enter_symlinkat"`
+	EnterUmount2     *ebpf.Program `ebpf:"enter_umount2"`
 	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
 	EnterUnshare     *ebpf.Program `ebpf:"enter_unshare"`
@@ -334,13 +374,20 @@ type capturePrograms struct {
 	ExitChmod        *ebpf.Program `ebpf:"exit_chmod"`
 	ExitConnect      *ebpf.Program `ebpf:"exit_connect"`
 	ExitCreat        *ebpf.Program `ebpf:"exit_creat"`
+	ExitDup          *ebpf.Program `ebpf:"exit_dup"`
+	ExitDup2         *ebpf.Program `ebpf:"exit_dup2"`
+	ExitDup3         *ebpf.Program `ebpf:"exit_dup3"`
 	ExitFchmod       *ebpf.Program `ebpf:"exit_fchmod"`
 	ExitFchmodat     *ebpf.Program `ebpf:"exit_fchmodat"`
+	ExitFinitModule  *ebpf.Program `ebpf:"exit_finit_module"`
+	ExitInitModule   *ebpf.Program `ebpf:"exit_init_module"`
 	ExitLink         *ebpf.Program `ebpf:"exit_link"`
 	ExitLinkat       *ebpf.Program `ebpf:"exit_linkat"`
+	ExitListen       *ebpf.Program `ebpf:"exit_listen"`
 	ExitMemfdCreate  *ebpf.Program `ebpf:"exit_memfd_create"`
 	ExitMkdir        *ebpf.Program `ebpf:"exit_mkdir"`
 	ExitMkdirat      *ebpf.Program `ebpf:"exit_mkdirat"`
+	ExitMount        *ebpf.Program `ebpf:"exit_mount"`
 	ExitOpen         *ebpf.Program `ebpf:"exit_open"`
 	ExitOpenat       *ebpf.Program `ebpf:"exit_openat"`
 	ExitOpenat2      *ebpf.Program `ebpf:"exit_openat2"`
@@ -357,6 +404,7 @@ type capturePrograms struct {
 	ExitSocket       *ebpf.Program `ebpf:"exit_socket"`
 	ExitSymlink      *ebpf.Program `ebpf:"exit_symlink"`
 	ExitSymlinkat    *ebpf.Program `ebpf:"exit_symlinkat"`
+	ExitUmount2      *ebpf.Program `ebpf:"exit_umount2"`
 	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
 	ExitUnshare      *ebpf.Program `ebpf:"exit_unshare"`
@@ -371,13 +419,20 @@ func (p *capturePrograms) Close() error {
 		p.EnterChmod,
 		p.EnterConnect,
 		p.EnterCreat,
+		p.EnterDup,
+		p.EnterDup2,
+		p.EnterDup3,
 		p.EnterFchmod,
 		p.EnterFchmodat,
+		p.EnterFinitModule,
+		p.EnterInitModule,
 		p.EnterLink,
 		p.EnterLinkat,
+		p.EnterListen,
 		p.EnterMemfdCreate,
 		p.EnterMkdir,
 		p.EnterMkdirat,
+		p.EnterMount,
 		p.EnterOpen,
 		p.EnterOpenat,
 		p.EnterOpenat2,
@@ -394,6 +449,7 @@ func (p *capturePrograms) Close() error {
 		p.EnterSocket,
 		p.EnterSymlink,
 		p.EnterSymlinkat,
+		p.EnterUmount2,
 		p.EnterUnlink,
 		p.EnterUnlinkat,
 		p.EnterUnshare,
@@ -401,13 +457,20 @@ func (p *capturePrograms) Close() error {
 		p.ExitChmod,
 		p.ExitConnect,
 		p.ExitCreat,
+		p.ExitDup,
+		p.ExitDup2,
+		p.ExitDup3,
 		p.ExitFchmod,
 		p.ExitFchmodat,
+		p.ExitFinitModule,
+		p.ExitInitModule,
 		p.ExitLink,
 		p.ExitLinkat,
+		p.ExitListen,
 		p.ExitMemfdCreate,
 		p.ExitMkdir,
 		p.ExitMkdirat,
+		p.ExitMount,
 		p.ExitOpen,
 		p.ExitOpenat,
 		p.ExitOpenat2,
@@ -424,6 +487,7 @@ func (p *capturePrograms) Close() error {
 		p.ExitSocket,
 		p.ExitSymlink,
 		p.ExitSymlinkat,
+		p.ExitUmount2,
 		p.ExitUnlink,
 		p.ExitUnlinkat,
 		p.ExitUnshare,

@@ -18,8 +18,9 @@ type argSpec struct {
 }
 
 const (
-	path1 = -1
-	path2 = -2
+	path1 = -1 // the first path, resolved against the working directory
+	path2 = -2 // the second path, resolved
+	raw1  = -3 // the first string as the caller gave it (not a path)
 )
 
 func decimal(v int64, _ *Table) string { return strconv.FormatInt(v, 10) }
@@ -64,6 +65,14 @@ var genericArgs = map[string][]argSpec{
 	"socket":       {{"domain", 0, family}, {"type", 1, decimal}, {"proto", 2, decimal}},
 	"unshare":      {{"flags", 0, cloneFlags}},
 	"setns":        {{"fd", 0, decimal}, {"nstype", 1, cloneFlags}},
+	"listen":       {{"fd", 0, decimal}, {"backlog", 1, decimal}},
+	"dup":          {{"oldfd", 0, decimal}},
+	"dup2":         {{"oldfd", 0, decimal}, {"newfd", 1, decimal}},
+	"dup3":         {{"oldfd", 0, decimal}, {"newfd", 1, decimal}, {"flags", 2, decimal}},
+	"mount":        {{"dev", raw1, nil}, {"dir", path2, nil}, {"flags", 3, decimal}},
+	"umount2":      {{"name", path1, nil}, {"flags", 1, decimal}},
+	"init_module":  {{"length", 1, decimal}},
+	"finit_module": {{"fd", 0, decimal}, {"flags", 2, decimal}},
 }
 
 var genericNames = func() map[uint32]string {
@@ -86,6 +95,8 @@ func (t *Table) applyGeneric(rec *bpf.Record, ev *Event) {
 			v = t.absolute(ev.Thread, bpf.String(rec.Path[:]))
 		case path2:
 			v = t.absolute(ev.Thread, bpf.String(rec.Args[:256]))
+		case raw1:
+			v = bpf.String(rec.Path[:])
 		default:
 			v = a.fmt(rec.Nums[a.from], t)
 		}

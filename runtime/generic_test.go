@@ -53,6 +53,10 @@ func TestApplyGeneric(t *testing.T) {
 			[]Arg{{"request", "PTRACE_ATTACH"}, {"pid", "77"}, {"res", "0"}}, 1000, "u"},
 		{"unshare namespaces", genericRecord("unshare", 0, []int64{0x10020000}, "", ""), "unshare",
 			[]Arg{{"flags", "CLONE_NEWNS|CLONE_NEWUSER"}, {"res", "0"}}, 1000, "u"},
+		{"mount: the device as given, the target resolved", genericRecord("mount", 0, []int64{0, 0, 0, 1}, "tmpfs", "mnt"), "mount",
+			[]Arg{{"dev", "tmpfs"}, {"dir", "/home/u/mnt"}, {"flags", "1"}, {"res", "0"}}, 1000, "u"},
+		{"umount2", genericRecord("umount2", 0, []int64{0, 2}, "/mnt", ""), "umount2",
+			[]Arg{{"name", "/mnt"}, {"flags", "2"}, {"res", "0"}}, 1000, "u"},
 		{"socket domain", genericRecord("socket", 3, []int64{17, 3, 768}, "", ""), "socket",
 			[]Arg{{"domain", "AF_PACKET"}, {"type", "3"}, {"proto", "768"}, {"res", "3"}}, 1000, "u"},
 	}

@@ -401,11 +401,14 @@ static __always_inline int emit_generic(long ret)
 	return 0;
 }
 
-#define GENERIC(name, nr, n, p1, p2)                                                             \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                           \
+// GENERIC_TP: programs named after Falco's event type, on the kernel's
+// tracepoint (the two differ for umount2).
+#define GENERIC_TP(name, tp, nr, n, p1, p2)                                                   \
+	SEC("tracepoint/syscalls/sys_enter_" #tp)                                             \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx) { return save_generic(ctx, nr, n, p1, p2); } \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                            \
+	SEC("tracepoint/syscalls/sys_exit_" #tp)                                              \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx) { return emit_generic(ctx->ret); }
+#define GENERIC(name, nr, n, p1, p2) GENERIC_TP(name, name, nr, n, p1, p2)
 
 // Numbers continue Peregrine's syscall numbering (bpf/capture.go).
 GENERIC(setuid, 10, 1, -1, -1)
@@ -433,3 +436,11 @@ GENERIC(unshare, 31, 1, -1, -1)
 GENERIC(setns, 32, 2, -1, -1)
 GENERIC(link, 33, 2, 0, 1)
 GENERIC(linkat, 34, 5, 1, 3)
+GENERIC(listen, 35, 2, -1, -1)
+GENERIC(dup, 36, 1, -1, -1)
+GENERIC(dup2, 37, 2, -1, -1)
+GENERIC(dup3, 38, 3, -1, -1)
+GENERIC(mount, 39, 5, 0, 1)
+GENERIC_TP(umount2, umount, 40, 2, 0, -1)
+GENERIC(init_module, 41, 3, -1, -1)
+GENERIC(finit_module, 42, 3, -1, -1)
