@@ -70,6 +70,10 @@ func Run(ctx context.Context, o Options) error {
 	defer capture.Close()
 	registerCounters(o.Registry, capture)
 	o.Log.Info("agent started", "rules", len(eng.Rules()), "syscalls", syscalls, "processes", table.Len())
+	if missing := uncaptured(eng.Rules()); len(missing) > 0 {
+		o.Log.Warn("rules name event types the probe does not capture yet; they cannot match those",
+			"event_types", missing)
+	}
 	stopOutputs := func() {}
 	if o.Outputs == nil {
 		outCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -106,6 +110,24 @@ func needed(rs []*engine.Rule[runtime.Event]) []string {
 			}
 		}
 	}
+	return out
+}
+
+// uncaptured is the event types rules name that no record becomes, so that
+// operators know which conditions cannot match on this agent.
+func uncaptured(rs []*engine.Rule[runtime.Event]) []string {
+	var out []string
+	for _, r := range rs {
+		if r.AllEvttypes {
+			continue
+		}
+		for _, s := range r.Evttypes {
+			if s != "execve" && !bpf.Supported(s) && !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 
