@@ -78,8 +78,10 @@ struct args {
 	__u64 raw[6];
 };
 
+// LRU: a thread killed inside a syscall never reaches the exit program, and
+// its entry must not stay until the map is full and saving starts failing.
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct args);
@@ -378,12 +380,16 @@ static __always_inline void read_path(char *dst, int size, struct args *a, int w
 	}
 }
 
-static __always_inline int emit_generic(long ret)
+static __always_inline int emit_generic(long ret, __u32 nr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct args *a = bpf_map_lookup_elem(&pending, &id);
 	if (!a)
 		return 0;
+	if (a->nr != nr) { // saved by another syscall's enter, whose exit never came
+		bpf_map_delete_elem(&pending, &id);
+		return 0;
+	}
 	struct event *e = reserve();
 	if (e) {
 		fill(e, K_GENERIC);
@@ -407,7 +413,7 @@ static __always_inline int emit_generic(long ret)
 	SEC("tracepoint/syscalls/sys_enter_" #tp)                                             \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx) { return save_generic(ctx, nr, n, p1, p2); } \
 	SEC("tracepoint/syscalls/sys_exit_" #tp)                                              \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx) { return emit_generic(ctx->ret); }
+	int exit_##name(struct trace_event_raw_sys_exit *ctx) { return emit_generic(ctx->ret, nr); }
 #define GENERIC(name, nr, n, p1, p2) GENERIC_TP(name, name, nr, n, p1, p2)
 
 // Numbers continue Peregrine's syscall numbering (bpf/capture.go).
