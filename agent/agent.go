@@ -122,6 +122,10 @@ func uncaptured(rs []*engine.Rule[runtime.Event]) []string {
 			continue
 		}
 		for _, s := range r.Evttypes {
+			// An execveat is seen as an execve: rules naming both lose nothing.
+			if s == "execveat" && slices.Contains(r.Evttypes, "execve") {
+				continue
+			}
 			if s != "execve" && !bpf.Supported(s) && !slices.Contains(out, s) {
 				out = append(out, s)
 			}
