@@ -25,6 +25,37 @@ func needRoot(t *testing.T) {
 	t.Skip("the eBPF tests need root and /sys/kernel/btf/vmlinux")
 }
 
+// record runs the capture while cmd runs and returns what describe makes of
+// each record ("" skips it), one line each.
+func record(t *testing.T, c *Capture, describe func(*Record) string, cmd *exec.Cmd) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var seen []string
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(ctx, func(r *Record) {
+			if line := describe(r); line != "" {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, line)
+			}
+		})
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v %s", cmd.Args, err, out)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return strings.Join(seen, "\n")
+}
+
 // TestCaptureExecAndOpen runs cat and finds its exec and its open.
 func TestCaptureExecAndOpen(t *testing.T) {
 	needRoot(t)
@@ -33,32 +64,12 @@ func TestCaptureExecAndOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	var mu sync.Mutex
-	var seen []string
-	done := make(chan error, 1)
-	go func() {
-		done <- c.Run(ctx, func(r *Record) {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, kindName(r.Kind)+" "+String(r.Comm[:])+" "+String(r.Path[:]))
-		})
-	}()
-	time.Sleep(50 * time.Millisecond)
-	if out, err := exec.Command("cat", "/etc/hostname").CombinedOutput(); err != nil {
-		t.Fatalf("cat: %v %s", err, out)
-	}
-	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	all := strings.Join(seen, "\n")
-	mu.Unlock()
+	all := record(t, c, func(r *Record) string {
+		return kindName(r.Kind) + " " + String(r.Comm[:]) + " " + String(r.Path[:])
+	}, exec.Command("cat", "/etc/hostname"))
 	for _, want := range []string{"exec cat /usr/bin/cat", "open cat /etc/hostname"} {
 		if !strings.Contains(all, want) {
-			t.Errorf("no %q among %d records", want, len(seen))
+			t.Errorf("no %q among:\n%s", want, all)
 		}
 	}
 	cnt, err := c.Counters()
@@ -84,35 +95,15 @@ func TestCaptureGeneric(t *testing.T) {
 	for name, nr := range Generic {
 		names[nr] = name
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var mu sync.Mutex
-	var seen []string
-	done := make(chan error, 1)
-	go func() {
-		done <- c.Run(ctx, func(r *Record) {
-			if r.Kind != KindGeneric {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, fmt.Sprintf("%s %s %s %s ret=%d", names[r.Syscall], String(r.Comm[:]),
-				String(r.Path[:]), String(r.Args[:256]), r.Ret))
-		})
-	}()
-	time.Sleep(50 * time.Millisecond)
 	dir := t.TempDir()
 	script := "cd " + dir + " && mkdir m && mount -t tmpfs peregrine-test m && umount m && touch f && chmod 4755 f"
-	if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v %s", script, err, out)
-	}
-	time.Sleep(200 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	all := strings.Join(seen, "\n")
-	mu.Unlock()
+	all := record(t, c, func(r *Record) string {
+		if r.Kind != KindGeneric {
+			return ""
+		}
+		return fmt.Sprintf("%s %s %s %s ret=%d", names[r.Syscall], String(r.Comm[:]), String(r.Path[:]),
+			String(r.Args[:256]), r.Ret)
+	}, exec.Command("sh", "-c", script))
 	for _, want := range []string{"mkdir mkdir m  ret=0", "mount mount peregrine-test " + dir + "/m ret=0",
 		"umount2 umount " + dir + "/m  ret=0", "fchmodat chmod f  ret=0"} {
 		if !strings.Contains(all, want) {
