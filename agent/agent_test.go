@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,39 +15,16 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/conformance"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
 	"github.com/peregrine-sec/peregrine/runtime"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	_, err := os.Stat("/sys/kernel/btf/vmlinux")
-	if os.Geteuid() == 0 && err == nil {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("the agent tests need root and BTF under CI (euid %d, btf: %v)", os.Geteuid(), err)
-	}
-	t.Skip("the agent tests need root and /sys/kernel/btf/vmlinux")
-}
-
 // startAgent runs the agent with the given rules files until the test ends.
-func startAgent(t *testing.T, rulesFiles ...string) *syncBuffer {
+func startAgent(t *testing.T, rulesFiles ...string) *testenv.Buffer {
 	t.Helper()
-	needRoot(t)
+	testenv.RequireKernel(t)
 	over := []string{"rule_matching=all"}
 	if len(rulesFiles) > 0 {
 		over = append(over, "rules_files=["+strings.Join(rulesFiles, ",")+"]")
@@ -58,7 +33,7 @@ func startAgent(t *testing.T, rulesFiles ...string) *syncBuffer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -79,7 +54,7 @@ func startAgent(t *testing.T, rulesFiles ...string) *syncBuffer {
 	return out
 }
 
-func waitAlert(t *testing.T, out *syncBuffer, substrings ...string) string {
+func waitAlert(t *testing.T, out *testenv.Buffer, substrings ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -161,14 +136,14 @@ func TestDefaultKernelRules(t *testing.T) {
 // TestRecordReplay: what the agent records replays to the alert it raised
 // live.
 func TestRecordReplay(t *testing.T) {
-	needRoot(t)
+	testenv.RequireKernel(t)
 	rulesFile := filepath.Join(conformance.Dir(t), "rules", "falco_rules.yaml")
 	cfg, err := config.Load("", []string{"rules_files=[" + rulesFile + "]"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var capture syncBuffer
-	live := &syncBuffer{}
+	var capture testenv.Buffer
+	live := &testenv.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan struct{}), make(chan error, 1)
 	go func() {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/conformance"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 )
 
 // loopCPU runs the open/close loop and returns its CPU ns per iteration.
@@ -60,7 +61,7 @@ func median(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
 // stable + incubating rules loaded), and with rules that need no open
 // (only lifecycle tracepoints attached).
 func BenchmarkSyscallOverhead(b *testing.B) {
-	needRootB(b)
+	testenv.RequireKernel(b)
 	bin := filepath.Join(b.TempDir(), "openloop")
 	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/openloop").CombinedOutput(); err != nil {
 		b.Fatalf("build openloop: %v %s", err, out)
@@ -87,7 +88,7 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 // BenchmarkAgentThroughput drives opens as fast as one process can and
 // reports the events/s the agent took in and the drops the kernel counted.
 func BenchmarkAgentThroughput(b *testing.B) {
-	needRootB(b)
+	testenv.RequireKernel(b)
 	bin := filepath.Join(b.TempDir(), "openloop")
 	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/openloop").CombinedOutput(); err != nil {
 		b.Fatalf("build openloop: %v %s", err, out)
@@ -131,10 +132,4 @@ func rssMiB() float64 {
 		}
 	}
 	return 0
-}
-
-func needRootB(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root")
-	}
 }

@@ -3,27 +3,14 @@ package bpf
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-)
 
-// needRoot skips without root or BTF, except under CI, where the kernel
-// tests must run.
-func needRoot(t *testing.T) {
-	t.Helper()
-	_, err := os.Stat("/sys/kernel/btf/vmlinux")
-	if os.Geteuid() == 0 && err == nil {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("the eBPF tests need root and BTF under CI (euid %d, btf: %v)", os.Geteuid(), err)
-	}
-	t.Skip("the eBPF tests need root and /sys/kernel/btf/vmlinux")
-}
+	"github.com/peregrine-sec/peregrine/internal/testenv"
+)
 
 // record runs the capture while cmd runs and returns what describe makes of
 // each record ("" skips it), one line each.
@@ -58,7 +45,7 @@ func record(t *testing.T, c *Capture, describe func(*Record) string, cmd *exec.C
 
 // TestCaptureExecAndOpen runs cat and finds its exec and its open.
 func TestCaptureExecAndOpen(t *testing.T) {
-	needRoot(t)
+	testenv.RequireKernel(t)
 	c, err := Load(Options{Syscalls: []string{"openat", "open", "connect"}, FlushEvery: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +72,7 @@ func kindName(k uint32) string {
 // TestCaptureGeneric loads every syscall the probe knows (each attaches, or
 // is skipped when this kernel lacks it) and sees a mount cycle and a chmod.
 func TestCaptureGeneric(t *testing.T) {
-	needRoot(t)
+	testenv.RequireKernel(t)
 	c, err := Load(Options{Syscalls: Syscalls(), FlushEvery: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package output
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 )
 
@@ -37,24 +36,12 @@ func (b *blocking) Send(context.Context, []byte, *Alert) error {
 }
 func (b *blocking) Close() error { return nil }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // TestSlowSinkDropsAndCounts: a stuck sink fills its queue and then drops,
 // counted, while another sink keeps receiving everything.
 func TestSlowSinkDropsAndCounts(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	slow := &blocking{release: make(chan struct{})}
-	var fast syncBuffer
+	var fast testenv.Buffer
 	o := New(Format{JSON: true}, []SinkConfig{
 		{Sink: slow, MinPriority: rules.Debug, QueueSize: 2},
 		{Sink: NewWriter("stdout", &fast), MinPriority: rules.Debug, QueueSize: 100},
@@ -82,7 +69,7 @@ func TestSlowSinkDropsAndCounts(t *testing.T) {
 }
 
 func TestMinPriority(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.Buffer
 	o := New(Format{}, []SinkConfig{{Sink: NewWriter("stdout", &buf), MinPriority: rules.Error}},
 		prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/kubetest"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 )
 
@@ -22,7 +23,7 @@ import (
 // validating webhook of a real kube-apiserver.
 type admissionEnv struct {
 	kube   *kubetest.Env
-	stdout *lockedBuffer
+	stdout *testenv.Buffer
 }
 
 func startAdmissionEnv(t testing.TB) *admissionEnv {
@@ -33,7 +34,7 @@ func startAdmissionEnv(t testing.TB) *admissionEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &admissionEnv{stdout: &lockedBuffer{}}
+	env := &admissionEnv{stdout: &testenv.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	type admAddr struct {
 		addr net.Addr

@@ -16,6 +16,7 @@ import (
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/conformance"
 	"github.com/peregrine-sec/peregrine/internal/kubetest"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 )
 
@@ -36,7 +37,7 @@ func TestRealAPIServerAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout := &lockedBuffer{}
+	stdout := &testenv.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs, done := make(chan net.Addr, 1), make(chan error, 1)
 	go func() {

@@ -12,33 +12,21 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 type testServer struct {
 	auditURL, webURL string
 	admissionURL     string
 	admissionCA      *x509.CertPool
-	stdout           *lockedBuffer
+	stdout           *testenv.Buffer
 	cancel           context.CancelFunc
 	done             chan error
 	ca               *testpki.CA
@@ -60,7 +48,7 @@ func startServer(t *testing.T, overrides ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{stdout: &lockedBuffer{}, done: make(chan error, 1), ca: ca, pool: x509.NewCertPool()}
+	ts := &testServer{stdout: &testenv.Buffer{}, done: make(chan error, 1), ca: ca, pool: x509.NewCertPool()}
 	pem, _ := os.ReadFile(ca.CertPEM)
 	ts.pool.AppendCertsFromPEM(pem)
 	ctx, cancel := context.WithCancel(context.Background())
