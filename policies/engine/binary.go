@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -226,83 +227,69 @@ func ipCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) 
 }
 
 // dynamic compiles a check whose right side is a field (val) or a
-// transformer, compared as strings or numbers.
+// transformer, compared as strings or numbers. The operator is resolved
+// here, once, not per event.
 func (c *compiler[E]) dynamic(acc Accessor[E], n *condition.BinaryCheck) (pred[E], error) {
 	racc, err := c.accessor(unwrapVal(n.Right))
 	if err != nil {
 		return nil, err
 	}
 	if acc.Kind == KindInt && racc.Kind == KindInt {
+		cmpInt := ordered[int64](n.Op)
 		return func(ev *E) bool {
 			l, ok1 := acc.Int(ev)
 			r, ok2 := racc.Int(ev)
-			if !ok1 || !ok2 {
-				return false
-			}
-			return compareInts(n.Op, l, r)
+			return ok1 && ok2 && cmpInt(l, r)
 		}, nil
 	}
-	ls, rs := asString(acc), asString(racc)
+	ls, rs, cmpStr := asString(acc), asString(racc), pairOp(n.Op)
 	return func(ev *E) bool {
 		l, ok1 := ls(ev)
 		r, ok2 := rs(ev)
-		if !ok1 || !ok2 {
-			return false
-		}
-		return compareStrings(n.Op, l, r)
+		return ok1 && ok2 && cmpStr(l, r)
 	}, nil
 }
 
-// compareInts applies op to two runtime numbers (field-to-field checks).
-func compareInts(op string, l, r int64) bool {
+// ordered is op as a comparison of two runtime values; an operator that
+// does not order values never matches.
+func ordered[T cmp.Ordered](op string) func(l, r T) bool {
 	switch op {
 	case "=", "==", "in", "intersects":
-		return l == r
+		return func(l, r T) bool { return l == r }
 	case "!=":
-		return l != r
+		return func(l, r T) bool { return l != r }
 	case "<":
-		return l < r
+		return func(l, r T) bool { return l < r }
 	case "<=":
-		return l <= r
+		return func(l, r T) bool { return l <= r }
 	case ">":
-		return l > r
+		return func(l, r T) bool { return l > r }
 	case ">=":
-		return l >= r
+		return func(l, r T) bool { return l >= r }
 	}
-	return false
+	return func(T, T) bool { return false }
 }
 
-// compareStrings applies op to two runtime values (field-to-field checks).
-func compareStrings(op, l, r string) bool {
+// pairOp is ordered plus the string operators, for two runtime strings
+// (stringOp compiles against a constant).
+func pairOp(op string) func(l, r string) bool {
 	switch op {
-	case "=", "==", "in", "intersects":
-		return l == r
-	case "!=":
-		return l != r
-	case "<":
-		return l < r
-	case "<=":
-		return l <= r
-	case ">":
-		return l > r
-	case ">=":
-		return l >= r
 	case "contains":
-		return strings.Contains(l, r)
+		return strings.Contains
 	case "icontains":
-		return containsFold(l, r)
+		return containsFold
 	case "startswith":
-		return strings.HasPrefix(l, r)
+		return strings.HasPrefix
 	case "endswith":
-		return strings.HasSuffix(l, r)
+		return strings.HasSuffix
 	case "glob":
-		return glob(r, l, false)
+		return func(l, r string) bool { return glob(r, l, false) }
 	case "iglob":
-		return glob(r, l, true)
+		return func(l, r string) bool { return glob(r, l, true) }
 	case "pmatch":
-		return pathMatch([]string{r}, l)
+		return func(l, r string) bool { return pathMatch([]string{r}, l) }
 	}
-	return false
+	return ordered[string](op)
 }
 
 func unwrapVal(e condition.Expr) condition.Expr {
