@@ -3,7 +3,6 @@ package runtime
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/peregrine-sec/peregrine/bpf"
 )
@@ -59,10 +58,10 @@ var genericArgs = map[string][]argSpec{
 	"chmod":        {{"filename", path1, nil}, {"mode", 1, modeFlags}},
 	"fchmodat":     {{"dirfd", 0, decimal}, {"filename", path1, nil}, {"mode", 2, modeFlags}},
 	"fchmod":       {{"fd", 0, decimal}, {"mode", 1, modeFlags}},
-	"ptrace":       {{"request", 0, ptraceRequest}, {"pid", 1, decimal}},
+	"ptrace":       {{"request", 0, named(ptraceRequests)}, {"pid", 1, decimal}},
 	"memfd_create": {{"name", path1, nil}, {"flags", 1, decimal}},
-	"bpf":          {{"cmd", 0, bpfCmd}},
-	"socket":       {{"domain", 0, family}, {"type", 1, decimal}, {"proto", 2, decimal}},
+	"bpf":          {{"cmd", 0, named(bpfCmds)}},
+	"socket":       {{"domain", 0, named(families)}, {"type", 1, decimal}, {"proto", 2, decimal}},
 	"unshare":      {{"flags", 0, cloneFlags}},
 	"setns":        {{"fd", 0, decimal}, {"nstype", 1, cloneFlags}},
 	"listen":       {{"fd", 0, decimal}, {"backlog", 1, decimal}},
@@ -75,20 +74,35 @@ var genericArgs = map[string][]argSpec{
 	"finit_module": {{"fd", 0, decimal}, {"flags", 2, decimal}},
 }
 
-var genericNames = func() map[uint32]string {
-	m := map[uint32]string{}
+// genericSyscall is what a generic record's number stands for.
+type genericSyscall struct {
+	name string
+	typ  Type
+	args []argSpec
+}
+
+// genericByNumber resolves record numbers once, at start, so that a record
+// costs an index rather than three map lookups by name.
+var genericByNumber = func() []genericSyscall {
+	var out []genericSyscall
 	for name, nr := range bpf.Generic {
-		m[nr] = name
+		if int(nr) >= len(out) {
+			out = append(out, make([]genericSyscall, int(nr)+1-len(out))...)
+		}
+		out[nr] = genericSyscall{name: name, typ: TypeOf(name), args: genericArgs[name]}
 	}
-	return m
+	return out
 }()
 
 // applyGeneric fills ev from a generic syscall record.
 func (t *Table) applyGeneric(rec *bpf.Record, ev *Event) {
-	name := genericNames[rec.Syscall]
-	ev.Type, ev.Thread, ev.FD, ev.Flags = TypeOf(name), t.Get(rec.Pid), nil, 0
+	var sc genericSyscall
+	if int(rec.Syscall) < len(genericByNumber) {
+		sc = genericByNumber[rec.Syscall]
+	}
+	ev.Type, ev.Thread, ev.FD, ev.Flags = sc.typ, t.Get(rec.Pid), nil, 0
 	ev.Args = ev.Args[:0]
-	for _, a := range genericArgs[name] {
+	for _, a := range sc.args {
 		var v string
 		switch a.from {
 		case path1:
@@ -104,7 +118,7 @@ func (t *Table) applyGeneric(rec *bpf.Record, ev *Event) {
 	}
 	ev.Args = append(ev.Args, Arg{Name: "res", Value: strconv.FormatInt(rec.Ret, 10)})
 	if rec.Ret == 0 && ev.Thread != nil {
-		t.setCreds(name, rec.Nums[:], ev.Thread)
+		t.setCreds(sc.name, rec.Nums[:], ev.Thread)
 	}
 }
 
@@ -128,100 +142,4 @@ func (t *Table) setCreds(name string, nums []int64, th *Thread) {
 		return
 	}
 	t.users.fill(th)
-}
-
-// flagName names one flag; a flag of several bits is set when all are.
-type flagName struct {
-	bit  int64
-	name string
-}
-
-func flagNames(v int64, names []flagName) string {
-	var out []string
-	for _, n := range names {
-		if v&n.bit == n.bit && n.bit != 0 {
-			out = append(out, n.name)
-		}
-	}
-	return strings.Join(out, "|")
-}
-
-func modeFlags(v int64, _ *Table) string {
-	return flagNames(v, []flagName{{0o4000, "S_ISUID"}, {0o2000, "S_ISGID"}, {0o1000, "S_ISVTX"}, {0o400, "S_IRUSR"}, {0o200, "S_IWUSR"},
-		{0o100, "S_IXUSR"}, {0o40, "S_IRGRP"}, {0o20, "S_IWGRP"}, {0o10, "S_IXGRP"}, {0o4, "S_IROTH"},
-		{0o2, "S_IWOTH"}, {0o1, "S_IXOTH"}})
-}
-
-func cloneFlags(v int64, _ *Table) string {
-	return flagNames(v, []flagName{{0x00020000, "CLONE_NEWNS"}, {0x02000000, "CLONE_NEWCGROUP"}, {0x04000000, "CLONE_NEWUTS"},
-		{0x08000000, "CLONE_NEWIPC"}, {0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"},
-		{0x40000000, "CLONE_NEWNET"}, {0x00000080, "CLONE_NEWTIME"}})
-}
-
-var ptraceRequests = map[int64]string{0: "PTRACE_TRACEME", 1: "PTRACE_PEEKTEXT", 2: "PTRACE_PEEKDATA", 4: "PTRACE_POKETEXT",
-	5: "PTRACE_POKEDATA", 7: "PTRACE_CONT", 8: "PTRACE_KILL", 9: "PTRACE_SINGLESTEP", 12: "PTRACE_GETREGS",
-	13: "PTRACE_SETREGS", 16: "PTRACE_ATTACH", 17: "PTRACE_DETACH", 0x4206: "PTRACE_SEIZE", 0x4207: "PTRACE_INTERRUPT"}
-
-func ptraceRequest(v int64, t *Table) string {
-	if n, ok := ptraceRequests[v]; ok {
-		return n
-	}
-	return decimal(v, t)
-}
-
-var bpfCmds = map[int64]string{0: "BPF_MAP_CREATE", 1: "BPF_MAP_LOOKUP_ELEM", 2: "BPF_MAP_UPDATE_ELEM", 5: "BPF_PROG_LOAD",
-	8: "BPF_PROG_ATTACH", 28: "BPF_LINK_CREATE"}
-
-func bpfCmd(v int64, t *Table) string {
-	if n, ok := bpfCmds[v]; ok {
-		return n
-	}
-	return decimal(v, t)
-}
-
-var families = map[int64]string{1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET"}
-
-func family(v int64, t *Table) string {
-	if n, ok := families[v]; ok {
-		return n
-	}
-	return decimal(v, t)
-}
-
-// textCache memoises the text of small, recurring values. It is bounded:
-// past its size, texts are computed each time rather than kept.
-type textCache struct {
-	fn func(int64) string
-	m  map[int64]string
-}
-
-const textCacheSize = 4096
-
-func newTextCache(fn func(int64) string) textCache {
-	return textCache{fn: fn, m: map[int64]string{}}
-}
-
-func (c textCache) get(v int64) string {
-	if s, ok := c.m[v]; ok {
-		return s
-	}
-	s := c.fn(v)
-	if len(c.m) < textCacheSize {
-		c.m[v] = s
-	}
-	return s
-}
-
-// openFlagNames renders open(2) flags as Falco does: the access mode, then
-// the other flags by name, joined with '|'.
-func openFlagNames(v int64) string {
-	acc := [...]string{"O_RDONLY", "O_WRONLY", "O_RDWR", "O_RDWR"}[v&oAccMode]
-	rest := flagNames(v, []flagName{{0o100, "O_CREAT"}, {0o200, "O_EXCL"}, {0o400, "O_NOCTTY"}, {0o1000, "O_TRUNC"}, {0o2000, "O_APPEND"},
-		{0o4000, "O_NONBLOCK"}, {0o10000, "O_DSYNC"}, {0o40000, "O_DIRECT"}, {0o100000, "O_LARGEFILE"},
-		{0o200000, "O_DIRECTORY"}, {0o400000, "O_NOFOLLOW"}, {0o2000000, "O_CLOEXEC"}, {0o4010000, "O_SYNC"},
-		{0o20200000, "O_TMPFILE"}, {0o10000000, "O_PATH"}})
-	if rest == "" {
-		return acc
-	}
-	return acc + "|" + rest
 }

@@ -101,3 +101,14 @@ func BenchmarkApply(b *testing.B) {
 		})
 	}
 }
+
+// TestGenericTable: every syscall the probe carries generically has a Falco
+// event type and named arguments, so none reaches the rules bare.
+func TestGenericTable(t *testing.T) {
+	for name, nr := range bpf.Generic {
+		sc := genericByNumber[nr]
+		if sc.name != name || sc.typ == 0 || sc.typ.String() != name || len(sc.args) == 0 {
+			t.Errorf("%s (%d): %+v", name, nr, sc)
+		}
+	}
+}
