@@ -244,10 +244,23 @@ static __always_inline int save(__u64 ptr, __u32 flags, __s32 fd, __u32 nr)
 	return 0;
 }
 
-static __always_inline int emit_open(long ret)
+// pending_args returns what this thread's enter of syscall nr saved. An
+// entry saved by another syscall (whose exit never came: the thread was
+// killed, or the probe attached in between) is dropped, never mis-paired.
+static __always_inline struct args *pending_args(__u64 id, __u32 nr)
+{
+	struct args *a = bpf_map_lookup_elem(&pending, &id);
+	if (a && a->nr != nr) {
+		bpf_map_delete_elem(&pending, &id);
+		return 0;
+	}
+	return a;
+}
+
+static __always_inline int emit_open(long ret, __u32 nr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct args *a = bpf_map_lookup_elem(&pending, &id);
+	struct args *a = pending_args(id, nr);
 	if (!a)
 		return 0;
 	struct event *e = reserve_short();
@@ -280,7 +293,7 @@ int enter_openat(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret); }
+int exit_openat(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret, NR_OPENAT); }
 
 SEC("tracepoint/syscalls/sys_enter_open")
 int enter_open(struct trace_event_raw_sys_enter *ctx)
@@ -289,7 +302,7 @@ int enter_open(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret); }
+int exit_open(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret, NR_OPEN); }
 
 SEC("tracepoint/syscalls/sys_enter_creat")
 int enter_creat(struct trace_event_raw_sys_enter *ctx)
@@ -299,7 +312,7 @@ int enter_creat(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
-int exit_creat(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret); }
+int exit_creat(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret, NR_CREAT); }
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int enter_openat2(struct trace_event_raw_sys_enter *ctx)
@@ -310,7 +323,7 @@ int enter_openat2(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret); }
+int exit_openat2(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret, NR_OPENAT2); }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
 int enter_connect(struct trace_event_raw_sys_enter *ctx)
@@ -322,7 +335,7 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct args *a = bpf_map_lookup_elem(&pending, &id);
+	struct args *a = pending_args(id, NR_CONNECT);
 	if (!a)
 		return 0;
 	struct event *e = reserve_short();
@@ -383,13 +396,9 @@ static __always_inline void read_path(char *dst, int size, struct args *a, int w
 static __always_inline int emit_generic(long ret, __u32 nr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct args *a = bpf_map_lookup_elem(&pending, &id);
+	struct args *a = pending_args(id, nr);
 	if (!a)
 		return 0;
-	if (a->nr != nr) { // saved by another syscall's enter, whose exit never came
-		bpf_map_delete_elem(&pending, &id);
-		return 0;
-	}
 	struct event *e = reserve();
 	if (e) {
 		fill(e, K_GENERIC);
