@@ -31,6 +31,10 @@ type Accessor[E any] struct {
 	// allocates; N == 0 means the field is absent.
 	N  func(*E) int
 	At func(*E, int) string
+	// Either, when set, makes the field stand for two values read by its
+	// accessors (filter-only fd.ip, fd.port, fd.net); the other functions
+	// then read the first, for outputs.
+	Either []Accessor[E]
 }
 
 // Source is an event source as the engine sees it.

@@ -28,6 +28,37 @@ func (c *compiler[E]) binary(n *condition.BinaryCheck) (pred[E], error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(acc.Either) > 0 {
+		return c.either(acc.Either, n)
+	}
+	return c.check(acc, n)
+}
+
+// either compiles a check of a field that stands for two values (fd.ip:
+// the client or the server address), as libsinsp does: = and in hold when
+// one of them does, != only when both do.
+func (c *compiler[E]) either(sides []Accessor[E], n *condition.BinaryCheck) (pred[E], error) {
+	preds := make([]pred[E], len(sides))
+	for i, side := range sides {
+		p, err := c.check(side, n)
+		if err != nil {
+			return nil, err
+		}
+		preds[i] = p
+	}
+	all := n.Op == "!="
+	return func(ev *E) bool {
+		for _, p := range preds {
+			if p(ev) != all {
+				return !all
+			}
+		}
+		return all
+	}, nil
+}
+
+// check compiles a comparison of the field read by acc.
+func (c *compiler[E]) check(acc Accessor[E], n *condition.BinaryCheck) (pred[E], error) {
 	vals, constant := rhsValues(n.Right)
 	if !constant {
 		return c.dynamic(acc, n)
