@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sys/unix"
 
 	"github.com/peregrine-sec/peregrine/bpf"
 	"github.com/peregrine-sec/peregrine/config"
@@ -58,16 +57,20 @@ func Run(ctx context.Context, o Options) error {
 	if procfs == "" {
 		procfs = "/proc"
 	}
-	table := runtime.NewTable(procfs)
-	if err := table.Scan(); err != nil {
-		return fmt.Errorf("scan processes: %w", err)
-	}
+	env := eng.Uses("proc.env")
 	syscalls := needed(eng.Rules())
-	capture, err := bpf.Load(bpf.Options{Syscalls: syscalls, Log: o.Log})
+	capture, err := bpf.Load(bpf.Options{Syscalls: syscalls, Execveat: tellsExecveat(eng.Rules()), Env: env, Log: o.Log})
 	if err != nil {
 		return err
 	}
 	defer capture.Close()
+	// Scanned after the probe is attached: a process started in between is
+	// both scanned and seen by the probe, never missed.
+	table := runtime.NewTable(procfs)
+	table.Env = env
+	if err := table.Scan(); err != nil {
+		return fmt.Errorf("scan processes: %w", err)
+	}
 	registerCounters(o.Registry, capture)
 	o.Log.Info("agent started", "rules", len(eng.Rules()), "syscalls", syscalls, "processes", table.Len())
 	if missing := uncaptured(eng.Rules()); len(missing) > 0 {
@@ -84,7 +87,8 @@ func Run(ctx context.Context, o Options) error {
 	if o.Ready != nil {
 		o.Ready()
 	}
-	l := &loop{table: table, engine: eng, outs: outs, hostname: o.Hostname, boot: bootOffset(), log: o.Log}
+	l := &loop{table: table, engine: eng, outs: outs, hostname: o.Hostname, log: o.Log}
+	l.ev.Hostname = o.Hostname
 	if o.Record != nil {
 		l.record = runtime.NewRecorder(o.Record)
 	}
@@ -113,6 +117,17 @@ func needed(rs []*engine.Rule[runtime.Event]) []string {
 	return out
 }
 
+// tellsExecveat reports whether a rule names one of execve and execveat
+// without the other: only then does matching depend on telling them apart.
+func tellsExecveat(rs []*engine.Rule[runtime.Event]) bool {
+	for _, r := range rs {
+		if !r.AllEvttypes && slices.Contains(r.Evttypes, "execve") != slices.Contains(r.Evttypes, "execveat") {
+			return true
+		}
+	}
+	return false
+}
+
 // uncaptured is the event types rules name that no record becomes, so that
 // operators know which conditions cannot match on this agent.
 func uncaptured(rs []*engine.Rule[runtime.Event]) []string {
@@ -122,11 +137,8 @@ func uncaptured(rs []*engine.Rule[runtime.Event]) []string {
 			continue
 		}
 		for _, s := range r.Evttypes {
-			// An execveat is seen as an execve: rules naming both lose nothing.
-			if s == "execveat" && slices.Contains(r.Evttypes, "execve") {
-				continue
-			}
-			if s != "execve" && !bpf.Supported(s) && !slices.Contains(out, s) {
+			// Execs come from the process lifecycle, always captured.
+			if s != "execve" && s != "execveat" && !bpf.Supported(s) && !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}
@@ -141,7 +153,6 @@ type loop struct {
 	engine   *engine.Engine[runtime.Event]
 	outs     *output.Outputs
 	hostname string
-	boot     int64 // wall clock minus boot clock, ns
 	ev       runtime.Event
 	num      uint64
 	matches  []*engine.Rule[runtime.Event]
@@ -155,7 +166,6 @@ func (l *loop) handle(rec *bpf.Record) {
 	}
 	l.num++
 	l.ev.Num = l.num
-	l.ev.Time += l.boot
 	if l.record != nil {
 		if err := l.record.Write(&l.ev); err != nil {
 			l.log.Error("recording stopped", "err", err)
@@ -189,13 +199,6 @@ func NewEngine(set *rules.Set, c *config.Config) (*engine.Engine[runtime.Event],
 		return nil, fmt.Errorf("compile syscall rules: %w", err)
 	}
 	return e, nil
-}
-
-// bootOffset converts the kernel's boot-time stamps to wall-clock time.
-func bootOffset() int64 {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
-	return time.Now().UnixNano() - ts.Nano()
 }
 
 func registerCounters(reg prometheus.Registerer, c *bpf.Capture) {

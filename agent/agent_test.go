@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -96,8 +97,9 @@ func TestReadSensitiveFileUntrusted(t *testing.T) {
 	}
 }
 
-// TestIncubatingFileRules: chmod u+s and removing a shell history file fire
-// Falco's upstream incubating rules, which read evt.arg.* of generic syscalls.
+// TestIncubatingFileRules: chmod u+s, removing a shell history file and an
+// exec with GLIBC_TUNABLES set fire Falco's upstream incubating rules, which
+// read evt.arg.* of generic syscalls and proc.env.
 func TestIncubatingFileRules(t *testing.T) {
 	dir := filepath.Join(conformance.Dir(t), "rules")
 	out := startAgent(t, filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
@@ -112,6 +114,10 @@ func TestIncubatingFileRules(t *testing.T) {
 	zsh := filepath.Join(tmp, ".zsh_history")
 	run(t, "sh", "-c", ": > "+zsh)
 	waitAlert(t, out, `"rule":"Delete or rename shell history"`, "file="+zsh, "evt_type=openat", "process=sh")
+	// proc.env: the probe reads the environment at exec because a rule uses it.
+	run(t, "env", "GLIBC_TUNABLES=glibc.malloc.check=0", "true")
+	waitAlert(t, out, `"rule":"Potential Local Privilege Escalation via Environment Variables Misuse"`,
+		"GLIBC_TUNABLES=glibc.malloc.check=0", "process=true")
 }
 
 // TestDefaultKernelRules: our own rules fire on a suspicious connect and a
@@ -175,5 +181,34 @@ func TestRecordReplay(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(replayed, "\n"), "Read sensitive file untrusted Sensitive file opened for reading by non-trusted program | file=/etc/shadow") {
 		t.Errorf("replayed alerts:\n%s", strings.Join(replayed, "\n"))
+	}
+}
+
+// TestNetworkFields: the socket calls of bpf/testdata/netcalls fire rules
+// over fd.* as Falco extracts them, both ends of each connection known.
+func TestNetworkFields(t *testing.T) {
+	out := startAgent(t, filepath.Join("testdata", "network_rules.yaml"))
+	bin := filepath.Join(t.TempDir(), "netcalls")
+	if b, err := exec.Command("go", "build", "-o", bin, "../bpf/testdata/netcalls").CombinedOutput(); err != nil {
+		t.Fatalf("build netcalls: %v %s", err, b)
+	}
+	printed, err := exec.Command(bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server, client int
+	if _, err := fmt.Sscan(string(printed), &server, &client); err != nil {
+		t.Fatalf("netcalls printed %q: %v", printed, err)
+	}
+	conn := fmt.Sprintf("127.0.0.1:%d->127.0.0.1:%d", client, server)
+	for _, want := range [][]string{
+		{fmt.Sprintf("listen name=127.0.0.1:%d lport=%[1]d proto=tcp", server)},
+		{fmt.Sprintf("connect name=%s lip=127.0.0.1 cport=%d sport=%d server=false tuple=%[1]s", conn, client, server)},
+		{fmt.Sprintf("accept name=%s sip=127.0.0.1 cip=127.0.0.1 sport=%d server=true", conn, server)},
+		{"dup fd=100 name=" + conn},
+		{"sendto name=0.0.0.0:", "->127.0.0.2:9 rport=9 proto=udp"},
+		{"execveat exe=/bin/true type=execveat"},
+	} {
+		waitAlert(t, out, want...)
 	}
 }

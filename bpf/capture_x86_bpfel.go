@@ -13,136 +13,104 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type captureArgs struct {
-	_     structs.HostLayout
-	Ptr   uint64
-	Flags uint32
-	Fd    int32
-	Nr    uint32
-	Path1 int32
-	Path2 int32
-	_     [4]byte
-	Raw   [6]uint64
-}
-
 type captureEvent struct {
-	_        structs.HostLayout
-	TsNs     uint64
-	CgroupId uint64
-	Ret      int64
-	Kind     uint32
-	Syscall  uint32
-	Pid      uint32
-	Tid      uint32
-	Ppid     uint32
-	Uid      uint32
-	Gid      uint32
-	Loginuid uint32
-	Tty      uint32
-	Flags    uint32
-	NsPid    uint32
-	Pidns    uint32
-	ArgsLen  uint32
-	Fd       int32
-	Nums     [6]int64
-	Family   uint16
-	Port     uint16
-	Addr     [16]uint8
-	Comm     [16]int8
-	Path     [256]int8
-	Args     [512]int8
-	_        [4]byte
+	_         structs.HostLayout
+	TsNs      uint64
+	CgroupId  uint64
+	Ret       int64
+	Kind      uint32
+	Syscall   uint32
+	Pid       uint32
+	Tid       uint32
+	Ppid      uint32
+	Uid       uint32
+	Gid       uint32
+	Loginuid  uint32
+	Tty       uint32
+	Flags     uint32
+	NsPid     uint32
+	Pidns     uint32
+	Sid       uint32
+	Vpgid     uint32
+	ArgsLen   uint32
+	EnvLen    uint32
+	Pad       uint32
+	Fd        int32
+	Nums      [6]int64
+	Family    uint16
+	Port      uint16
+	Lport     uint16
+	L4proto   uint8
+	SockState uint8
+	Addr      [16]uint8
+	Laddr     [16]uint8
+	Comm      [16]int8
+	Path      [256]int8
+	Args      [512]int8
+	Env       [2048]int8
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	captureMapCounters          = "counters"
-	captureMapEvents            = "events"
-	captureMapPending           = "pending"
-	captureProgEnterBpf         = "enter_bpf"
-	captureProgEnterChmod       = "enter_chmod"
-	captureProgEnterConnect     = "enter_connect"
-	captureProgEnterCreat       = "enter_creat"
-	captureProgEnterDup         = "enter_dup"
-	captureProgEnterDup2        = "enter_dup2"
-	captureProgEnterDup3        = "enter_dup3"
-	captureProgEnterFchmod      = "enter_fchmod"
-	captureProgEnterFchmodat    = "enter_fchmodat"
-	captureProgEnterFinitModule = "enter_finit_module"
-	captureProgEnterInitModule  = "enter_init_module"
-	captureProgEnterLink        = "enter_link"
-	captureProgEnterLinkat      = "enter_linkat"
-	captureProgEnterListen      = "enter_listen"
-	captureProgEnterMemfdCreate = "enter_memfd_create"
-	captureProgEnterMkdir       = "enter_mkdir"
-	captureProgEnterMkdirat     = "enter_mkdirat"
-	captureProgEnterMount       = "enter_mount"
-	captureProgEnterOpen        = "enter_open"
-	captureProgEnterOpenat      = "enter_openat"
-	captureProgEnterOpenat2     = "enter_openat2"
-	captureProgEnterPtrace      = "enter_ptrace"
-	captureProgEnterRename      = "enter_rename"
-	captureProgEnterRenameat    = "enter_renameat"
-	captureProgEnterRenameat2   = "enter_renameat2"
-	captureProgEnterRmdir       = "enter_rmdir"
-	captureProgEnterSetgid      = "enter_setgid"
-	captureProgEnterSetns       = "enter_setns"
-	captureProgEnterSetresgid   = "enter_setresgid"
-	captureProgEnterSetresuid   = "enter_setresuid"
-	captureProgEnterSetuid      = "enter_setuid"
-	captureProgEnterSocket      = "enter_socket"
-	captureProgEnterSymlink     = "enter_symlink"
-	captureProgEnterSymlinkat   = "enter_symlinkat"
-	captureProgEnterUmount2     = "enter_umount2"
-	captureProgEnterUnlink      = "enter_unlink"
-	captureProgEnterUnlinkat    = "enter_unlinkat"
-	captureProgEnterUnshare     = "enter_unshare"
-	captureProgExitBpf          = "exit_bpf"
-	captureProgExitChmod        = "exit_chmod"
-	captureProgExitConnect      = "exit_connect"
-	captureProgExitCreat        = "exit_creat"
-	captureProgExitDup          = "exit_dup"
-	captureProgExitDup2         = "exit_dup2"
-	captureProgExitDup3         = "exit_dup3"
-	captureProgExitFchmod       = "exit_fchmod"
-	captureProgExitFchmodat     = "exit_fchmodat"
-	captureProgExitFinitModule  = "exit_finit_module"
-	captureProgExitInitModule   = "exit_init_module"
-	captureProgExitLink         = "exit_link"
-	captureProgExitLinkat       = "exit_linkat"
-	captureProgExitListen       = "exit_listen"
-	captureProgExitMemfdCreate  = "exit_memfd_create"
-	captureProgExitMkdir        = "exit_mkdir"
-	captureProgExitMkdirat      = "exit_mkdirat"
-	captureProgExitMount        = "exit_mount"
-	captureProgExitOpen         = "exit_open"
-	captureProgExitOpenat       = "exit_openat"
-	captureProgExitOpenat2      = "exit_openat2"
-	captureProgExitPtrace       = "exit_ptrace"
-	captureProgExitRename       = "exit_rename"
-	captureProgExitRenameat     = "exit_renameat"
-	captureProgExitRenameat2    = "exit_renameat2"
-	captureProgExitRmdir        = "exit_rmdir"
-	captureProgExitSetgid       = "exit_setgid"
-	captureProgExitSetns        = "exit_setns"
-	captureProgExitSetresgid    = "exit_setresgid"
-	captureProgExitSetresuid    = "exit_setresuid"
-	captureProgExitSetuid       = "exit_setuid"
-	captureProgExitSocket       = "exit_socket"
-	captureProgExitSymlink      = "exit_symlink"
-	captureProgExitSymlinkat    = "exit_symlinkat"
-	captureProgExitUmount2      = "exit_umount2"
-	captureProgExitUnlink       = "exit_unlink"
-	captureProgExitUnlinkat     = "exit_unlinkat"
-	captureProgExitUnshare      = "exit_unshare"
-	captureProgOnExec           = "on_exec"
-	captureProgOnExit           = "on_exit"
-	captureProgOnFork           = "on_fork"
-	captureVarSelfTgid          = "self_tgid"
-	captureVarUnusedEvent       = "unused_event"
-	captureVarWakeupBytes       = "wakeup_bytes"
+	captureMapCounters         = "counters"
+	captureMapEvents           = "events"
+	captureMapInExecveat       = "in_execveat"
+	captureProgEnterExecveat   = "enter_execveat"
+	captureProgExitAccept      = "exit_accept"
+	captureProgExitAccept4     = "exit_accept4"
+	captureProgExitBind        = "exit_bind"
+	captureProgExitBpf         = "exit_bpf"
+	captureProgExitChdir       = "exit_chdir"
+	captureProgExitChmod       = "exit_chmod"
+	captureProgExitConnect     = "exit_connect"
+	captureProgExitCreat       = "exit_creat"
+	captureProgExitDup         = "exit_dup"
+	captureProgExitDup2        = "exit_dup2"
+	captureProgExitDup3        = "exit_dup3"
+	captureProgExitExecveat    = "exit_execveat"
+	captureProgExitFchdir      = "exit_fchdir"
+	captureProgExitFchmod      = "exit_fchmod"
+	captureProgExitFchmodat    = "exit_fchmodat"
+	captureProgExitFinitModule = "exit_finit_module"
+	captureProgExitInitModule  = "exit_init_module"
+	captureProgExitLink        = "exit_link"
+	captureProgExitLinkat      = "exit_linkat"
+	captureProgExitListen      = "exit_listen"
+	captureProgExitMemfdCreate = "exit_memfd_create"
+	captureProgExitMkdir       = "exit_mkdir"
+	captureProgExitMkdirat     = "exit_mkdirat"
+	captureProgExitMount       = "exit_mount"
+	captureProgExitOpen        = "exit_open"
+	captureProgExitOpenat      = "exit_openat"
+	captureProgExitOpenat2     = "exit_openat2"
+	captureProgExitPtrace      = "exit_ptrace"
+	captureProgExitRename      = "exit_rename"
+	captureProgExitRenameat    = "exit_renameat"
+	captureProgExitRenameat2   = "exit_renameat2"
+	captureProgExitRmdir       = "exit_rmdir"
+	captureProgExitSendmsg     = "exit_sendmsg"
+	captureProgExitSendto      = "exit_sendto"
+	captureProgExitSetgid      = "exit_setgid"
+	captureProgExitSetns       = "exit_setns"
+	captureProgExitSetresgid   = "exit_setresgid"
+	captureProgExitSetresuid   = "exit_setresuid"
+	captureProgExitSetuid      = "exit_setuid"
+	captureProgExitSocket      = "exit_socket"
+	captureProgExitSymlink     = "exit_symlink"
+	captureProgExitSymlinkat   = "exit_symlinkat"
+	captureProgExitUmount2     = "exit_umount2"
+	captureProgExitUnlink      = "exit_unlink"
+	captureProgExitUnlinkat    = "exit_unlinkat"
+	captureProgExitUnshare     = "exit_unshare"
+	captureProgOnExec          = "on_exec"
+	captureProgOnExit          = "on_exit"
+	captureProgOnFork          = "on_fork"
+	captureVarCaptureEnv       = "capture_env"
+	captureVarSelfTgid         = "self_tgid"
+	captureVarUnusedEvent      = "unused_event"
+	captureVarWakeupBytes      = "wakeup_bytes"
 )
 
 // loadCapture returns the embedded CollectionSpec for capture.
@@ -187,100 +155,72 @@ type captureSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureProgramSpecs struct {
-	EnterBpf         *ebpf.ProgramSpec `ebpf:"enter_bpf"`
-	EnterChmod       *ebpf.ProgramSpec `ebpf:"enter_chmod"`
-	EnterConnect     *ebpf.ProgramSpec `ebpf:"enter_connect"`
-	EnterCreat       *ebpf.ProgramSpec `ebpf:"enter_creat"`
-	EnterDup         *ebpf.ProgramSpec `ebpf:"enter_dup"`
-	EnterDup2        *ebpf.ProgramSpec `ebpf:"enter_dup2"`
-	EnterDup3        *ebpf.ProgramSpec `ebpf:"enter_dup3"`
-	EnterFchmod      *ebpf.ProgramSpec `ebpf:"enter_fchmod"`
-	EnterFchmodat    *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
-	EnterFinitModule *ebpf.ProgramSpec `ebpf:"enter_finit_module"`
-	EnterInitModule  *ebpf.ProgramSpec `ebpf:"enter_init_module"`
-	EnterLink        *ebpf.ProgramSpec `ebpf:"enter_link"`
-	EnterLinkat      *ebpf.ProgramSpec `ebpf:"enter_linkat"`
-	EnterListen      *ebpf.ProgramSpec `ebpf:"enter_listen"`
-	EnterMemfdCreate *ebpf.ProgramSpec `ebpf:"enter_memfd_create"`
-	EnterMkdir       *ebpf.ProgramSpec `ebpf:"enter_mkdir"`
-	EnterMkdirat     *ebpf.ProgramSpec `ebpf:"enter_mkdirat"`
-	EnterMount       *ebpf.ProgramSpec `ebpf:"enter_mount"`
-	EnterOpen        *ebpf.ProgramSpec `ebpf:"enter_open"`
-	EnterOpenat      *ebpf.ProgramSpec `ebpf:"enter_openat"`
-	EnterOpenat2     *ebpf.ProgramSpec `ebpf:"enter_openat2"`
-	EnterPtrace      *ebpf.ProgramSpec `ebpf:"enter_ptrace"`
-	EnterRename      *ebpf.ProgramSpec `ebpf:"enter_rename"`
-	EnterRenameat    *ebpf.ProgramSpec `ebpf:"enter_renameat"`
-	EnterRenameat2   *ebpf.ProgramSpec `ebpf:"enter_renameat2"`
-	EnterRmdir       *ebpf.ProgramSpec `ebpf:"enter_rmdir"`
-	EnterSetgid      *ebpf.ProgramSpec `ebpf:"enter_setgid"`
-	EnterSetns       *ebpf.ProgramSpec `ebpf:"enter_setns"`
-	EnterSetresgid   *ebpf.ProgramSpec `ebpf:"enter_setresgid"`
-	EnterSetresuid   *ebpf.ProgramSpec `ebpf:"enter_setresuid"`
-	EnterSetuid      *ebpf.ProgramSpec `ebpf:"enter_setuid"`
-	EnterSocket      *ebpf.ProgramSpec `ebpf:"enter_socket"`
-	EnterSymlink     *ebpf.ProgramSpec `ebpf:"enter_symlink"`
-	EnterSymlinkat   *ebpf.ProgramSpec `ebpf:"enter_symlinkat"`
-	EnterUmount2     *ebpf.ProgramSpec `ebpf:"enter_umount2"`
-	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
-	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
-	EnterUnshare     *ebpf.ProgramSpec `ebpf:"enter_unshare"`
-	ExitBpf          *ebpf.ProgramSpec `ebpf:"exit_bpf"`
-	ExitChmod        *ebpf.ProgramSpec `ebpf:"exit_chmod"`
-	ExitConnect      *ebpf.ProgramSpec `ebpf:"exit_connect"`
-	ExitCreat        *ebpf.ProgramSpec `ebpf:"exit_creat"`
-	ExitDup          *ebpf.ProgramSpec `ebpf:"exit_dup"`
-	ExitDup2         *ebpf.ProgramSpec `ebpf:"exit_dup2"`
-	ExitDup3         *ebpf.ProgramSpec `ebpf:"exit_dup3"`
-	ExitFchmod       *ebpf.ProgramSpec `ebpf:"exit_fchmod"`
-	ExitFchmodat     *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
-	ExitFinitModule  *ebpf.ProgramSpec `ebpf:"exit_finit_module"`
-	ExitInitModule   *ebpf.ProgramSpec `ebpf:"exit_init_module"`
-	ExitLink         *ebpf.ProgramSpec `ebpf:"exit_link"`
-	ExitLinkat       *ebpf.ProgramSpec `ebpf:"exit_linkat"`
-	ExitListen       *ebpf.ProgramSpec `ebpf:"exit_listen"`
-	ExitMemfdCreate  *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
-	ExitMkdir        *ebpf.ProgramSpec `ebpf:"exit_mkdir"`
-	ExitMkdirat      *ebpf.ProgramSpec `ebpf:"exit_mkdirat"`
-	ExitMount        *ebpf.ProgramSpec `ebpf:"exit_mount"`
-	ExitOpen         *ebpf.ProgramSpec `ebpf:"exit_open"`
-	ExitOpenat       *ebpf.ProgramSpec `ebpf:"exit_openat"`
-	ExitOpenat2      *ebpf.ProgramSpec `ebpf:"exit_openat2"`
-	ExitPtrace       *ebpf.ProgramSpec `ebpf:"exit_ptrace"`
-	ExitRename       *ebpf.ProgramSpec `ebpf:"exit_rename"`
-	ExitRenameat     *ebpf.ProgramSpec `ebpf:"exit_renameat"`
-	ExitRenameat2    *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
-	ExitRmdir        *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
-	ExitSetgid       *ebpf.ProgramSpec `ebpf:"exit_setgid"`
-	ExitSetns        *ebpf.ProgramSpec `ebpf:"exit_setns"`
-	ExitSetresgid    *ebpf.ProgramSpec `ebpf:"exit_setresgid"`
-	ExitSetresuid    *ebpf.ProgramSpec `ebpf:"exit_setresuid"`
-	ExitSetuid       *ebpf.ProgramSpec `ebpf:"exit_setuid"`
-	ExitSocket       *ebpf.ProgramSpec `ebpf:"exit_socket"`
-	ExitSymlink      *ebpf.ProgramSpec `ebpf:"exit_symlink"`
-	ExitSymlinkat    *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
-	ExitUmount2      *ebpf.ProgramSpec `ebpf:"exit_umount2"`
-	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
-	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
-	ExitUnshare      *ebpf.ProgramSpec `ebpf:"exit_unshare"`
-	OnExec           *ebpf.ProgramSpec `ebpf:"on_exec"`
-	OnExit           *ebpf.ProgramSpec `ebpf:"on_exit"`
-	OnFork           *ebpf.ProgramSpec `ebpf:"on_fork"`
+	EnterExecveat   *ebpf.ProgramSpec `ebpf:"enter_execveat"`
+	ExitAccept      *ebpf.ProgramSpec `ebpf:"exit_accept"`
+	ExitAccept4     *ebpf.ProgramSpec `ebpf:"exit_accept4"`
+	ExitBind        *ebpf.ProgramSpec `ebpf:"exit_bind"`
+	ExitBpf         *ebpf.ProgramSpec `ebpf:"exit_bpf"`
+	ExitChdir       *ebpf.ProgramSpec `ebpf:"exit_chdir"`
+	ExitChmod       *ebpf.ProgramSpec `ebpf:"exit_chmod"`
+	ExitConnect     *ebpf.ProgramSpec `ebpf:"exit_connect"`
+	ExitCreat       *ebpf.ProgramSpec `ebpf:"exit_creat"`
+	ExitDup         *ebpf.ProgramSpec `ebpf:"exit_dup"`
+	ExitDup2        *ebpf.ProgramSpec `ebpf:"exit_dup2"`
+	ExitDup3        *ebpf.ProgramSpec `ebpf:"exit_dup3"`
+	ExitExecveat    *ebpf.ProgramSpec `ebpf:"exit_execveat"`
+	ExitFchdir      *ebpf.ProgramSpec `ebpf:"exit_fchdir"`
+	ExitFchmod      *ebpf.ProgramSpec `ebpf:"exit_fchmod"`
+	ExitFchmodat    *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
+	ExitFinitModule *ebpf.ProgramSpec `ebpf:"exit_finit_module"`
+	ExitInitModule  *ebpf.ProgramSpec `ebpf:"exit_init_module"`
+	ExitLink        *ebpf.ProgramSpec `ebpf:"exit_link"`
+	ExitLinkat      *ebpf.ProgramSpec `ebpf:"exit_linkat"`
+	ExitListen      *ebpf.ProgramSpec `ebpf:"exit_listen"`
+	ExitMemfdCreate *ebpf.ProgramSpec `ebpf:"exit_memfd_create"`
+	ExitMkdir       *ebpf.ProgramSpec `ebpf:"exit_mkdir"`
+	ExitMkdirat     *ebpf.ProgramSpec `ebpf:"exit_mkdirat"`
+	ExitMount       *ebpf.ProgramSpec `ebpf:"exit_mount"`
+	ExitOpen        *ebpf.ProgramSpec `ebpf:"exit_open"`
+	ExitOpenat      *ebpf.ProgramSpec `ebpf:"exit_openat"`
+	ExitOpenat2     *ebpf.ProgramSpec `ebpf:"exit_openat2"`
+	ExitPtrace      *ebpf.ProgramSpec `ebpf:"exit_ptrace"`
+	ExitRename      *ebpf.ProgramSpec `ebpf:"exit_rename"`
+	ExitRenameat    *ebpf.ProgramSpec `ebpf:"exit_renameat"`
+	ExitRenameat2   *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
+	ExitRmdir       *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
+	ExitSendmsg     *ebpf.ProgramSpec `ebpf:"exit_sendmsg"`
+	ExitSendto      *ebpf.ProgramSpec `ebpf:"exit_sendto"`
+	ExitSetgid      *ebpf.ProgramSpec `ebpf:"exit_setgid"`
+	ExitSetns       *ebpf.ProgramSpec `ebpf:"exit_setns"`
+	ExitSetresgid   *ebpf.ProgramSpec `ebpf:"exit_setresgid"`
+	ExitSetresuid   *ebpf.ProgramSpec `ebpf:"exit_setresuid"`
+	ExitSetuid      *ebpf.ProgramSpec `ebpf:"exit_setuid"`
+	ExitSocket      *ebpf.ProgramSpec `ebpf:"exit_socket"`
+	ExitSymlink     *ebpf.ProgramSpec `ebpf:"exit_symlink"`
+	ExitSymlinkat   *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
+	ExitUmount2     *ebpf.ProgramSpec `ebpf:"exit_umount2"`
+	ExitUnlink      *ebpf.ProgramSpec `ebpf:"exit_unlink"`
+	ExitUnlinkat    *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
+	ExitUnshare     *ebpf.ProgramSpec `ebpf:"exit_unshare"`
+	OnExec          *ebpf.ProgramSpec `ebpf:"on_exec"`
+	OnExit          *ebpf.ProgramSpec `ebpf:"on_exit"`
+	OnFork          *ebpf.ProgramSpec `ebpf:"on_fork"`
 }
 
 // captureMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureMapSpecs struct {
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	Pending  *ebpf.MapSpec `ebpf:"pending"`
+	Counters   *ebpf.MapSpec `ebpf:"counters"`
+	Events     *ebpf.MapSpec `ebpf:"events"`
+	InExecveat *ebpf.MapSpec `ebpf:"in_execveat"`
 }
 
 // captureVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureVariableSpecs struct {
+	CaptureEnv  *ebpf.VariableSpec `ebpf:"capture_env"`
 	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
 	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
@@ -306,16 +246,16 @@ func (o *captureObjects) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureMaps struct {
-	Counters *ebpf.Map `ebpf:"counters"`
-	Events   *ebpf.Map `ebpf:"events"`
-	Pending  *ebpf.Map `ebpf:"pending"`
+	Counters   *ebpf.Map `ebpf:"counters"`
+	Events     *ebpf.Map `ebpf:"events"`
+	InExecveat *ebpf.Map `ebpf:"in_execveat"`
 }
 
 func (m *captureMaps) Close() error {
 	return _CaptureClose(
 		m.Counters,
 		m.Events,
-		m.Pending,
+		m.InExecveat,
 	)
 }
 
@@ -323,6 +263,7 @@ func (m *captureMaps) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureVariables struct {
+	CaptureEnv  *ebpf.Variable `ebpf:"capture_env"`
 	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
 	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
@@ -332,134 +273,74 @@ type captureVariables struct {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type capturePrograms struct {
-	EnterBpf         *ebpf.Program `ebpf:"enter_bpf"`
-	EnterChmod       *ebpf.Program `ebpf:"enter_chmod"`
-	EnterConnect     *ebpf.Program `ebpf:"enter_connect"`
-	EnterCreat       *ebpf.Program `ebpf:"enter_creat"`
-	EnterDup         *ebpf.Program `ebpf:"enter_dup"`
-	EnterDup2        *ebpf.Program `ebpf:"enter_dup2"`
-	EnterDup3        *ebpf.Program `ebpf:"enter_dup3"`
-	EnterFchmod      *ebpf.Program `ebpf:"enter_fchmod"`
-	EnterFchmodat    *ebpf.Program `ebpf:"enter_fchmodat"`
-	EnterFinitModule *ebpf.Program `ebpf:"enter_finit_module"`
-	EnterInitModule  *ebpf.Program `ebpf:"enter_init_module"`
-	EnterLink        *ebpf.Program `ebpf:"enter_link"`
-	EnterLinkat      *ebpf.Program `ebpf:"enter_linkat"`
-	EnterListen      *ebpf.Program `ebpf:"enter_listen"`
-	EnterMemfdCreate *ebpf.Program `ebpf:"enter_memfd_create"`
-	EnterMkdir       *ebpf.Program `ebpf:"enter_mkdir"`
-	EnterMkdirat     *ebpf.Program `ebpf:"enter_mkdirat"`
-	EnterMount       *ebpf.Program `ebpf:"enter_mount"`
-	EnterOpen        *ebpf.Program `ebpf:"enter_open"`
-	EnterOpenat      *ebpf.Program `ebpf:"enter_openat"`
-	EnterOpenat2     *ebpf.Program `ebpf:"enter_openat2"`
-	EnterPtrace      *ebpf.Program `ebpf:"enter_ptrace"`
-	EnterRename      *ebpf.Program `ebpf:"enter_rename"`
-	EnterRenameat    *ebpf.Program `ebpf:"enter_renameat"`
-	EnterRenameat2   *ebpf.Program `ebpf:"enter_renameat2"`
-	EnterRmdir       *ebpf.Program `ebpf:"enter_rmdir"`
-	EnterSetgid      *ebpf.Program `ebpf:"enter_setgid"`
-	EnterSetns       *ebpf.Program `ebpf:"enter_setns"`
-	EnterSetresgid   *ebpf.Program `ebpf:"enter_setresgid"`
-	EnterSetresuid   *ebpf.Program `ebpf:"enter_setresuid"`
-	EnterSetuid      *ebpf.Program `ebpf:"enter_setuid"`
-	EnterSocket      *ebpf.Program `ebpf:"enter_socket"`
-	EnterSymlink     *ebpf.Program `ebpf:"enter_symlink"`
-	EnterSymlinkat   *ebpf.Program `ebpf:"enter_symlinkat"`
-	EnterUmount2     *ebpf.Program `ebpf:"enter_umount2"`
-	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
-	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
-	EnterUnshare     *ebpf.Program `ebpf:"enter_unshare"`
-	ExitBpf          *ebpf.Program `ebpf:"exit_bpf"`
-	ExitChmod        *ebpf.Program `ebpf:"exit_chmod"`
-	ExitConnect      *ebpf.Program `ebpf:"exit_connect"`
-	ExitCreat        *ebpf.Program `ebpf:"exit_creat"`
-	ExitDup          *ebpf.Program `ebpf:"exit_dup"`
-	ExitDup2         *ebpf.Program `ebpf:"exit_dup2"`
-	ExitDup3         *ebpf.Program `ebpf:"exit_dup3"`
-	ExitFchmod       *ebpf.Program `ebpf:"exit_fchmod"`
-	ExitFchmodat     *ebpf.Program `ebpf:"exit_fchmodat"`
-	ExitFinitModule  *ebpf.Program `ebpf:"exit_finit_module"`
-	ExitInitModule   *ebpf.Program `ebpf:"exit_init_module"`
-	ExitLink         *ebpf.Program `ebpf:"exit_link"`
-	ExitLinkat       *ebpf.Program `ebpf:"exit_linkat"`
-	ExitListen       *ebpf.Program `ebpf:"exit_listen"`
-	ExitMemfdCreate  *ebpf.Program `ebpf:"exit_memfd_create"`
-	ExitMkdir        *ebpf.Program `ebpf:"exit_mkdir"`
-	ExitMkdirat      *ebpf.Program `ebpf:"exit_mkdirat"`
-	ExitMount        *ebpf.Program `ebpf:"exit_mount"`
-	ExitOpen         *ebpf.Program `ebpf:"exit_open"`
-	ExitOpenat       *ebpf.Program `ebpf:"exit_openat"`
-	ExitOpenat2      *ebpf.Program `ebpf:"exit_openat2"`
-	ExitPtrace       *ebpf.Program `ebpf:"exit_ptrace"`
-	ExitRename       *ebpf.Program `ebpf:"exit_rename"`
-	ExitRenameat     *ebpf.Program `ebpf:"exit_renameat"`
-	ExitRenameat2    *ebpf.Program `ebpf:"exit_renameat2"`
-	ExitRmdir        *ebpf.Program `ebpf:"exit_rmdir"`
-	ExitSetgid       *ebpf.Program `ebpf:"exit_setgid"`
-	ExitSetns        *ebpf.Program `ebpf:"exit_setns"`
-	ExitSetresgid    *ebpf.Program `ebpf:"exit_setresgid"`
-	ExitSetresuid    *ebpf.Program `ebpf:"exit_setresuid"`
-	ExitSetuid       *ebpf.Program `ebpf:"exit_setuid"`
-	ExitSocket       *ebpf.Program `ebpf:"exit_socket"`
-	ExitSymlink      *ebpf.Program `ebpf:"exit_symlink"`
-	ExitSymlinkat    *ebpf.Program `ebpf:"exit_symlinkat"`
-	ExitUmount2      *ebpf.Program `ebpf:"exit_umount2"`
-	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
-	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
-	ExitUnshare      *ebpf.Program `ebpf:"exit_unshare"`
-	OnExec           *ebpf.Program `ebpf:"on_exec"`
-	OnExit           *ebpf.Program `ebpf:"on_exit"`
-	OnFork           *ebpf.Program `ebpf:"on_fork"`
+	EnterExecveat   *ebpf.Program `ebpf:"enter_execveat"`
+	ExitAccept      *ebpf.Program `ebpf:"exit_accept"`
+	ExitAccept4     *ebpf.Program `ebpf:"exit_accept4"`
+	ExitBind        *ebpf.Program `ebpf:"exit_bind"`
+	ExitBpf         *ebpf.Program `ebpf:"exit_bpf"`
+	ExitChdir       *ebpf.Program `ebpf:"exit_chdir"`
+	ExitChmod       *ebpf.Program `ebpf:"exit_chmod"`
+	ExitConnect     *ebpf.Program `ebpf:"exit_connect"`
+	ExitCreat       *ebpf.Program `ebpf:"exit_creat"`
+	ExitDup         *ebpf.Program `ebpf:"exit_dup"`
+	ExitDup2        *ebpf.Program `ebpf:"exit_dup2"`
+	ExitDup3        *ebpf.Program `ebpf:"exit_dup3"`
+	ExitExecveat    *ebpf.Program `ebpf:"exit_execveat"`
+	ExitFchdir      *ebpf.Program `ebpf:"exit_fchdir"`
+	ExitFchmod      *ebpf.Program `ebpf:"exit_fchmod"`
+	ExitFchmodat    *ebpf.Program `ebpf:"exit_fchmodat"`
+	ExitFinitModule *ebpf.Program `ebpf:"exit_finit_module"`
+	ExitInitModule  *ebpf.Program `ebpf:"exit_init_module"`
+	ExitLink        *ebpf.Program `ebpf:"exit_link"`
+	ExitLinkat      *ebpf.Program `ebpf:"exit_linkat"`
+	ExitListen      *ebpf.Program `ebpf:"exit_listen"`
+	ExitMemfdCreate *ebpf.Program `ebpf:"exit_memfd_create"`
+	ExitMkdir       *ebpf.Program `ebpf:"exit_mkdir"`
+	ExitMkdirat     *ebpf.Program `ebpf:"exit_mkdirat"`
+	ExitMount       *ebpf.Program `ebpf:"exit_mount"`
+	ExitOpen        *ebpf.Program `ebpf:"exit_open"`
+	ExitOpenat      *ebpf.Program `ebpf:"exit_openat"`
+	ExitOpenat2     *ebpf.Program `ebpf:"exit_openat2"`
+	ExitPtrace      *ebpf.Program `ebpf:"exit_ptrace"`
+	ExitRename      *ebpf.Program `ebpf:"exit_rename"`
+	ExitRenameat    *ebpf.Program `ebpf:"exit_renameat"`
+	ExitRenameat2   *ebpf.Program `ebpf:"exit_renameat2"`
+	ExitRmdir       *ebpf.Program `ebpf:"exit_rmdir"`
+	ExitSendmsg     *ebpf.Program `ebpf:"exit_sendmsg"`
+	ExitSendto      *ebpf.Program `ebpf:"exit_sendto"`
+	ExitSetgid      *ebpf.Program `ebpf:"exit_setgid"`
+	ExitSetns       *ebpf.Program `ebpf:"exit_setns"`
+	ExitSetresgid   *ebpf.Program `ebpf:"exit_setresgid"`
+	ExitSetresuid   *ebpf.Program `ebpf:"exit_setresuid"`
+	ExitSetuid      *ebpf.Program `ebpf:"exit_setuid"`
+	ExitSocket      *ebpf.Program `ebpf:"exit_socket"`
+	ExitSymlink     *ebpf.Program `ebpf:"exit_symlink"`
+	ExitSymlinkat   *ebpf.Program `ebpf:"exit_symlinkat"`
+	ExitUmount2     *ebpf.Program `ebpf:"exit_umount2"`
+	ExitUnlink      *ebpf.Program `ebpf:"exit_unlink"`
+	ExitUnlinkat    *ebpf.Program `ebpf:"exit_unlinkat"`
+	ExitUnshare     *ebpf.Program `ebpf:"exit_unshare"`
+	OnExec          *ebpf.Program `ebpf:"on_exec"`
+	OnExit          *ebpf.Program `ebpf:"on_exit"`
+	OnFork          *ebpf.Program `ebpf:"on_fork"`
 }
 
 func (p *capturePrograms) Close() error {
 	return _CaptureClose(
-		p.EnterBpf,
-		p.EnterChmod,
-		p.EnterConnect,
-		p.EnterCreat,
-		p.EnterDup,
-		p.EnterDup2,
-		p.EnterDup3,
-		p.EnterFchmod,
-		p.EnterFchmodat,
-		p.EnterFinitModule,
-		p.EnterInitModule,
-		p.EnterLink,
-		p.EnterLinkat,
-		p.EnterListen,
-		p.EnterMemfdCreate,
-		p.EnterMkdir,
-		p.EnterMkdirat,
-		p.EnterMount,
-		p.EnterOpen,
-		p.EnterOpenat,
-		p.EnterOpenat2,
-		p.EnterPtrace,
-		p.EnterRename,
-		p.EnterRenameat,
-		p.EnterRenameat2,
-		p.EnterRmdir,
-		p.EnterSetgid,
-		p.EnterSetns,
-		p.EnterSetresgid,
-		p.EnterSetresuid,
-		p.EnterSetuid,
-		p.EnterSocket,
-		p.EnterSymlink,
-		p.EnterSymlinkat,
-		p.EnterUmount2,
-		p.EnterUnlink,
-		p.EnterUnlinkat,
-		p.EnterUnshare,
+		p.EnterExecveat,
+		p.ExitAccept,
+		p.ExitAccept4,
+		p.ExitBind,
 		p.ExitBpf,
+		p.ExitChdir,
 		p.ExitChmod,
 		p.ExitConnect,
 		p.ExitCreat,
 		p.ExitDup,
 		p.ExitDup2,
 		p.ExitDup3,
+		p.ExitExecveat,
+		p.ExitFchdir,
 		p.ExitFchmod,
 		p.ExitFchmodat,
 		p.ExitFinitModule,
@@ -479,6 +360,8 @@ func (p *capturePrograms) Close() error {
 		p.ExitRenameat,
 		p.ExitRenameat2,
 		p.ExitRmdir,
+		p.ExitSendmsg,
+		p.ExitSendto,
 		p.ExitSetgid,
 		p.ExitSetns,
 		p.ExitSetresgid,

@@ -97,6 +97,16 @@ func TestConditionSemantics(t *testing.T) {
 		{"evt.type = connect and fd.rport in (4444, 1337) and fd.sip = 203.0.113.9", conn, true},
 		{"evt.type = connect and fd.sip = 203.0.113.0/24 and fd.cip != 10.0.0.0/8", conn, false},
 		{"evt.type = connect and fd.typechar = 4 and fd.sport = 4444 and fd.cport = 40000", conn, true},
+		// fd.ip, fd.net, fd.port: = and in hold when either end does, != when both do.
+		{"evt.type = connect and fd.ip = 10.0.0.2 and fd.ip = 203.0.113.9", conn, true},
+		{"evt.type = connect and fd.ip != 10.0.0.2", conn, false},
+		{"evt.type = connect and fd.ip != 0.0.0.0 and fd.net != 127.0.0.0/8", conn, true},
+		{"evt.type = connect and fd.net in (192.168.0.0/16, 10.0.0.0/8)", conn, true},
+		{"evt.type = connect and fd.port = 40000 and fd.port != 22", conn, true},
+		{"evt.type = connect and fd.port != 4444", conn, false},
+		{"evt.type = connect and fd.l4proto != tcp and fd.sockfamily = ip", conn, true},
+		{`evt.type = execve and proc.env icontains "term=XTERM"`, sh, true},
+		{"evt.type = execve and proc.sname = runc and proc.vpgid.name = runc", sh, true}, // all in one session and group
 		// Rules are indexed by event type: an execve never reaches a connect rule.
 		{"evt.type = connect and proc.name = bash", sh, false},
 	}

@@ -15,6 +15,11 @@ type Event struct {
 	Flags  uint32
 	Thread *Thread
 	FD     *FD
+	// NameChanged: this event gave its fd a name other than the one it
+	// had (a sendto to a new peer), fd.name_changed.
+	NameChanged bool
+	// Hostname is evt.hostname: the node the event happened on.
+	Hostname string
 	// Args are the named arguments, as evt.arg.NAME reads them.
 	Args []Arg
 }
@@ -36,6 +41,7 @@ const (
 // Thread is the process state an event belongs to.
 type Thread struct {
 	Pid, Tid, Vpid, Sid, Vpgid int64
+	Start                      int64    // when the process was forked, ns since the epoch
 	Name                       string   // comm
 	Exe                        string   // argv[0]
 	ExePath                    string   // full executable path
@@ -53,16 +59,22 @@ type Thread struct {
 	Container                  *Container
 	ExeUpperLayer, ExeMemfd    bool
 
-	// argsLine and cmdLine are proc.args and proc.cmdline, joined once by
-	// Init so that reading them per event does not allocate.
-	argsLine, cmdLine string
+	// argsLine, cmdLine and envLine are proc.args, proc.cmdline and
+	// proc.env, joined once by Init so that reading them per event does
+	// not allocate.
+	argsLine, cmdLine, envLine string
 	ppid              int64 // from /proc, to link Parent
+	// fds is what the process's syscalls told about its descriptors;
+	// shared by a fork until either side changes it (copy on write).
+	fds       map[int64]*FD
+	sharedFDs bool
 }
 
 // Init computes the derived values of a thread; call it after filling the
 // fields and before events of the thread are evaluated.
 func (t *Thread) Init() *Thread {
 	t.argsLine = strings.Join(t.Args, " ")
+	t.envLine = strings.Join(t.Env, " ")
 	t.cmdLine = t.Name
 	if t.argsLine != "" {
 		t.cmdLine += " " + t.argsLine
@@ -72,16 +84,17 @@ func (t *Thread) Init() *Thread {
 
 // FD is the file descriptor an event acts on.
 type FD struct {
-	Num       int64
-	TypeChar  byte // f, 4, 6, u, p, ...
-	Name      string
-	LocalIP   netip.Addr
-	RemoteIP  netip.Addr
-	LocalPort uint16
-	RemotePort,
-	Proto uint16
-	IsServer  bool // the local side is the server (accept/listen)
-	Connected bool
+	Num        int64
+	TypeChar   byte // f, 4, 6, u, p, ...
+	Name       string
+	NameRaw    string // the path as the caller gave it, before resolving
+	LocalIP    netip.Addr
+	RemoteIP   netip.Addr
+	LocalPort  uint16
+	RemotePort uint16
+	IsServer   bool // the local side is the server (accept/listen)
+	Connected  bool
+	L4Proto    uint8 // IP protocol number of a socket
 }
 
 // Container is the container a thread runs in; nil means the host.

@@ -129,3 +129,34 @@ func baseOf(name string) string { return name[strings.LastIndexByte(name, '/')+1
 
 var typeStrings = [256]string{'f': "file", 'd': "directory", '4': "ipv4", '6': "ipv6", 'u': "unix",
 	'p': "pipe", 'e': "event", 's': "signalfd", 'l': "eventpoll", 'i': "inotify", 'm': "memfd", 'b': "bpf"}
+
+// either is a filter-only field that matches when either end does.
+func either(client, server acc) acc {
+	a := client
+	a.Either = []acc{client, server}
+	return a
+}
+
+// eldest walks up from t while same holds and returns the last process
+// it holds for: the session or process group leader as libsinsp finds it,
+// or the eldest known member when the leader is gone.
+func eldest(t *Thread, same func(*Thread) bool) *Thread {
+	for t.Parent != nil && same(t.Parent) {
+		t = t.Parent
+	}
+	return t
+}
+
+// argsText is evt.args: every argument as name=value.
+func argsText(args []Arg) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(a.Name)
+		b.WriteByte('=')
+		b.WriteString(a.Value)
+	}
+	return b.String()
+}

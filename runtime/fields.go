@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"net/netip"
 	"strconv"
 
@@ -73,6 +74,49 @@ var accessors = map[string]acc{
 	"fd.rport":             fdNum(func(d *FD) (int64, bool) { return int64(d.RemotePort), isNet(d) }),
 	"fd.is_server":         fdNum(func(d *FD) (int64, bool) { return b2i(d.IsServer), isNet(d) }),
 	"fd.connected":         fdNum(func(d *FD) (int64, bool) { return b2i(d.Connected), isNet(d) }),
+	"fd.nameraw":           fdStr(func(d *FD) (string, bool) { return cmp.Or(d.NameRaw, d.Name), true }),
+	"fd.l4proto": fdStr(func(d *FD) (string, bool) {
+		if p, ok := l4protos[d.L4Proto]; ok {
+			return p, true
+		}
+		return "<NA>", true
+	}),
+	"fd.sockfamily": fdStr(func(d *FD) (string, bool) {
+		switch d.TypeChar {
+		case '4', '6':
+			return "ip", true
+		case 'u':
+			return "unix", true
+		}
+		return "", false
+	}),
+	"fd.name_changed": num(func(e *Event) (int64, bool) { return b2i(e.NameChanged), e.FD != nil }),
+	"fd.ip":           either(fdIP(clientIP), fdIP(serverIP)),
+	"fd.net":          either(fdIP(clientIP), fdIP(serverIP)),
+	"fd.port": either(fdNum(func(d *FD) (int64, bool) { return portOf(d, false) }),
+		fdNum(func(d *FD) (int64, bool) { return portOf(d, true) })),
+	"evt.hostname": str(func(e *Event) (string, bool) { return e.Hostname, e.Hostname != "" }),
+	"syscall.type": str(func(e *Event) (string, bool) { return e.Type.String(), true }),
+	"evt.args":     str(func(e *Event) (string, bool) { return argsText(e.Args), true }),
+	"proc.sname":   threadStr(func(t *Thread) string { return eldest(t, func(a *Thread) bool { return a.Sid == t.Sid }).Name }),
+	"proc.vpgid.name": threadStr(func(t *Thread) string {
+		return eldest(t, func(a *Thread) bool { return a.Vpgid == t.Vpgid }).Name
+	}),
+	"proc.vpgid.exe": threadStr(func(t *Thread) string {
+		return eldest(t, func(a *Thread) bool { return a.Vpgid == t.Vpgid }).Exe
+	}),
+	"proc.duration": num(func(e *Event) (int64, bool) {
+		if e.Thread == nil || e.Thread.Start == 0 {
+			return 0, false
+		}
+		return e.Time - e.Thread.Start, true
+	}),
+	"proc.ppid.duration": num(func(e *Event) (int64, bool) {
+		if e.Thread == nil || e.Thread.Parent == nil || e.Thread.Parent.Start == 0 {
+			return 0, false
+		}
+		return e.Time - e.Thread.Parent.Start, true
+	}),
 	"container.id": str(func(e *Event) (string, bool) {
 		if e.Thread == nil {
 			return "", false
@@ -150,6 +194,9 @@ var argAccessors = map[string]func(arg string) (acc, bool){
 	"proc.aexe":     ancestorField(func(t *Thread) string { return t.Exe }),
 	"proc.aexepath": ancestorField(func(t *Thread) string { return t.ExePath }),
 	"proc.env": func(key string) (acc, bool) {
+		if key == "" {
+			return threadStr(func(t *Thread) string { return t.envLine }), true
+		}
 		return str(func(e *Event) (string, bool) {
 			if e.Thread == nil {
 				return "", false

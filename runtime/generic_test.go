@@ -16,7 +16,7 @@ func cstr(dst []int8, s string) {
 
 // genericRecord is a generic syscall record from pid 42 (cwd /home/u).
 func genericRecord(name string, ret int64, nums []int64, path1, path2 string) *bpf.Record {
-	rec := &bpf.Record{Kind: bpf.KindGeneric, Syscall: bpf.Generic[name], Pid: 42, Ret: ret}
+	rec := &bpf.Record{Kind: bpf.KindSyscall, Syscall: bpf.Numbers[name], Pid: 42, Ret: ret}
 	copy(rec.Nums[:], nums)
 	cstr(rec.Path[:], path1)
 	cstr(rec.Args[:], path2)
@@ -25,7 +25,9 @@ func genericRecord(name string, ret int64, nums []int64, path1, path2 string) *b
 
 func TestApplyGeneric(t *testing.T) {
 	truncate := genericRecord("", 3, nil, ".zsh_history", "")
-	truncate.Kind, truncate.Syscall, truncate.Flags = bpf.KindOpen, bpf.SysOpenat, 0o1101
+	truncate.Kind, truncate.Syscall, truncate.Flags, truncate.Fd = bpf.KindOpen, bpf.SysOpenat, 0o1101, atFDCWD
+	mount := genericRecord("mount", 0, []int64{0, 0, 0, 1}, "tmpfs", "mnt")
+	cstr(mount.Args[256:], "tmpfs")
 	tests := []struct {
 		name         string
 		rec          *bpf.Record
@@ -53,8 +55,8 @@ func TestApplyGeneric(t *testing.T) {
 			[]Arg{{"request", "PTRACE_ATTACH"}, {"pid", "77"}, {"res", "0"}}, 1000, "u"},
 		{"unshare namespaces", genericRecord("unshare", 0, []int64{0x10020000}, "", ""), "unshare",
 			[]Arg{{"flags", "CLONE_NEWNS|CLONE_NEWUSER"}, {"res", "0"}}, 1000, "u"},
-		{"mount: the device as given, the target resolved", genericRecord("mount", 0, []int64{0, 0, 0, 1}, "tmpfs", "mnt"), "mount",
-			[]Arg{{"dev", "tmpfs"}, {"dir", "/home/u/mnt"}, {"flags", "1"}, {"res", "0"}}, 1000, "u"},
+		{"mount: the device as given, the target resolved", mount, "mount",
+			[]Arg{{"dev", "tmpfs"}, {"dir", "/home/u/mnt"}, {"type", "tmpfs"}, {"flags", "1"}, {"res", "0"}}, 1000, "u"},
 		{"umount2", genericRecord("umount2", 0, []int64{0, 2}, "/mnt", ""), "umount2",
 			[]Arg{{"name", "/mnt"}, {"flags", "2"}, {"res", "0"}}, 1000, "u"},
 		{"socket domain", genericRecord("socket", 3, []int64{17, 3, 768}, "", ""), "socket",
@@ -105,7 +107,7 @@ func BenchmarkApply(b *testing.B) {
 // TestGenericTable: every syscall the probe carries generically has a Falco
 // event type and named arguments, so none reaches the rules bare.
 func TestGenericTable(t *testing.T) {
-	for name, nr := range bpf.Generic {
+	for name, nr := range bpf.Numbers {
 		sc := genericByNumber[nr]
 		if sc.name != name || sc.typ == 0 || sc.typ.String() != name || len(sc.args) == 0 {
 			t.Errorf("%s (%d): %+v", name, nr, sc)

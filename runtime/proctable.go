@@ -1,11 +1,15 @@
 package runtime
 
 import (
+	"time"
+
 	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Table is the process table: every live process's Thread, rebuilt from
@@ -17,6 +21,10 @@ type Table struct {
 	containers map[string]*Container // by full id: one object per container
 	byCgroup   map[uint64]*Container // by cgroup v2 id; nil values: the host
 	users      userDB
+	boot       int64 // wall clock minus boot clock: kernel stamps are boot time
+	// Env reads the environment of processes found in /proc (exec
+	// records carry their own when the probe captures it).
+	Env bool
 	// Texts of recurring argument values, so that building evt.arg.* for
 	// every open does not allocate.
 	openFlagText, decimals textCache
@@ -25,7 +33,7 @@ type Table struct {
 // NewTable returns an empty table reading procfs (usually /proc).
 func NewTable(procfs string) *Table {
 	return &Table{procfs: procfs, procs: map[uint32]*Thread{}, containers: map[string]*Container{},
-		byCgroup:     map[uint64]*Container{},
+		byCgroup: map[uint64]*Container{}, boot: bootOffset(),
 		openFlagText: newTextCache(openFlagNames), decimals: newTextCache(func(v int64) string { return strconv.FormatInt(v, 10) })}
 }
 
@@ -86,11 +94,20 @@ func (t *Table) read(pid uint32) *Thread {
 		case k == "Gid" && len(f) > 1:
 			gid, _ := strconv.ParseUint(f[1], 10, 32)
 			th.GID = uint32(gid)
+		case k == "NSpid" && len(f) > 0:
+			th.Vpid, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
+		case k == "NSpgid" && len(f) > 0:
+			th.Vpgid, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
 		}
 	}
 	if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmd) > 0 {
 		args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
 		th.Exe, th.Args = args[0], args[1:]
+	}
+	if t.Env {
+		if env, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil && len(env) > 0 {
+			th.Env = strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
+		}
 	}
 	th.ExePath, _ = os.Readlink(filepath.Join(dir, "exe"))
 	th.Cwd, _ = os.Readlink(filepath.Join(dir, "cwd"))
@@ -99,27 +116,38 @@ func (t *Table) read(pid uint32) *Thread {
 			th.LoginUID = int64(v)
 		}
 	}
-	th.Tty = ttyOf(dir)
+	t.readStat(th, dir)
 	th.Container = t.container(cgroupPath(t.procfs, p))
 	t.users.fill(th)
 	return th
 }
 
-// ttyOf reads tty_nr, the 7th field of /proc/PID/stat.
-func ttyOf(dir string) uint32 {
+// readStat reads the session, the terminal and the start time from
+// /proc/PID/stat (fields 6, 7 and 22, after the parenthesised name).
+func (t *Table) readStat(th *Thread, dir string) {
 	b, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
-		return 0
+		return
 	}
 	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		if f := strings.Fields(s[i+1:]); len(f) > 4 {
-			n, _ := strconv.ParseUint(f[4], 10, 32)
-			return uint32(n)
-		}
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return
 	}
-	return 0
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 20 {
+		return
+	}
+	th.Sid, _ = strconv.ParseInt(f[3], 10, 64)
+	tty, _ := strconv.ParseUint(f[4], 10, 32)
+	th.Tty = uint32(tty)
+	ticks, _ := strconv.ParseInt(f[19], 10, 64)
+	th.Start = ticks*(1e9/clockTicks) + t.boot
 }
+
+// clockTicks is USER_HZ, the unit of /proc start times: 100 on every Linux
+// architecture Peregrine runs on.
+const clockTicks = 100
 
 func (t *Table) container(cgroup string) *Container {
 	c := ContainerFromCgroup(cgroup)
@@ -141,6 +169,7 @@ func (t *Table) Fork(parent, child uint32) *Thread {
 	}
 	c := *p
 	c.Pid, c.Tid, c.ppid, c.Parent = int64(child), int64(child), int64(parent), p
+	c.sharedFDs, p.sharedFDs = true, true // the child inherits the descriptors
 	c.Init()
 	t.procs[child] = &c
 	return &c
@@ -167,4 +196,11 @@ func (t *Table) containerOf(cgroupID uint64, pid uint32) *Container {
 	c := t.container(path)
 	t.byCgroup[cgroupID] = c
 	return c
+}
+
+// bootOffset converts the kernel's boot-time stamps to wall-clock time.
+func bootOffset() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return time.Now().UnixNano() - ts.Nano()
 }

@@ -19,6 +19,8 @@ type recordedEvent struct {
 	Res       int64            `json:"res"`
 	Flags     uint32           `json:"flags,omitempty"`
 	FD        *recordedFD      `json:"fd,omitempty"`
+	Host      string           `json:"host,omitempty"`
+	Changed   bool             `json:"name_changed,omitempty"`
 	Args      []Arg            `json:"args,omitempty"`
 	Thread    recordedThread   `json:"thread"`
 	Ancestors []recordedThread `json:"ancestors,omitempty"`
@@ -33,11 +35,17 @@ type recordedFD struct {
 	LocalPort  uint16     `json:"lport,omitempty"`
 	RemotePort uint16     `json:"rport,omitempty"`
 	IsServer   bool       `json:"server,omitempty"`
+	Connected  bool       `json:"connected,omitempty"`
+	L4Proto    uint8      `json:"l4proto,omitempty"`
+	NameRaw    string     `json:"nameraw,omitempty"`
 }
 
 type recordedThread struct {
 	Pid       int64      `json:"pid"`
 	Vpid      int64      `json:"vpid,omitempty"`
+	Sid       int64      `json:"sid,omitempty"`
+	Vpgid     int64      `json:"vpgid,omitempty"`
+	Start     int64      `json:"start,omitempty"`
 	Name      string     `json:"name"`
 	Exe       string     `json:"exe,omitempty"`
 	ExePath   string     `json:"exepath,omitempty"`
@@ -68,11 +76,12 @@ func NewRecorder(w io.Writer) *Recorder { return &Recorder{enc: json.NewEncoder(
 // Write records one event.
 func (r *Recorder) Write(ev *Event) error {
 	re := recordedEvent{Type: ev.Type.String(), Num: ev.Num, Time: ev.Time, Res: ev.Res, Flags: ev.Flags, Args: ev.Args,
-		Thread: recordThread(ev.Thread)}
+		Thread: recordThread(ev.Thread), Host: ev.Hostname, Changed: ev.NameChanged}
 	if ev.FD != nil {
 		d := ev.FD
 		re.FD = &recordedFD{Num: d.Num, Type: string(rune(d.TypeChar)), Name: d.Name, LocalIP: d.LocalIP, RemoteIP: d.RemoteIP,
-			LocalPort: d.LocalPort, RemotePort: d.RemotePort, IsServer: d.IsServer}
+			LocalPort: d.LocalPort, RemotePort: d.RemotePort, IsServer: d.IsServer, Connected: d.Connected,
+			L4Proto: d.L4Proto, NameRaw: d.NameRaw}
 	}
 	for a := ev.Thread.Parent; a != nil && len(re.Ancestors) < maxAncestors; a = a.Parent {
 		re.Ancestors = append(re.Ancestors, recordThread(a))
@@ -84,13 +93,13 @@ func (r *Recorder) Write(ev *Event) error {
 }
 
 func recordThread(t *Thread) recordedThread {
-	return recordedThread{Pid: t.Pid, Vpid: t.Vpid, Name: t.Name, Exe: t.Exe, ExePath: t.ExePath, Args: t.Args, Cwd: t.Cwd,
+	return recordedThread{Pid: t.Pid, Vpid: t.Vpid, Sid: t.Sid, Vpgid: t.Vpgid, Start: t.Start, Name: t.Name, Exe: t.Exe, ExePath: t.ExePath, Args: t.Args, Cwd: t.Cwd,
 		Tty: t.Tty, UID: t.UID, GID: t.GID, User: t.User, Group: t.Group, LoginUID: t.LoginUID, LoginUser: t.LoginUser,
 		Container: t.Container}
 }
 
 func (r recordedThread) thread() *Thread {
-	return (&Thread{Pid: r.Pid, Tid: r.Pid, Vpid: r.Vpid, Name: r.Name, Exe: r.Exe, ExePath: r.ExePath, Args: r.Args,
+	return (&Thread{Pid: r.Pid, Tid: r.Pid, Vpid: r.Vpid, Sid: r.Sid, Vpgid: r.Vpgid, Start: r.Start, Name: r.Name, Exe: r.Exe, ExePath: r.ExePath, Args: r.Args,
 		Cwd: r.Cwd, Tty: r.Tty, UID: r.UID, GID: r.GID, User: r.User, Group: r.Group, LoginUID: r.LoginUID,
 		LoginUser: r.LoginUser, Container: r.Container}).Init()
 }
@@ -118,7 +127,7 @@ func ReadCapture(r io.Reader, fn func(*Event) error, bad func(line int, err erro
 
 func (re *recordedEvent) event() *Event {
 	ev := &Event{Type: TypeOf(re.Type), Num: re.Num, Time: re.Time, Res: re.Res, Flags: re.Flags, Args: re.Args,
-		Thread: re.Thread.thread()}
+		Thread: re.Thread.thread(), Hostname: re.Host, NameChanged: re.Changed}
 	t := ev.Thread
 	for _, a := range re.Ancestors {
 		t.Parent = a.thread()
@@ -126,7 +135,7 @@ func (re *recordedEvent) event() *Event {
 	}
 	if d := re.FD; d != nil {
 		ev.FD = &FD{Num: d.Num, Name: d.Name, LocalIP: d.LocalIP, RemoteIP: d.RemoteIP, LocalPort: d.LocalPort,
-			RemotePort: d.RemotePort, IsServer: d.IsServer}
+			RemotePort: d.RemotePort, IsServer: d.IsServer, Connected: d.Connected, L4Proto: d.L4Proto, NameRaw: d.NameRaw}
 		if d.Type != "" {
 			ev.FD.TypeChar = d.Type[0]
 		}

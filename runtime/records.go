@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"net/netip"
 	"path/filepath"
 	"strings"
 
@@ -16,57 +15,75 @@ const (
 	oCreat   = 0o100
 )
 
-var sysTypes = map[uint32]Type{
+var openTypeOf = map[uint32]Type{
 	bpf.SysOpen: TypeOf("open"), bpf.SysOpenat: TypeOf("openat"), bpf.SysOpenat2: TypeOf("openat2"),
-	bpf.SysCreat: TypeOf("creat"), bpf.SysConnect: TypeOf("connect"),
+	bpf.SysCreat: TypeOf("creat"),
 }
+
+var typeExecve, typeExecveat = TypeOf("execve"), TypeOf("execveat")
 
 // Apply updates the table from a kernel record and fills ev with the event
 // the rules see; it reports false for records that only update the table
-// (fork, exit). ev's FD is reused across calls.
+// (fork, exit).
 func (t *Table) Apply(rec *bpf.Record, ev *Event) bool {
+	ts := int64(rec.TsNs) + t.boot
+	ev.FD, ev.Flags, ev.NameChanged, ev.Args = nil, 0, false, ev.Args[:0]
 	switch rec.Kind {
 	case bpf.KindFork:
-		t.Fork(rec.Pid, rec.Ppid)
+		if th := t.Fork(rec.Pid, rec.Ppid); th != nil {
+			th.Start = ts
+		}
 		return false
 	case bpf.KindExit:
 		t.Exit(rec.Pid)
 		return false
 	case bpf.KindExec:
-		ev.Thread, ev.Type, ev.FD, ev.Flags, ev.Args = t.exec(rec), TypeOf("execve"), nil, 0, ev.Args[:0]
-	case bpf.KindOpen:
-		ev.Thread, ev.Type, ev.Args = t.Get(rec.Pid), sysTypes[rec.Syscall], ev.Args[:0]
-		ev.Flags = openFlags(rec.Flags)
-		ev.FD = &FD{Num: -1, TypeChar: 'f', Name: t.absolute(ev.Thread, bpf.String(rec.Path[:]))}
-		if rec.Ret >= 0 {
-			ev.FD.Num = rec.Ret
+		ev.Thread, ev.Type = t.exec(rec), typeExecve
+		if rec.Syscall == bpf.SysExecveat {
+			ev.Type = typeExecveat
 		}
-		ev.Args = append(ev.Args, Arg{"fd", t.decimals.get(rec.Ret)}, Arg{"name", ev.FD.Name},
-			Arg{"flags", t.openFlagText.get(int64(rec.Flags))})
-	case bpf.KindConnect:
-		ev.Thread, ev.Type, ev.Flags, ev.Args = t.Get(rec.Pid), TypeOf("connect"), 0, ev.Args[:0]
-		ev.FD = connectFD(rec)
-	case bpf.KindGeneric:
+	case bpf.KindOpen:
+		t.applyOpen(rec, ev)
+	case bpf.KindSyscall:
 		t.applyGeneric(rec, ev)
 	default:
 		return false
 	}
-	ev.Res, ev.Time = rec.Ret, int64(rec.TsNs)
+	ev.Res, ev.Time = rec.Ret, ts
 	return ev.Thread != nil
+}
+
+// applyOpen fills ev from an open record and remembers the new descriptor.
+func (t *Table) applyOpen(rec *bpf.Record, ev *Event) {
+	ev.Thread, ev.Type = t.Get(rec.Pid), openTypeOf[rec.Syscall]
+	ev.Flags = openFlags(rec.Flags)
+	raw := bpf.String(rec.Path[:])
+	ev.FD = &FD{Num: -1, TypeChar: 'f', Name: t.resolveAt(ev.Thread, int64(rec.Fd), raw), NameRaw: raw}
+	if rec.Ret >= 0 {
+		ev.FD.Num = rec.Ret
+		ev.Thread.setFD(ev.FD)
+	}
+	ev.Args = append(ev.Args, Arg{"fd", t.decimals.get(rec.Ret)}, Arg{"name", ev.FD.Name},
+		Arg{"flags", t.openFlagText.get(int64(rec.Flags))})
 }
 
 // exec replaces the process image of rec.Pid.
 func (t *Table) exec(rec *bpf.Record) *Thread {
 	old := t.Get(rec.Pid)
 	th := &Thread{Pid: int64(rec.Pid), Tid: int64(rec.Tid), LoginUID: int64(int32(rec.Loginuid)), Tty: rec.Tty,
-		UID: rec.Uid, GID: rec.Gid, Name: bpf.String(rec.Comm[:]), ExePath: bpf.String(rec.Path[:]), Vpid: int64(rec.NsPid)}
+		UID: rec.Uid, GID: rec.Gid, Name: bpf.String(rec.Comm[:]), ExePath: bpf.String(rec.Path[:]), Vpid: int64(rec.NsPid),
+		Sid: int64(rec.Sid), Vpgid: int64(rec.Vpgid), Start: int64(rec.TsNs) + t.boot}
 	n := min(int(rec.ArgsLen), len(rec.Args))
 	args := strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Args[:n])), "\x00"), "\x00")
 	if len(args) > 0 && args[0] != "" {
 		th.Exe, th.Args = args[0], args[1:]
 	}
+	if n := min(int(rec.EnvLen), len(rec.Env)); n > 0 {
+		th.Env = strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Env[:n])), "\x00"), "\x00")
+	}
 	if old != nil {
-		th.Parent, th.Cwd, th.Env = old.Parent, old.Cwd, old.Env
+		th.Parent, th.Cwd, th.Start = old.Parent, old.Cwd, old.Start
+		th.fds, th.sharedFDs, old.sharedFDs = old.fds, true, true
 	} else {
 		th.Parent = t.Get(rec.Ppid)
 	}
@@ -106,19 +123,4 @@ func openFlags(f uint32) uint32 {
 		out |= OpenCreat
 	}
 	return out
-}
-
-func connectFD(rec *bpf.Record) *FD {
-	fd := &FD{Num: int64(rec.Fd), RemotePort: rec.Port}
-	switch rec.Family {
-	case 2:
-		fd.TypeChar, fd.RemoteIP = '4', netip.AddrFrom4([4]byte(rec.Addr[:4]))
-	case 10:
-		fd.TypeChar, fd.RemoteIP = '6', netip.AddrFrom16(rec.Addr).Unmap()
-	default:
-		fd.TypeChar = 'u'
-		return fd
-	}
-	fd.Name = "->" + netip.AddrPortFrom(fd.RemoteIP, fd.RemotePort).String()
-	return fd
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // Peregrine's syscall capture: process lifecycle from the sched
-// tracepoints, and the syscalls the loaded rules need from per-syscall
-// tracepoints, whose arguments are read at exit (where user pages are
-// resident) and sent to user space through a ring buffer.
+// tracepoints, and the syscalls the loaded rules need from their exit
+// tracepoints. Only exits are attached: the arguments are still in the
+// task's saved registers there, and user memory (paths, socket addresses)
+// is read after the kernel has used it, so it is resident. One tracepoint
+// and no per-call map traffic is what keeps a captured syscall cheap.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -13,14 +15,14 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define PATH_LEN 256
 #define ARGS_LEN 512
+#define ENV_LEN 2048
 
 enum kind {
 	K_EXEC = 1,
 	K_FORK = 2,
 	K_EXIT = 3,
 	K_OPEN = 4,
-	K_CONNECT = 5,
-	K_GENERIC = 6,  // a syscall with numeric arguments and up to two paths
+	K_SYSCALL = 6, // any other syscall: raw arguments, up to three strings, a socket
 };
 
 // One record per event. Fixed size keeps the verifier simple; the Go side
@@ -30,7 +32,7 @@ struct event {
 	__u64 cgroup_id;
 	__s64 ret;
 	__u32 kind;
-	__u32 syscall;   // the syscall's own number of events (see enum in Go)
+	__u32 syscall;   // Peregrine's number of the syscall (bpf/capture.go)
 	__u32 pid;       // host tgid
 	__u32 tid;
 	__u32 ppid;      // host tgid of the real parent (child pid for K_FORK)
@@ -41,15 +43,26 @@ struct event {
 	__u32 flags;     // open flags
 	__u32 ns_pid;    // tgid inside the task's pid namespace
 	__u32 pidns;
+	__u32 sid;       // K_EXEC, K_FORK: host session id
+	__u32 vpgid;     // K_EXEC, K_FORK: process group id inside the pid namespace
 	__u32 args_len;  // K_EXEC: bytes of argv (NUL separated)
-	__s32 fd;        // K_CONNECT: the socket
-	__s64 nums[6];   // K_GENERIC: the raw arguments
+	__u32 env_len;   // K_EXEC: bytes of the environment, when asked for
+	__u32 pad;
+	__s32 fd;        // the fd the call acts on (K_OPEN: the dirfd)
+	__s64 nums[6];   // K_SYSCALL: the raw arguments
+	// The socket behind fd, when it is one (family 0 otherwise). The
+	// remote address is the caller's sockaddr where it gave one.
 	__u16 family;
-	__u16 port;      // K_CONNECT: destination port, host order
-	__u8 addr[16];   // K_CONNECT: IPv4 in the first 4 bytes, or IPv6
+	__u16 port;      // remote port, host order
+	__u16 lport;     // local port, host order
+	__u8 l4proto;    // IPPROTO_TCP, IPPROTO_UDP, ...
+	__u8 sock_state; // SS_CONNECTED = 3
+	__u8 addr[16];   // remote: IPv4 in the first 4 bytes, or IPv6
+	__u8 laddr[16];  // local
 	char comm[16];
 	char path[PATH_LEN];
-	char args[ARGS_LEN];
+	char args[ARGS_LEN]; // K_EXEC: argv; K_SYSCALL: the second and third string
+	char env[ENV_LEN];   // K_EXEC: the environment (NUL separated), when asked for
 };
 const struct event *unused_event __attribute__((unused));
 
@@ -67,28 +80,9 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-// Arguments saved at syscall entry, read at exit, keyed by pid_tgid.
-struct args {
-	__u64 ptr;    // path or sockaddr
-	__u32 flags;
-	__s32 fd;
-	__u32 nr;
-	__s32 path1;  // K_GENERIC: which arguments are paths (-1: none)
-	__s32 path2;
-	__u64 raw[6];
-};
-
-// LRU: a thread killed inside a syscall never reaches the exit program, and
-// its entry must not stay until the map is full and saving starts failing.
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct args);
-} pending SEC(".maps");
-
 const volatile __u32 self_tgid = 0;     // the agent: never captured
 const volatile __u64 wakeup_bytes = 0;  // wake the reader only once this much is queued (0: every record)
+const volatile bool capture_env = false; // read the environment at exec (rules use proc.env)
 
 static __always_inline void count(__u32 idx)
 {
@@ -104,21 +98,14 @@ static __always_inline __u64 wakeup_flags(void)
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-// Records without argv (all but exec) stop before args: less to copy and
-// less ring buffer space per event.
+// Records that carry no argv stop before args (opens, lifecycle); records
+// with more than one string stop before env; only execs are whole.
 #define SHORT_EVENT __builtin_offsetof(struct event, args)
+#define ARGS_EVENT __builtin_offsetof(struct event, env)
 
-static __always_inline struct event *reserve(void)
+static __always_inline struct event *reserve(__u64 size)
 {
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e)
-		count(1);
-	return e;
-}
-
-static __always_inline struct event *reserve_short(void)
-{
-	struct event *e = bpf_ringbuf_reserve(&events, SHORT_EVENT, 0);
+	struct event *e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e)
 		count(1);
 	return e;
@@ -130,9 +117,28 @@ static __always_inline void submit(struct event *e)
 	bpf_ringbuf_submit(e, wakeup_flags());
 }
 
-static __always_inline void fill(struct event *e, __u32 kind)
+static __always_inline bool is_self(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	return self_tgid && (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+}
+
+// upid_nr is the number of pid p in the namespace at level.
+static __always_inline __u32 upid_nr(struct pid *p, unsigned int level, struct pid_namespace **ns)
+{
+	struct upid up = {};
+	if (!p)
+		return 0;
+	bpf_probe_read_kernel(&up, sizeof(up),
+			      (void *)p + bpf_core_field_offset(struct pid, numbers) + (level & 31) * sizeof(struct upid));
+	if (ns)
+		*ns = up.ns;
+	return up.nr;
+}
+
+// fill_process is the process state: sent with lifecycle records only, as
+// user space keeps it in its table between them.
+static __always_inline void fill_process(struct event *e, __u32 kind, struct task_struct *task)
+{
 	__u64 uid_gid = bpf_get_current_uid_gid();
 
 	e->kind = kind;
@@ -157,34 +163,84 @@ static __always_inline void fill(struct event *e, __u32 kind)
 
 	struct pid *tp = task->group_leader->thread_pid;
 	unsigned int level = tp->level;
-	struct upid up = {};
-	bpf_probe_read_kernel(&up, sizeof(up),
-			      (void *)tp + bpf_core_field_offset(struct pid, numbers) + (level & 31) * sizeof(struct upid));
-	e->ns_pid = up.nr;
-	e->pidns = BPF_CORE_READ(up.ns, ns.inum);
+	struct pid_namespace *ns = 0;
+	e->ns_pid = upid_nr(tp, level, &ns);
+	e->pidns = BPF_CORE_READ(ns, ns.inum);
+	e->sid = upid_nr(task->signal->pids[PIDTYPE_SID], 0, 0);
+	e->vpgid = upid_nr(task->signal->pids[PIDTYPE_PGID], level, 0);
 }
 
-static __always_inline bool is_self(void)
+// fill_syscall is what a syscall record needs beyond its arguments.
+static __always_inline void fill_syscall(struct event *e, __u32 kind, __u32 nr, long ret)
 {
-	return self_tgid && (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	e->kind = kind;
+	e->syscall = nr;
+	e->ret = ret;
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->family = 0;
+	e->fd = -1;
 }
 
 // ---- process lifecycle ----------------------------------------------------
+
+#define NR_EXECVE 7
+#define NR_EXECVEAT 8
+
+// Processes inside an execveat. sched_process_exec cannot tell the two
+// exec calls apart by itself (the saved syscall number reads as execve
+// there), so the enter of execveat marks the process and the exec, or the
+// failed call's exit, clears the mark. Keyed by tgid: a thread that execs
+// takes over the process's id.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} in_execveat SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 one = 1;
+	bpf_map_update_elem(&in_execveat, &tgid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_map_delete_elem(&in_execveat, &tgid);
+	return 0;
+}
 
 SEC("tracepoint/sched/sched_process_exec")
 int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
 	if (is_self())
 		return 0;
-	struct event *e = reserve();
+	struct event *e = reserve(sizeof(*e));
 	if (!e)
 		return 0;
-	fill(e, K_EXEC);
+	struct task_struct *task = bpf_get_current_task_btf();
+	fill_process(e, K_EXEC, task);
+	e->syscall = NR_EXECVE;
+	if (bpf_map_lookup_elem(&in_execveat, &e->pid)) {
+		e->syscall = NR_EXECVEAT;
+		bpf_map_delete_elem(&in_execveat, &e->pid);
+	}
 	unsigned int off = ctx->__data_loc_filename & 0xFFFF;
 	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), (void *)ctx + off) < 0)
 		count(2);
 
-	struct task_struct *task = bpf_get_current_task_btf();
 	unsigned long start = task->mm->arg_start, end = task->mm->arg_end;
 	unsigned long n = end - start;
 	if (n > ARGS_LEN - 1)
@@ -194,6 +250,18 @@ int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->args_len = r == 0 ? n : 0;
 	if (r)
 		count(2);
+	e->env_len = 0;
+	if (capture_env) {
+		start = task->mm->env_start, end = task->mm->env_end;
+		n = end - start;
+		if (n > ENV_LEN - 1)
+			n = ENV_LEN - 1;
+		n &= ENV_LEN - 1;
+		r = bpf_probe_read_user(e->env, n, (void *)start);
+		e->env_len = r == 0 ? n : 0;
+		if (r)
+			count(2);
+	}
 	e->ret = 0;
 	submit(e);
 	return 0;
@@ -206,10 +274,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (is_self())
 		return 0;
-	struct event *e = reserve_short();
+	struct event *e = reserve(SHORT_EVENT);
 	if (!e)
 		return 0;
-	fill(e, K_FORK);
+	fill_process(e, K_FORK, bpf_get_current_task_btf());
 	e->ppid = child->tgid; // the child, for K_FORK
 	e->ret = 0;
 	submit(e);
@@ -223,239 +291,286 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	if (is_self())
 		return 0;
-	struct event *e = reserve_short();
+	struct event *e = reserve(SHORT_EVENT);
 	if (!e)
 		return 0;
-	fill(e, K_EXIT);
+	fill_process(e, K_EXIT, bpf_get_current_task_btf());
 	e->ret = task->exit_code >> 8;
 	submit(e);
 	return 0;
 }
 
-// ---- syscalls: save at enter, emit at exit ---------------------------------
+// ---- syscall arguments ------------------------------------------------------
 
-static __always_inline int save(__u64 ptr, __u32 flags, __s32 fd, __u32 nr)
+// arg returns syscall argument i (x86_64 calling convention: the fourth is
+// in r10) from the registers the task entered the kernel with.
+static __always_inline __u64 arg(struct pt_regs *r, int i)
 {
-	if (is_self())
-		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	struct args a = {.ptr = ptr, .flags = flags, .fd = fd, .nr = nr};
-	bpf_map_update_elem(&pending, &id, &a, BPF_ANY);
-	return 0;
-}
-
-// pending_args returns what this thread's enter of syscall nr saved. An
-// entry saved by another syscall (whose exit never came: the thread was
-// killed, or the probe attached in between) is dropped, never mis-paired.
-static __always_inline struct args *pending_args(__u64 id, __u32 nr)
-{
-	struct args *a = bpf_map_lookup_elem(&pending, &id);
-	if (a && a->nr != nr) {
-		bpf_map_delete_elem(&pending, &id);
-		return 0;
+	switch (i) {
+	case 0: return r->di;
+	case 1: return r->si;
+	case 2: return r->dx;
+	case 3: return r->r10;
+	case 4: return r->r8;
+	default: return r->r9;
 	}
-	return a;
 }
 
-static __always_inline int emit_open(long ret, __u32 nr)
+static __always_inline struct pt_regs *regs(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct args *a = pending_args(id, nr);
-	if (!a)
-		return 0;
-	struct event *e = reserve_short();
-	if (e) {
-		fill(e, K_OPEN);
-		e->syscall = a->nr;
-		e->flags = a->flags;
-		e->ret = ret;
-		if (bpf_probe_read_user_str(e->path, sizeof(e->path), (void *)a->ptr) < 0) {
-			count(2);
-			e->path[0] = 0;
-		}
-		submit(e);
-	}
-	bpf_map_delete_elem(&pending, &id);
-	return 0;
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-// Syscall numbers as Peregrine names them (not the kernel's: portable).
-#define NR_OPEN 1
-#define NR_OPENAT 2
-#define NR_OPENAT2 3
-#define NR_CREAT 4
-#define NR_CONNECT 5
-
-SEC("tracepoint/syscalls/sys_enter_openat")
-int enter_openat(struct trace_event_raw_sys_enter *ctx)
+static __always_inline void read_str(char *dst, int size, __u64 src)
 {
-	return save(ctx->args[1], ctx->args[2], 0, NR_OPENAT);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret, NR_OPENAT); }
-
-SEC("tracepoint/syscalls/sys_enter_open")
-int enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	return save(ctx->args[0], ctx->args[1], 0, NR_OPEN);
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret, NR_OPEN); }
-
-SEC("tracepoint/syscalls/sys_enter_creat")
-int enter_creat(struct trace_event_raw_sys_enter *ctx)
-{
-	// creat(path, mode) is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)
-	return save(ctx->args[0], 01 | 0100 | 01000, 0, NR_CREAT);
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int exit_creat(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret, NR_CREAT); }
-
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	struct open_how how = {};
-	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-	return save(ctx->args[1], (__u32)how.flags, 0, NR_OPENAT2);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx) { return emit_open(ctx->ret, NR_OPENAT2); }
-
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	return save(ctx->args[1], 0, (__s32)ctx->args[0], NR_CONNECT);
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct args *a = pending_args(id, NR_CONNECT);
-	if (!a)
-		return 0;
-	struct event *e = reserve_short();
-	if (e) {
-		fill(e, K_CONNECT);
-		e->syscall = NR_CONNECT;
-		e->ret = ctx->ret;
-		e->fd = a->fd;
-		struct sockaddr_in6 sa = {};
-		bpf_probe_read_user(&sa, sizeof(sa), (void *)a->ptr);
-		e->family = sa.sin6_family;
-		e->port = bpf_ntohs(sa.sin6_port);
-		if (sa.sin6_family == 2) { // AF_INET: sockaddr_in overlays the first bytes
-			struct sockaddr_in *in = (struct sockaddr_in *)&sa;
-			__builtin_memcpy(e->addr, &in->sin_addr, 4);
-		} else if (sa.sin6_family == 10) { // AF_INET6
-			__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
-		}
-		submit(e);
-	}
-	bpf_map_delete_elem(&pending, &id);
-	return 0;
-}
-
-// ---- generic syscalls: numbers, and up to two paths read at exit ---------
-
-static __always_inline int save_generic(struct trace_event_raw_sys_enter *ctx, __u32 nr, int n, int p1, int p2)
-{
-	if (is_self())
-		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	struct args a = {.nr = nr, .path1 = p1, .path2 = p2};
-	// Constant offsets only (the verifier refuses a moved context pointer),
-	// and never past the syscall's own arguments: the kernel refuses to
-	// attach a program that reads beyond the tracepoint record (EACCES).
-	if (n > 0) a.raw[0] = ctx->args[0];
-	if (n > 1) a.raw[1] = ctx->args[1];
-	if (n > 2) a.raw[2] = ctx->args[2];
-	if (n > 3) a.raw[3] = ctx->args[3];
-	if (n > 4) a.raw[4] = ctx->args[4];
-	if (n > 5) a.raw[5] = ctx->args[5];
-	bpf_map_update_elem(&pending, &id, &a, BPF_ANY);
-	return 0;
-}
-
-static __always_inline void read_path(char *dst, int size, struct args *a, int which)
-{
-	if (which < 0 || which > 5) {
-		dst[0] = 0;
-		return;
-	}
-	if (bpf_probe_read_user_str(dst, size, (void *)a->raw[which & 7]) < 0) {
+	if (bpf_probe_read_user_str(dst, size, (void *)src) < 0) {
 		count(2);
 		dst[0] = 0;
 	}
 }
 
-static __always_inline int emit_generic(long ret, __u32 nr)
+// ---- sockets ------------------------------------------------------------------
+
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
+
+// sock_of returns the socket behind this task's fd, or 0 for any other file.
+static __always_inline struct socket *sock_of(int fd)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct args *a = pending_args(id, nr);
-	if (!a)
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	if (fd < 0 || fd >= fdt->max_fds)
 		return 0;
-	struct event *e = reserve();
-	if (e) {
-		fill(e, K_GENERIC);
-		e->syscall = a->nr;
-		e->ret = ret;
-		#pragma unroll
-		for (int i = 0; i < 6; i++)
-			e->nums[i] = a->raw[i];
-		read_path(e->path, sizeof(e->path), a, a->path1);
-		read_path(e->args, PATH_LEN, a, a->path2);
-		e->args_len = 0;
-		submit(e);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
+	if (!f)
+		return 0;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	return BPF_CORE_READ(f, private_data);
+}
+
+// fill_sock copies the socket's family, protocol, state and both ends.
+static __always_inline void fill_sock(struct event *e, int fd)
+{
+	struct socket *s = sock_of(fd);
+	if (!s)
+		return;
+	struct sock *sk = BPF_CORE_READ(s, sk);
+	if (!sk)
+		return;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->l4proto = BPF_CORE_READ(sk, sk_protocol);
+	e->sock_state = BPF_CORE_READ(s, state);
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET) {
+		__be32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr), r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->laddr, &l, 4);
+		__builtin_memcpy(e->addr, &r, 4);
+	} else if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr);
 	}
-	bpf_map_delete_elem(&pending, &id);
+}
+
+// fill_sockaddr takes one end from the caller's sockaddr: the remote one
+// (connect, sendto: a failed connect leaves the socket without it) or the
+// local one (bind).
+static __always_inline void fill_sockaddr(struct event *e, __u64 uaddr, bool local)
+{
+	struct sockaddr_in6 sa = {};
+	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), (void *)uaddr) < 0)
+		return;
+	__u8 *dst = local ? e->laddr : e->addr;
+	__u16 port = bpf_ntohs(sa.sin6_port);
+	if (sa.sin6_family == AF_INET) { // sockaddr_in overlays the first bytes
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+		__builtin_memset(dst, 0, 16);
+		__builtin_memcpy(dst, &in->sin_addr, 4);
+	} else if (sa.sin6_family == AF_INET6) {
+		__builtin_memcpy(dst, &sa.sin6_addr, 16);
+	} else {
+		return;
+	}
+	e->family = sa.sin6_family;
+	if (local)
+		e->lport = port;
+	else
+		e->port = port;
+}
+
+// ---- opens: the hot path, kept to the minimum -----------------------------------
+
+// Peregrine's syscall numbers (not the kernel's: portable).
+#define NR_OPEN 1
+#define NR_OPENAT 2
+#define NR_OPENAT2 3
+#define NR_CREAT 4
+
+static __always_inline int emit_open(long ret, __u32 nr, int dirfd, __u64 path, __u32 flags)
+{
+	if (is_self())
+		return 0;
+	struct event *e = reserve(SHORT_EVENT);
+	if (!e)
+		return 0;
+	fill_syscall(e, K_OPEN, nr, ret);
+	e->flags = flags;
+	e->fd = dirfd;
+	read_str(e->path, sizeof(e->path), path);
+	submit(e);
 	return 0;
 }
 
-// GENERIC_TP: programs named after Falco's event type, on the kernel's
-// tracepoint (the two differ for umount2).
-#define GENERIC_TP(name, tp, nr, n, p1, p2)                                                   \
-	SEC("tracepoint/syscalls/sys_enter_" #tp)                                             \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx) { return save_generic(ctx, nr, n, p1, p2); } \
-	SEC("tracepoint/syscalls/sys_exit_" #tp)                                              \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx) { return emit_generic(ctx->ret, nr); }
-#define GENERIC(name, nr, n, p1, p2) GENERIC_TP(name, name, nr, n, p1, p2)
+#define AT_FDCWD -100
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *r = regs();
+	return emit_open(ctx->ret, NR_OPENAT, (int)arg(r, 0), arg(r, 1), arg(r, 2));
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *r = regs();
+	return emit_open(ctx->ret, NR_OPEN, AT_FDCWD, arg(r, 0), arg(r, 1));
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	// creat(path, mode) is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)
+	return emit_open(ctx->ret, NR_CREAT, AT_FDCWD, arg(regs(), 0), 01 | 0100 | 01000);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *r = regs();
+	struct open_how how = {};
+	bpf_probe_read_user(&how, sizeof(how), (void *)arg(r, 2));
+	return emit_open(ctx->ret, NR_OPENAT2, (int)arg(r, 0), arg(r, 1), (__u32)how.flags);
+}
+
+// ---- every other syscall ------------------------------------------------------
+
+// What a syscall's record carries, by argument position plus one (0: none),
+// so that unset fields in a SYSCALL() line mean "none".
+struct spec {
+	int nargs;      // arguments copied to nums
+	int str[3];     // strings: path, args[0:256], args[256:512]
+	int fd;         // the fd the call acts on; RET: the one it returns
+	int sockaddr;   // the caller's sockaddr (MSGHDR: in the msghdr of arg 2)
+	bool local;     // the sockaddr is the local end (bind)
+	bool addressed; // emit only calls that give a sockaddr (sendto, sendmsg)
+};
+
+#define A(i) ((i) + 1)
+#define RET 7
+#define MSGHDR 8
+
+static __always_inline __u64 sockaddr_of(struct pt_regs *r, int which)
+{
+	if (which == MSGHDR) {
+		struct user_msghdr m = {};
+		bpf_probe_read_user(&m, sizeof(m), (void *)arg(r, 1));
+		return (__u64)m.msg_name;
+	}
+	return which ? arg(r, which - 1) : 0;
+}
+
+static __always_inline int emit(long ret, __u32 nr, const struct spec *s)
+{
+	if (is_self())
+		return 0;
+	struct pt_regs *r = regs();
+	__u64 uaddr = sockaddr_of(r, s->sockaddr);
+	if (s->addressed && !uaddr)
+		return 0; // a send on a connected socket: the connect said it all
+	struct event *e = reserve(s->str[1] ? ARGS_EVENT : SHORT_EVENT);
+	if (!e)
+		return 0;
+	fill_syscall(e, K_SYSCALL, nr, ret);
+	#pragma unroll
+	for (int i = 0; i < 6; i++)
+		e->nums[i] = i < s->nargs ? arg(r, i) : 0;
+	e->path[0] = 0;
+	if (s->str[0])
+		read_str(e->path, PATH_LEN, arg(r, s->str[0] - 1));
+	if (s->str[1]) {
+		read_str(e->args, PATH_LEN, arg(r, s->str[1] - 1));
+		e->args[PATH_LEN] = 0;
+		if (s->str[2])
+			read_str(e->args + PATH_LEN, PATH_LEN, arg(r, s->str[2] - 1));
+	}
+	if (s->fd) {
+		e->fd = s->fd == RET ? (int)ret : (int)arg(r, s->fd - 1);
+		fill_sock(e, e->fd);
+	}
+	// The kernel's own view of the local end wins (a bind to port 0 is
+	// given one); the caller's sockaddr names the peer it asked for.
+	if (s->sockaddr && !(s->local && e->family))
+		fill_sockaddr(e, uaddr, s->local);
+	e->args_len = 0;
+	submit(e);
+	return 0;
+}
+
+// SYSCALL_TP: the exit program of a syscall, named after Falco's event
+// type, on the kernel's tracepoint (the two differ for umount2).
+#define SYSCALL_TP(name, tp, nr, ...)                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #tp)                           \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)              \
+	{                                                                  \
+		const struct spec s = {__VA_ARGS__};                       \
+		return emit(ctx->ret, nr, &s);                             \
+	}
+#define SYSCALL(name, nr, ...) SYSCALL_TP(name, name, nr, __VA_ARGS__)
 
 // Numbers continue Peregrine's syscall numbering (bpf/capture.go).
-GENERIC(setuid, 10, 1, -1, -1)
-GENERIC(setgid, 11, 1, -1, -1)
-GENERIC(setresuid, 12, 3, -1, -1)
-GENERIC(setresgid, 13, 3, -1, -1)
-GENERIC(unlink, 14, 1, 0, -1)
-GENERIC(unlinkat, 15, 3, 1, -1)
-GENERIC(rename, 16, 2, 0, 1)
-GENERIC(renameat, 17, 4, 1, 3)
-GENERIC(renameat2, 18, 5, 1, 3)
-GENERIC(mkdir, 19, 2, 0, -1)
-GENERIC(mkdirat, 20, 3, 1, -1)
-GENERIC(rmdir, 21, 1, 0, -1)
-GENERIC(symlink, 22, 2, 0, 1)
-GENERIC(symlinkat, 23, 3, 0, 2)
-GENERIC(chmod, 24, 2, 0, -1)
-GENERIC(fchmodat, 25, 3, 1, -1)
-GENERIC(fchmod, 26, 2, -1, -1)
-GENERIC(ptrace, 27, 4, -1, -1)
-GENERIC(memfd_create, 28, 2, 0, -1)
-GENERIC(bpf, 29, 3, -1, -1)
-GENERIC(socket, 30, 3, -1, -1)
-GENERIC(unshare, 31, 1, -1, -1)
-GENERIC(setns, 32, 2, -1, -1)
-GENERIC(link, 33, 2, 0, 1)
-GENERIC(linkat, 34, 5, 1, 3)
-GENERIC(listen, 35, 2, -1, -1)
-GENERIC(dup, 36, 1, -1, -1)
-GENERIC(dup2, 37, 2, -1, -1)
-GENERIC(dup3, 38, 3, -1, -1)
-GENERIC(mount, 39, 5, 0, 1)
-GENERIC_TP(umount2, umount, 40, 2, 0, -1)
-GENERIC(init_module, 41, 3, -1, -1)
-GENERIC(finit_module, 42, 3, -1, -1)
+SYSCALL(connect, 5, .nargs = 1, .fd = A(0), .sockaddr = A(1))
+SYSCALL(setuid, 10, .nargs = 1)
+SYSCALL(setgid, 11, .nargs = 1)
+SYSCALL(setresuid, 12, .nargs = 3)
+SYSCALL(setresgid, 13, .nargs = 3)
+SYSCALL(unlink, 14, .str = {A(0)})
+SYSCALL(unlinkat, 15, .nargs = 3, .str = {A(1)})
+SYSCALL(rename, 16, .str = {A(0), A(1)})
+SYSCALL(renameat, 17, .nargs = 4, .str = {A(1), A(3)})
+SYSCALL(renameat2, 18, .nargs = 5, .str = {A(1), A(3)})
+SYSCALL(mkdir, 19, .nargs = 2, .str = {A(0)})
+SYSCALL(mkdirat, 20, .nargs = 3, .str = {A(1)})
+SYSCALL(rmdir, 21, .str = {A(0)})
+SYSCALL(symlink, 22, .str = {A(0), A(1)})
+SYSCALL(symlinkat, 23, .nargs = 3, .str = {A(0), A(2)})
+SYSCALL(chmod, 24, .nargs = 2, .str = {A(0)})
+SYSCALL(fchmodat, 25, .nargs = 3, .str = {A(1)})
+SYSCALL(fchmod, 26, .nargs = 2)
+SYSCALL(ptrace, 27, .nargs = 4)
+SYSCALL(memfd_create, 28, .nargs = 2, .str = {A(0)})
+SYSCALL(bpf, 29, .nargs = 3)
+SYSCALL(socket, 30, .nargs = 3, .fd = RET)
+SYSCALL(unshare, 31, .nargs = 1)
+SYSCALL(setns, 32, .nargs = 2)
+SYSCALL(link, 33, .str = {A(0), A(1)})
+SYSCALL(linkat, 34, .nargs = 5, .str = {A(1), A(3)})
+SYSCALL(listen, 35, .nargs = 2, .fd = A(0))
+SYSCALL(dup, 36, .nargs = 1, .fd = RET)
+SYSCALL(dup2, 37, .nargs = 2, .fd = RET)
+SYSCALL(dup3, 38, .nargs = 3, .fd = RET)
+SYSCALL(mount, 39, .nargs = 5, .str = {A(0), A(1), A(2)})
+SYSCALL_TP(umount2, umount, 40, .nargs = 2, .str = {A(0)})
+SYSCALL(init_module, 41, .nargs = 3)
+SYSCALL(finit_module, 42, .nargs = 3)
+SYSCALL(accept, 43, .nargs = 1, .fd = RET)
+SYSCALL(accept4, 44, .nargs = 4, .fd = RET)
+SYSCALL(bind, 45, .nargs = 1, .fd = A(0), .sockaddr = A(1), .local = true)
+SYSCALL(sendto, 46, .nargs = 1, .fd = A(0), .sockaddr = A(4), .addressed = true)
+SYSCALL(sendmsg, 47, .nargs = 1, .fd = A(0), .sockaddr = MSGHDR, .addressed = true)
+SYSCALL(chdir, 48, .str = {A(0)})
+SYSCALL(fchdir, 49, .nargs = 1)
