@@ -63,7 +63,7 @@ type Thread struct {
 	// proc.env, joined once by Init so that reading them per event does
 	// not allocate.
 	argsLine, cmdLine, envLine string
-	ppid              int64 // from /proc, to link Parent
+	ppid                       int64 // from /proc, to link Parent
 	// fds is what the process's syscalls told about its descriptors;
 	// shared by a fork until either side changes it (copy on write).
 	fds       map[int64]*FD
