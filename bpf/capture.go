@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -86,9 +87,10 @@ type Options struct {
 	Env bool
 	// RingBytes sizes the ring buffer (a power of two; default 16 MiB).
 	RingBytes uint32
-	// WakeupBytes batches reader wake-ups (default 256 KiB); the reader
-	// also polls every FlushEvery, so no record waits longer than that.
-	WakeupBytes uint64
+	// WakeupEvery batches reader wake-ups: a CPU wakes the reader once
+	// per this many records (default 512); the reader also polls every
+	// FlushEvery (default 10ms), so no record waits longer than that.
+	WakeupEvery uint32
 	FlushEvery  time.Duration
 	Log         *slog.Logger
 }
@@ -99,6 +101,9 @@ type Capture struct {
 	links []link.Link
 	rd    *ringbuf.Reader
 	opts  Options
+	// received counts the records read; the kernel counts only what it
+	// could not send, which spares each record a map update.
+	received atomic.Uint64
 }
 
 // Load loads the program, attaching only what opts asks for.
@@ -106,11 +111,11 @@ func Load(opts Options) (*Capture, error) {
 	if opts.RingBytes == 0 {
 		opts.RingBytes = 1 << 24
 	}
-	if opts.WakeupBytes == 0 {
-		opts.WakeupBytes = 256 << 10
+	if opts.WakeupEvery == 0 {
+		opts.WakeupEvery = 512
 	}
 	if opts.FlushEvery == 0 {
-		opts.FlushEvery = 50 * time.Millisecond
+		opts.FlushEvery = 10 * time.Millisecond
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -129,7 +134,7 @@ func Load(opts Options) (*Capture, error) {
 	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
 		return nil, fmt.Errorf("bpf: %w", err)
 	}
-	if err := spec.Variables["wakeup_bytes"].Set(opts.WakeupBytes); err != nil {
+	if err := spec.Variables["wakeup_every"].Set(opts.WakeupEvery); err != nil {
 		return nil, fmt.Errorf("bpf: %w", err)
 	}
 	if err := spec.Variables["capture_env"].Set(opts.Env); err != nil {
@@ -231,9 +236,10 @@ func tracepointOf(evttype string) string {
 	return evttype
 }
 
-// Record sizes: without argv and strings (opens, lifecycle), without the
-// environment (syscalls with several strings), whole (execs).
+// Record sizes (the sections of struct event): opens, other syscalls and
+// lifecycle, syscalls with several strings, execs.
 const (
+	openRecord  = int(unsafe.Offsetof(Record{}.Nums))
 	shortRecord = int(unsafe.Offsetof(Record{}.Args))
 	argsRecord  = int(unsafe.Offsetof(Record{}.Env))
 	fullRecord  = int(unsafe.Sizeof(Record{}))
@@ -256,6 +262,7 @@ func (c *Capture) Run(ctx context.Context, fn func(*Record)) error {
 		switch {
 		case err == nil:
 			if r := decode(rec.RawSample, &part); r != nil {
+				c.received.Add(1)
 				fn(r)
 			}
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -273,7 +280,7 @@ func (c *Capture) Run(ctx context.Context, fn func(*Record)) error {
 }
 
 // decode returns the record in raw: in place when it is whole, else copied
-// into part with what it does not carry cleared.
+// into part with the sections it does not carry cleared.
 func decode(raw []byte, part *Record) *Record {
 	n := len(raw)
 	switch {
@@ -283,26 +290,30 @@ func decode(raw []byte, part *Record) *Record {
 		n = argsRecord
 	case n >= shortRecord:
 		n = shortRecord
-		part.Args = [len(part.Args)]int8{}
+	case n >= openRecord:
+		n = openRecord
 	default:
 		return nil
 	}
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(part)), n), raw)
-	part.ArgsLen, part.EnvLen = 0, 0
+	b := unsafe.Slice((*byte)(unsafe.Pointer(part)), argsRecord)
+	copy(b, raw[:n])
+	clear(b[n:])
+	part.ArgsLen, part.EnvLen = 0, 0 // what the copy holds of them is not theirs
 	return part
 }
 
-// Counters are what the kernel side counted.
+// Counters are what the probe sent and what it lost.
 type Counters struct {
 	Sent, Dropped, ReadFailures uint64
 }
 
-// Counters sums the per-CPU counters.
+// Counters reads the records received and sums the kernel's per-CPU
+// counters of losses.
 func (c *Capture) Counters() (Counters, error) {
-	var out Counters
-	for i, dst := range []*uint64{&out.Sent, &out.Dropped, &out.ReadFailures} {
+	out := Counters{Sent: c.received.Load()}
+	for i, dst := range map[uint32]*uint64{1: &out.Dropped, 2: &out.ReadFailures} {
 		var vals []uint64
-		if err := c.coll.Maps["counters"].Lookup(uint32(i), &vals); err != nil {
+		if err := c.coll.Maps["counters"].Lookup(i, &vals); err != nil {
 			return out, fmt.Errorf("bpf: counters: %w", err)
 		}
 		for _, v := range vals {

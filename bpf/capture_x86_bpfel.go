@@ -16,26 +16,16 @@ import (
 type captureEvent struct {
 	_         structs.HostLayout
 	TsNs      uint64
-	CgroupId  uint64
 	Ret       int64
 	Kind      uint32
 	Syscall   uint32
 	Pid       uint32
 	Tid       uint32
-	Ppid      uint32
 	Uid       uint32
 	Gid       uint32
-	Loginuid  uint32
-	Tty       uint32
 	Flags     uint32
-	NsPid     uint32
-	Pidns     uint32
-	Sid       uint32
-	Vpgid     uint32
-	ArgsLen   uint32
-	EnvLen    uint32
-	Pad       uint32
 	Fd        int32
+	Path      [256]int8
 	Nums      [6]int64
 	Family    uint16
 	Port      uint16
@@ -44,8 +34,18 @@ type captureEvent struct {
 	SockState uint8
 	Addr      [16]uint8
 	Laddr     [16]uint8
+	CgroupId  uint64
+	Ppid      uint32
+	Loginuid  uint32
+	Tty       uint32
+	NsPid     uint32
+	Pidns     uint32
+	Sid       uint32
+	Vpgid     uint32
+	ArgsLen   uint32
+	EnvLen    uint32
+	Pad       uint32
 	Comm      [16]int8
-	Path      [256]int8
 	Args      [512]int8
 	Env       [2048]int8
 }
@@ -109,8 +109,9 @@ const (
 	captureProgOnFork          = "on_fork"
 	captureVarCaptureEnv       = "capture_env"
 	captureVarSelfTgid         = "self_tgid"
+	captureVarSinceWakeup      = "since_wakeup"
 	captureVarUnusedEvent      = "unused_event"
-	captureVarWakeupBytes      = "wakeup_bytes"
+	captureVarWakeupEvery      = "wakeup_every"
 )
 
 // loadCapture returns the embedded CollectionSpec for capture.
@@ -222,8 +223,9 @@ type captureMapSpecs struct {
 type captureVariableSpecs struct {
 	CaptureEnv  *ebpf.VariableSpec `ebpf:"capture_env"`
 	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
+	SinceWakeup *ebpf.VariableSpec `ebpf:"since_wakeup"`
 	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
-	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	WakeupEvery *ebpf.VariableSpec `ebpf:"wakeup_every"`
 }
 
 // captureObjects contains all objects after they have been loaded into the kernel.
@@ -265,8 +267,9 @@ func (m *captureMaps) Close() error {
 type captureVariables struct {
 	CaptureEnv  *ebpf.Variable `ebpf:"capture_env"`
 	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
+	SinceWakeup *ebpf.Variable `ebpf:"since_wakeup"`
 	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
-	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
+	WakeupEvery *ebpf.Variable `ebpf:"wakeup_every"`
 }
 
 // capturePrograms contains all programs after they have been loaded into the kernel.
