@@ -43,10 +43,15 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	eng, err := NewEngine(set, o.Config)
+	names := runtime.NewNames(runtime.SystemLookup, time.Minute, o.Log)
+	eng, err := NewEngine(set, o.Config, runtime.Source{Names: names})
 	if err != nil {
 		return err
 	}
+	namesCtx, stopNames := context.WithCancel(ctx)
+	namesDone := make(chan struct{})
+	go func() { names.Start(namesCtx); close(namesDone) }()
+	defer func() { stopNames(); <-namesDone }()
 	outs := o.Outputs
 	if outs == nil {
 		if outs, _, err = output.Build(o.Config, o.Stdout, o.Registry, o.Log); err != nil {
@@ -190,11 +195,13 @@ func Evaluate(e *engine.Engine[runtime.Event], ev *runtime.Event, hostname strin
 }
 
 // NewEngine compiles the syscall rules of set as the agent runs them.
-func NewEngine(set *rules.Set, c *config.Config) (*engine.Engine[runtime.Event], error) {
+// src.Names may be nil (offline replay): fd.*ip.name checks then match
+// nothing.
+func NewEngine(set *rules.Set, c *config.Config, src runtime.Source) (*engine.Engine[runtime.Event], error) {
 	opts := engine.DefaultOptions()
 	opts.MinPriority, opts.MatchAll = c.Priority, c.RuleMatching == "all"
 	opts.AppendOutput = SuggestedOutput
-	e, err := engine.New[runtime.Event](runtime.Source{}, fields.Syscall(), set, opts)
+	e, err := engine.New[runtime.Event](src, fields.Syscall(), set, opts)
 	if err != nil {
 		return nil, fmt.Errorf("compile syscall rules: %w", err)
 	}

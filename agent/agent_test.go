@@ -167,7 +167,7 @@ func TestRecordReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewEngine(set, cfg)
+	e, err := NewEngine(set, cfg, runtime.Source{})
 	if err != nil {
 		t.Fatal(err)
 	}

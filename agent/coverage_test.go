@@ -11,6 +11,7 @@ import (
 	"github.com/peregrine-sec/peregrine/internal/conformance"
 	"github.com/peregrine-sec/peregrine/policies/fields"
 	"github.com/peregrine-sec/peregrine/policies/rules"
+	"github.com/peregrine-sec/peregrine/runtime"
 )
 
 // TestUpstreamCoverage checks that the probe captures every event type
@@ -32,7 +33,7 @@ func TestUpstreamCoverage(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.RuleMatching = "all"
-	eng, err := NewEngine(l.Set(), cfg)
+	eng, err := NewEngine(l.Set(), cfg, runtime.Source{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,10 @@ type captureEvent struct {
 	Vpgid     uint32
 	ArgsLen   uint32
 	EnvLen    uint32
-	Pad       uint32
+	ExeFlags  uint32
+	ExeIno    uint64
+	ExeCtime  uint64
+	ExeMtime  uint64
 	Comm      [16]int8
 	Args      [512]int8
 	Env       [2048]int8

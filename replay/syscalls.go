@@ -19,7 +19,7 @@ func replaySyscalls(ctx context.Context, set *rules.Set, f output.Format, o Opti
 	if o.MatchAll {
 		c.RuleMatching = "all"
 	}
-	e, err := agent.NewEngine(set, c)
+	e, err := agent.NewEngine(set, c, runtime.Source{})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // containerPatterns recognise a container's cgroup directory, by runtime:
@@ -48,4 +50,37 @@ func cgroupPath(procfs, pid string) string {
 		}
 	}
 	return ""
+}
+
+// cgroup2Mount finds where the cgroup v2 hierarchy is mounted, from
+// mountinfo: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts.
+// "" when there is none.
+func cgroup2Mount(procfs string) string {
+	f, err := os.Open(procfs + "/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER
+		fields := strings.Fields(sc.Text())
+		for i, fld := range fields {
+			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" && len(fields) > 4 {
+				return fields[4]
+			}
+		}
+	}
+	return ""
+}
+
+// startTime is when the container's cgroup was made (container.start_ts):
+// the runtime makes it as it starts the container, and cgroupfs keeps the
+// directory's change time.
+func startTime(mount, cgroup string) int64 {
+	var st unix.Stat_t
+	if mount == "" || unix.Stat(mount+cgroup, &st) != nil {
+		return 0
+	}
+	return st.Ctim.Nano()
 }

@@ -58,6 +58,8 @@ type Thread struct {
 	Parent                     *Thread
 	Container                  *Container
 	ExeUpperLayer, ExeMemfd    bool
+	ExeIno                     uint64
+	ExeCtime, ExeMtime         int64 // ns since the epoch
 
 	// argsLine, cmdLine and envLine are proc.args, proc.cmdline and
 	// proc.env, joined once by Init so that reading them per event does
@@ -102,5 +104,6 @@ type Container struct {
 	ID, FullID, Name, Type     string
 	Image, ImageRepo, ImageTag string
 	Privileged                 bool
+	StartTs                    int64 `json:",omitempty"` // ns since the epoch; 0 unknown
 	PodName, Namespace, PodUID string
 }

@@ -105,6 +105,12 @@ var accessors = map[string]acc{
 	"proc.vpgid.exe": threadStr(func(t *Thread) string {
 		return eldest(t, func(a *Thread) bool { return a.Vpgid == t.Vpgid }).Exe
 	}),
+	"proc.exe_ino":       threadNum(func(t *Thread) int64 { return int64(t.ExeIno) }),
+	"proc.exe_ino.ctime": threadNum(func(t *Thread) int64 { return t.ExeCtime }),
+	"proc.exe_ino.mtime": threadNum(func(t *Thread) int64 { return t.ExeMtime }),
+	"proc.exe_ino.ctime_duration_proc_start": threadNum(func(t *Thread) int64 {
+		return t.Start - t.ExeCtime // how long after the file changed the process started
+	}),
 	"proc.duration": num(func(e *Event) (int64, bool) {
 		if e.Thread == nil || e.Thread.Start == 0 {
 			return 0, false
@@ -132,6 +138,12 @@ var accessors = map[string]acc{
 	"container.image":            containerStr(func(c *Container) string { return c.Image }),
 	"container.image.repository": containerStr(func(c *Container) string { return c.ImageRepo }),
 	"container.image.tag":        containerStr(func(c *Container) string { return c.ImageTag }),
+	"container.start_ts": num(func(e *Event) (int64, bool) {
+		if e.Thread == nil || e.Thread.Container == nil || e.Thread.Container.StartTs == 0 {
+			return 0, false
+		}
+		return e.Thread.Container.StartTs, true
+	}),
 	"container.privileged": num(func(e *Event) (int64, bool) {
 		if e.Thread == nil || e.Thread.Container == nil {
 			return 0, false

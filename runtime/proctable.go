@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"sync"
 	"time"
 
 	"bytes"
@@ -22,6 +23,9 @@ type Table struct {
 	byCgroup   map[uint64]*Container // by cgroup v2 id; nil values: the host
 	users      userDB
 	boot       int64 // wall clock minus boot clock: kernel stamps are boot time
+	// cgroupMount is where the cgroup v2 hierarchy is, found once.
+	cgroupMount string
+	cgroupOnce  sync.Once
 	// Env reads the environment of processes found in /proc (exec
 	// records carry their own when the probe captures it).
 	Env bool
@@ -110,6 +114,10 @@ func (t *Table) read(pid uint32) *Thread {
 		}
 	}
 	th.ExePath, _ = os.Readlink(filepath.Join(dir, "exe"))
+	var st unix.Stat_t
+	if unix.Stat(filepath.Join(dir, "exe"), &st) == nil {
+		th.ExeIno, th.ExeCtime, th.ExeMtime = st.Ino, st.Ctim.Nano(), st.Mtim.Nano()
+	}
 	th.Cwd, _ = os.Readlink(filepath.Join(dir, "cwd"))
 	if b, err := os.ReadFile(filepath.Join(dir, "loginuid")); err == nil {
 		if v, err := strconv.ParseUint(string(bytes.TrimSpace(b)), 10, 32); err == nil && v != 4294967295 {
@@ -157,6 +165,8 @@ func (t *Table) container(cgroup string) *Container {
 	if known, ok := t.containers[c.FullID]; ok {
 		return known
 	}
+	t.cgroupOnce.Do(func() { t.cgroupMount = cgroup2Mount(t.procfs) })
+	c.StartTs = startTime(t.cgroupMount, cgroup)
 	t.containers[c.FullID] = c
 	return c
 }

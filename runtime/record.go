@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 )
 
 // A capture file is JSON lines, one event each, self-contained: the event,
@@ -46,6 +47,10 @@ type recordedThread struct {
 	Sid       int64      `json:"sid,omitempty"`
 	Vpgid     int64      `json:"vpgid,omitempty"`
 	Start     int64      `json:"start,omitempty"`
+	ExeFlags  []string   `json:"exe_flags,omitempty"`
+	ExeIno    uint64     `json:"exe_ino,omitempty"`
+	ExeCtime  int64      `json:"exe_ctime,omitempty"`
+	ExeMtime  int64      `json:"exe_mtime,omitempty"`
 	Name      string     `json:"name"`
 	Exe       string     `json:"exe,omitempty"`
 	ExePath   string     `json:"exepath,omitempty"`
@@ -93,13 +98,23 @@ func (r *Recorder) Write(ev *Event) error {
 }
 
 func recordThread(t *Thread) recordedThread {
-	return recordedThread{Pid: t.Pid, Vpid: t.Vpid, Sid: t.Sid, Vpgid: t.Vpgid, Start: t.Start, Name: t.Name, Exe: t.Exe, ExePath: t.ExePath, Args: t.Args, Cwd: t.Cwd,
+	var flags []string
+	if t.ExeUpperLayer {
+		flags = append(flags, "upper_layer")
+	}
+	if t.ExeMemfd {
+		flags = append(flags, "memfd")
+	}
+	return recordedThread{Pid: t.Pid, Vpid: t.Vpid, Sid: t.Sid, Vpgid: t.Vpgid, Start: t.Start, ExeFlags: flags,
+		ExeIno: t.ExeIno, ExeCtime: t.ExeCtime, ExeMtime: t.ExeMtime, Name: t.Name, Exe: t.Exe, ExePath: t.ExePath, Args: t.Args, Cwd: t.Cwd,
 		Tty: t.Tty, UID: t.UID, GID: t.GID, User: t.User, Group: t.Group, LoginUID: t.LoginUID, LoginUser: t.LoginUser,
 		Container: t.Container}
 }
 
 func (r recordedThread) thread() *Thread {
-	return (&Thread{Pid: r.Pid, Tid: r.Pid, Vpid: r.Vpid, Sid: r.Sid, Vpgid: r.Vpgid, Start: r.Start, Name: r.Name, Exe: r.Exe, ExePath: r.ExePath, Args: r.Args,
+	return (&Thread{Pid: r.Pid, Tid: r.Pid, Vpid: r.Vpid, Sid: r.Sid, Vpgid: r.Vpgid, Start: r.Start,
+		ExeUpperLayer: slices.Contains(r.ExeFlags, "upper_layer"), ExeMemfd: slices.Contains(r.ExeFlags, "memfd"),
+		ExeIno: r.ExeIno, ExeCtime: r.ExeCtime, ExeMtime: r.ExeMtime, Name: r.Name, Exe: r.Exe, ExePath: r.ExePath, Args: r.Args,
 		Cwd: r.Cwd, Tty: r.Tty, UID: r.UID, GID: r.GID, User: r.User, Group: r.Group, LoginUID: r.LoginUID,
 		LoginUser: r.LoginUser, Container: r.Container}).Init()
 }

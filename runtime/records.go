@@ -20,6 +20,12 @@ var openTypeOf = map[uint32]Type{
 	bpf.SysCreat: TypeOf("creat"),
 }
 
+// Executable flags of exec records (EXE_* in capture.bpf.c).
+const (
+	exeUpperLayer = 1
+	exeMemfd      = 2
+)
+
 var typeExecve, typeExecveat = TypeOf("execve"), TypeOf("execveat")
 
 // Apply updates the table from a kernel record and fills ev with the event
@@ -72,7 +78,9 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	old := t.Get(rec.Pid)
 	th := &Thread{Pid: int64(rec.Pid), Tid: int64(rec.Tid), LoginUID: int64(int32(rec.Loginuid)), Tty: rec.Tty,
 		UID: rec.Uid, GID: rec.Gid, Name: bpf.String(rec.Comm[:]), ExePath: bpf.String(rec.Path[:]), Vpid: int64(rec.NsPid),
-		Sid: int64(rec.Sid), Vpgid: int64(rec.Vpgid), Start: int64(rec.TsNs) + t.boot}
+		Sid: int64(rec.Sid), Vpgid: int64(rec.Vpgid), Start: int64(rec.TsNs) + t.boot,
+		ExeUpperLayer: rec.ExeFlags&exeUpperLayer != 0, ExeMemfd: rec.ExeFlags&exeMemfd != 0,
+		ExeIno: rec.ExeIno, ExeCtime: int64(rec.ExeCtime), ExeMtime: int64(rec.ExeMtime)}
 	n := min(int(rec.ArgsLen), len(rec.Args))
 	args := strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Args[:n])), "\x00"), "\x00")
 	if len(args) > 0 && args[0] != "" {

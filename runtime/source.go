@@ -8,7 +8,11 @@ import (
 )
 
 // Source is the syscall source as the rule engine sees it.
-type Source struct{}
+type Source struct {
+	// Names resolves the domains of fd.*ip.name checks; without it
+	// (replaying offline) those fields are not extracted.
+	Names *Names
+}
 
 // Name implements engine.Source.
 func (Source) Name() string { return fields.SourceSyscall }
@@ -20,7 +24,13 @@ func (Source) TypeCodes() map[string]int { return maps.Clone(typeCodes) }
 func (Source) TypeCode(e *Event) int { return int(e.Type) }
 
 // Accessor implements engine.Source.
-func (Source) Accessor(f *fields.Field, arg string) (engine.Accessor[Event], bool) {
+func (s Source) Accessor(f *fields.Field, arg string) (engine.Accessor[Event], bool) {
+	if end, ok := nameFields[f.Name]; ok {
+		if s.Names == nil || arg != "" {
+			return engine.Accessor[Event]{}, false
+		}
+		return s.Names.nameAccessor(end), true
+	}
 	if mk, ok := argAccessors[f.Name]; ok {
 		return mk(arg)
 	}
@@ -32,5 +42,6 @@ func (Source) Accessor(f *fields.Field, arg string) (engine.Accessor[Event], boo
 func Extracted(name string) bool {
 	_, a := accessors[name]
 	_, b := argAccessors[name]
-	return a || b
+	_, c := nameFields[name]
+	return a || b || c
 }

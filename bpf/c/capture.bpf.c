@@ -65,7 +65,10 @@ struct event {
 	__u32 vpgid;     // process group id inside the pid namespace
 	__u32 args_len;  // K_EXEC: bytes of argv (NUL separated)
 	__u32 env_len;   // K_EXEC: bytes of the environment, when asked for
-	__u32 pad;
+	__u32 exe_flags; // K_EXEC: EXE_UPPER_LAYER, EXE_MEMFD
+	__u64 exe_ino;   // K_EXEC: the executable's inode, and its times (ns)
+	__u64 exe_ctime;
+	__u64 exe_mtime;
 	char comm[16];
 	char args[ARGS_LEN]; // K_EXEC: argv; K_SYSCALL: the second and third string
 	char env[ENV_LEN];   // K_EXEC: the environment (NUL separated), when asked for
@@ -239,6 +242,43 @@ int exit_execveat(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+#define EXE_UPPER_LAYER 1 // the file was written in the container (overlayfs upper layer)
+#define EXE_MEMFD 2       // the file lives only in memory (memfd_create)
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+// fill_exe describes the executable the process now runs.
+static __always_inline void fill_exe(struct event *e, struct task_struct *task)
+{
+	struct file *exe = task->mm->exe_file;
+	e->exe_flags = 0;
+	e->exe_ino = e->exe_ctime = e->exe_mtime = 0;
+	if (!exe)
+		return;
+	struct inode *ino = exe->f_inode;
+	e->exe_ino = ino->i_ino;
+	if (bpf_core_field_exists(ino->i_ctime_sec)) {
+		e->exe_ctime = ino->i_ctime_sec * 1000000000ULL + ino->i_ctime_nsec;
+		e->exe_mtime = ino->i_mtime_sec * 1000000000ULL + ino->i_mtime_nsec;
+	}
+	if (ino->i_sb->s_magic == OVERLAYFS_SUPER_MAGIC) {
+		// An overlay inode is embedded in struct ovl_inode; a file with an
+		// upper dentry was written above the image's layers.
+		void *ovl = (void *)ino - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+		struct dentry *upper = 0;
+		bpf_probe_read_kernel(&upper, sizeof(upper), ovl + bpf_core_field_offset(struct ovl_inode, __upperdentry));
+		if (upper)
+			e->exe_flags |= EXE_UPPER_LAYER;
+	}
+	char name[6] = {};
+	bpf_probe_read_kernel(name, sizeof(name), exe->f_path.dentry->d_name.name);
+	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' && name[5] == ':') {
+		// Run through a descriptor (/dev/fd/N): the file's own name,
+		// memfd:NAME, says what it is.
+		e->exe_flags |= EXE_MEMFD;
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), exe->f_path.dentry->d_name.name);
+	}
+}
+
 SEC("tracepoint/sched/sched_process_exec")
 int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
@@ -257,6 +297,7 @@ int on_exec(struct trace_event_raw_sched_process_exec *ctx)
 	unsigned int off = ctx->__data_loc_filename & 0xFFFF;
 	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), (void *)ctx + off) < 0)
 		count(2);
+	fill_exe(e, task);
 
 	unsigned long start = task->mm->arg_start, end = task->mm->arg_end;
 	unsigned long n = end - start;

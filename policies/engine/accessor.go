@@ -35,6 +35,10 @@ type Accessor[E any] struct {
 	// accessors (filter-only fd.ip, fd.port, fd.net); the other functions
 	// then read the first, for outputs.
 	Either []Accessor[E]
+	// Compare, when set, compiles the field's checks against constant
+	// values itself: for fields whose values are not compared as text
+	// (fd.sip.name = a domain holds when the domain resolves to fd.sip).
+	Compare func(op string, vals []string) (func(*E) bool, error)
 }
 
 // Source is an event source as the engine sees it.

@@ -60,6 +60,13 @@ func (c *compiler[E]) either(sides []Accessor[E], n *condition.BinaryCheck) (pre
 // check compiles a comparison of the field read by acc.
 func (c *compiler[E]) check(acc Accessor[E], n *condition.BinaryCheck) (pred[E], error) {
 	vals, constant := rhsValues(n.Right)
+	if acc.Compare != nil {
+		if !constant || n.Modifier != "" {
+			return nil, fmt.Errorf("%s can only be compared with constant values", condition.String(n.Left))
+		}
+		p, err := acc.Compare(n.Op, vals)
+		return pred[E](p), err
+	}
 	if !constant {
 		return c.dynamic(acc, n)
 	}
