@@ -40,6 +40,10 @@ generate: ## Regenerate generated code: field catalogues (from the corpus) and t
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > bpf/c/vmlinux.h
 	$(GO) generate ./...
 
+.PHONY: check-generated
+check-generated: generate ## Regenerate and fail if the committed generated code differs
+	@git diff --exit-code --stat -- bpf policies/fields || { echo "generated code is stale: run make generate and commit"; exit 1; }
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

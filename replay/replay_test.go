@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,5 +131,40 @@ func TestReplaySyscalls(t *testing.T) {
 	}
 	if !strings.Contains(errs, "capture.jsonl: line 34:") {
 		t.Errorf("stderr %q", errs)
+	}
+}
+
+// TestReplayNetworkCapture replays what the agent recorded of
+// bpf/testdata/netcalls and agent/testdata/memfdexec: the socket rules see
+// both ends of each connection and the fd table's dup, offline as live.
+func TestReplayNetworkCapture(t *testing.T) {
+	rulesFiles := []string{filepath.Join(conformance.Dir(t), "rules", "falco_rules.yaml"),
+		filepath.Join("..", "agent", "testdata", "network_rules.yaml")}
+	out, errs, err := run(t, Options{RulesFiles: rulesFiles, SyscallFiles: []string{"testdata/network.jsonl"}})
+	if err != nil || errs != "" {
+		t.Fatalf("%v %s", err, errs)
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var a struct {
+			Rule         string
+			OutputFields map[string]any `json:"output_fields"`
+		}
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprint(a.Rule, " ", a.OutputFields["fd.name"]))
+	}
+	want := []string{
+		"Listening 127.0.0.1:35487",
+		"Connected 127.0.0.1:60768->127.0.0.1:35487",
+		"Accepted 127.0.0.1:60768->127.0.0.1:35487",
+		"Socket duplicated 127.0.0.1:60768->127.0.0.1:35487",
+		"Datagram sent 0.0.0.0:55217->127.0.0.2:9",
+		"Exec through a descriptor call <nil>",
+		"Fileless execution via memfd_create <nil>",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
 	}
 }
