@@ -18,6 +18,7 @@ import (
 	"github.com/peregrine-sec/peregrine/policies/inspect"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 	"github.com/peregrine-sec/peregrine/runtime"
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // Options configure Run.
@@ -35,6 +36,11 @@ type Options struct {
 	// Record, when set, receives every captured event (a capture file for
 	// peregrine replay --syscalls).
 	Record io.Writer
+	// Sessions, when set, receives the exec sessions the server announces
+	// and binds them to processes (k8s.exec.*).
+	Sessions *session.Registry
+	// Pods, when set, describes containers from the cluster's view.
+	Pods runtime.Pods
 }
 
 // Run captures and evaluates until ctx ends.
@@ -72,7 +78,7 @@ func Run(ctx context.Context, o Options) error {
 	// Scanned after the probe is attached: a process started in between is
 	// both scanned and seen by the probe, never missed.
 	table := runtime.NewTable(procfs)
-	table.Env = env
+	table.Env, table.Sessions, table.Pods = env, o.Sessions, o.Pods
 	if err := table.Scan(); err != nil {
 		return fmt.Errorf("scan processes: %w", err)
 	}
@@ -92,12 +98,13 @@ func Run(ctx context.Context, o Options) error {
 	if o.Ready != nil {
 		o.Ready()
 	}
-	l := &loop{table: table, engine: eng, outs: outs, hostname: o.Hostname, log: o.Log}
-	l.ev.Hostname = o.Hostname
-	if o.Record != nil {
-		l.record = runtime.NewRecorder(o.Record)
-	}
+	l := newLoop(table, eng, outs, o)
+	holdCtx, stopHolding := context.WithCancel(ctx)
+	holdDone := make(chan struct{})
+	go func() { l.releaseHeld(holdCtx); close(holdDone) }()
 	err = capture.Run(ctx, l.handle)
+	stopHolding()
+	<-holdDone // held alerts go out before the outputs stop
 	stopOutputs()
 	return err
 }
@@ -152,46 +159,23 @@ func uncaptured(rs []*engine.Rule[runtime.Event]) []string {
 	return out
 }
 
-// loop turns records into events and alerts.
-type loop struct {
-	table    *runtime.Table
-	engine   *engine.Engine[runtime.Event]
-	outs     *output.Outputs
-	hostname string
-	ev       runtime.Event
-	num      uint64
-	matches  []*engine.Rule[runtime.Event]
-	record   *runtime.Recorder
-	log      *slog.Logger
-}
-
-func (l *loop) handle(rec *bpf.Record) {
-	if !l.table.Apply(rec, &l.ev) {
-		return
-	}
-	l.num++
-	l.ev.Num = l.num
-	if l.record != nil {
-		if err := l.record.Write(&l.ev); err != nil {
-			l.log.Error("recording stopped", "err", err)
-			l.record = nil
-		}
-	}
-	l.matches = Evaluate(l.engine, &l.ev, l.hostname, l.matches[:0], l.outs.Publish)
-}
-
 // Evaluate matches ev against the syscall rules and publishes an alert per
 // match; replay shares it.
 func Evaluate(e *engine.Engine[runtime.Event], ev *runtime.Event, hostname string, scratch []*engine.Rule[runtime.Event],
 	publish func(*output.Alert)) []*engine.Rule[runtime.Event] {
 	scratch = e.Match(ev, scratch)
-	for _, r := range scratch {
+	publishAlerts(scratch, ev, hostname, publish)
+	return scratch
+}
+
+// publishAlerts publishes an alert for each matched rule.
+func publishAlerts(matched []*engine.Rule[runtime.Event], ev *runtime.Event, hostname string, publish func(*output.Alert)) {
+	for _, r := range matched {
 		msg, vals := r.Output.Render(ev)
 		vals["evt.time"] = ev.Time
 		publish(&output.Alert{Time: time.Unix(0, ev.Time), Rule: r.Name, Priority: r.Priority,
 			Source: fields.SourceSyscall, Hostname: hostname, Message: msg, OutputFields: vals, Tags: r.Tags})
 	}
-	return scratch
 }
 
 // NewEngine compiles the syscall rules of set as the agent runs them.

@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"bufio"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"os"
 	"os/exec"
@@ -12,47 +9,11 @@ import (
 	"testing"
 
 	"github.com/peregrine-sec/peregrine/internal/conformance"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 )
 
-// cgroup2Root finds the cgroup v2 mount (hybrid hosts mount it at
-// /sys/fs/cgroup/unified).
-func cgroup2Root(t *testing.T) string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		for i, fld := range fields {
-			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" {
-				return fields[4]
-			}
-		}
-	}
-	t.Skip("no cgroup v2 hierarchy")
-	return ""
-}
-
-// fakeContainer makes the cgroup a containerd node would give a container
-// and returns its directory and the container id.
-func fakeContainer(t *testing.T) (string, string) {
-	root := cgroup2Root(t)
-	b := make([]byte, 32)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
-	dir := filepath.Join(root, "kubepods.slice", "kubepods-pod0a1b.slice", "cri-containerd-"+id+".scope")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.Remove(dir)
-		os.Remove(filepath.Dir(dir))
-		os.Remove(filepath.Dir(filepath.Dir(dir)))
-	})
-	return dir, id
-}
+// fakeContainer makes the cgroup of a containerd container.
+func fakeContainer(t *testing.T) (string, string) { return testenv.FakeContainer(t, "0a1b") }
 
 // copyAs copies a binary under another name, so that its process has
 // that comm (the runtime that starts a container's entrypoint).

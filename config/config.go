@@ -27,8 +27,32 @@ type Config struct {
 	OutputsQueue  OutputsQueue  `yaml:"outputs_queue"`
 
 	Webserver Webserver `yaml:"webserver"`
-	K8sAudit  K8sAudit  `yaml:"k8s_audit"`
-	Admission Admission `yaml:"admission"`
+	K8sAudit     K8sAudit     `yaml:"k8s_audit"`
+	Admission    Admission    `yaml:"admission"`
+	ExecSessions ExecSessions `yaml:"exec_sessions"`
+	Kubernetes   Kubernetes   `yaml:"kubernetes"`
+}
+
+// ExecSessions attributes processes started by kubectl exec to the
+// Kubernetes user (k8s.exec.* on syscall events).
+type ExecSessions struct {
+	Enabled bool `yaml:"enabled"`
+	// Window is how long an announced exec waits for its process, and a
+	// process started from outside its container's init tree waits for a
+	// late announcement (audit events alone, no webhook).
+	Window time.Duration `yaml:"window"`
+	// Wait is how long an alert that reads k8s.exec.* waits for its
+	// session (k8s.exec.auditid: for its audit event) before it goes out
+	// without.
+	Wait time.Duration `yaml:"wait"`
+}
+
+// Kubernetes is the cluster the service watches pods of: container ids,
+// nodes and pod metadata for syscall events and exec sessions.
+type Kubernetes struct {
+	// Kubeconfig is a kubeconfig file; empty uses the in-cluster service
+	// account inside a pod and watches nothing elsewhere.
+	Kubeconfig string `yaml:"kubeconfig"`
 }
 
 // Admission is the validating webhook (always TLS).
@@ -157,5 +181,6 @@ func Default() *Config {
 		Admission: Admission{Enabled: true, ListenAddress: "127.0.0.1", ListenPort: 9766, Endpoint: "/validate",
 			Mode: "enforce", ExemptNamespaces: []string{"kube-system", "peregrine"},
 			LatencyBudget: 800 * time.Millisecond, MaxBodyBytes: 7 << 20, Workers: 4},
+		ExecSessions: ExecSessions{Enabled: true, Window: time.Minute, Wait: 5 * time.Second},
 	}
 }

@@ -84,3 +84,41 @@ func startTime(mount, cgroup string) int64 {
 	}
 	return st.Ctim.Nano()
 }
+
+// PodInfo is what the cluster says of a container: the service's pod
+// watch, by the container's runtime id.
+type PodInfo struct {
+	Name, Image, Namespace, Pod, PodUID, PodIP string
+	Labels                                     map[string]string
+}
+
+// Pods looks up containers in the cluster's view.
+type Pods interface {
+	Lookup(containerID string) (PodInfo, bool)
+}
+
+// describe fills c from the cluster's view, once it has the container.
+func describe(c *Container, pods Pods) {
+	if c == nil || c.described || pods == nil {
+		return
+	}
+	info, ok := pods.Lookup(c.FullID)
+	if !ok {
+		return
+	}
+	c.Name, c.Image, c.PodName, c.Namespace, c.PodUID = info.Name, info.Image, info.Pod, info.Namespace, info.PodUID
+	c.PodLabels, c.PodIP = info.Labels, info.PodIP
+	c.ImageRepo, c.ImageTag = splitImage(info.Image)
+	c.described = true
+}
+
+// splitImage splits an image reference into repository and tag
+// (registry:5000/app:1.2 → registry:5000/app, 1.2; a digest has no tag).
+func splitImage(ref string) (repo, tag string) {
+	ref, _, _ = strings.Cut(ref, "@")
+	slash := strings.LastIndexByte(ref, '/')
+	if colon := strings.LastIndexByte(ref, ':'); colon > slash {
+		return ref[:colon], ref[colon+1:]
+	}
+	return ref, ""
+}

@@ -3,6 +3,8 @@ package runtime
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // Event is one syscall (its exit, as Falco sees it since enter events were
@@ -57,9 +59,13 @@ type Thread struct {
 	CapEffective, CapPermitted string
 	Parent                     *Thread
 	Container                  *Container
-	ExeUpperLayer, ExeMemfd    bool
-	ExeIno                     uint64
-	ExeCtime, ExeMtime         int64 // ns since the epoch
+	// Exec is the exec session this process tree was started by (kubectl
+	// exec), shared with every descendant; nil for the container's own
+	// processes and the host's.
+	Exec                    *session.Slot
+	ExeUpperLayer, ExeMemfd bool
+	ExeIno                  uint64
+	ExeCtime, ExeMtime      int64 // ns since the epoch
 
 	// argsLine, cmdLine and envLine are proc.args, proc.cmdline and
 	// proc.env, joined once by Init so that reading them per event does
@@ -106,4 +112,8 @@ type Container struct {
 	Privileged                 bool
 	StartTs                    int64 `json:",omitempty"` // ns since the epoch; 0 unknown
 	PodName, Namespace, PodUID string
+	PodLabels                  map[string]string `json:",omitempty"`
+	PodIP                      string            `json:",omitempty"`
+	// described: the cluster's view was filled in (see Table.Pods).
+	described bool
 }

@@ -2,10 +2,14 @@ package runtime
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/peregrine-sec/peregrine/policies/engine"
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // accessors read the syscall fields that take no argument.
@@ -153,6 +157,18 @@ var accessors = map[string]acc{
 	"k8s.pod.name": containerStr(func(c *Container) string { return c.PodName }),
 	"k8s.ns.name":  containerStr(func(c *Container) string { return c.Namespace }),
 	"k8s.pod.uid":  containerStr(func(c *Container) string { return c.PodUID }),
+	"k8s.pod.ip":   containerStr(func(c *Container) string { return c.PodIP }),
+	"k8s.pod.labels": containerStr(func(c *Container) string {
+		keys := slices.Sorted(maps.Keys(c.PodLabels))
+		var b strings.Builder
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(k + ":" + c.PodLabels[k])
+		}
+		return b.String()
+	}),
 }
 
 // typeChars and typeStrings are indexed by the fd type character, so the
@@ -201,6 +217,15 @@ var argAccessors = map[string]func(arg string) (acc, bool){
 			}
 			return e.Thread.Args[i], true
 		}), err == nil
+	},
+	"k8s.pod.label": func(key string) (acc, bool) {
+		return str(func(e *Event) (string, bool) {
+			if e.Thread == nil || e.Thread.Container == nil {
+				return "", false
+			}
+			v, ok := e.Thread.Container.PodLabels[key]
+			return v, ok
+		}), key != ""
 	},
 	"proc.aname":    ancestorField(func(t *Thread) string { return t.Name }),
 	"proc.aexe":     ancestorField(func(t *Thread) string { return t.Exe }),
@@ -255,4 +280,51 @@ func ancestorField(f func(*Thread) string) func(string) (acc, bool) {
 			return "", false
 		}), err == nil && n >= 0
 	}
+}
+
+// execSession is the session of the event's process tree, or nil.
+func execSession(e *Event) *session.Session {
+	if e.Thread == nil {
+		return nil
+	}
+	return e.Thread.Exec.Session()
+}
+
+func execStr(f func(*session.Session) (string, bool)) acc {
+	return str(func(e *Event) (string, bool) {
+		if s := execSession(e); s != nil {
+			return f(s)
+		}
+		return "", false
+	})
+}
+
+// execAccessors read k8s.exec.*: absent for processes no session started
+// (and while one is still to be bound).
+var execAccessors = map[string]acc{
+	"k8s.exec.user":    execStr(func(s *session.Session) (string, bool) { return s.User, true }),
+	"k8s.exec.command": execStr(func(s *session.Session) (string, bool) { return s.CommandLine(), true }),
+	"k8s.exec.id":      execStr(func(s *session.Session) (string, bool) { return s.ID, true }),
+	"k8s.exec.auditid": execStr(func(s *session.Session) (string, bool) { return s.AuditIDValue() }),
+	"k8s.exec.time": num(func(e *Event) (int64, bool) {
+		if s := execSession(e); s != nil {
+			return s.Time.UnixNano(), true
+		}
+		return 0, false
+	}),
+	"k8s.exec.ambiguous": num(func(e *Event) (int64, bool) {
+		if s := execSession(e); s != nil {
+			return b2i(s.Ambiguous), true
+		}
+		return 0, false
+	}),
+	"k8s.exec.groups": {Kind: engine.KindList,
+		N: func(e *Event) int {
+			if s := execSession(e); s != nil {
+				return len(s.Groups)
+			}
+			return 0
+		},
+		At: func(e *Event, i int) string { return execSession(e).Groups[i] },
+	},
 }

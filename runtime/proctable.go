@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // Table is the process table: every live process's Thread, rebuilt from
@@ -29,6 +31,11 @@ type Table struct {
 	// Env reads the environment of processes found in /proc (exec
 	// records carry their own when the probe captures it).
 	Env bool
+	// Sessions, when set, binds processes started by kubectl exec to the
+	// sessions the server announces (k8s.exec.*).
+	Sessions *session.Registry
+	// Pods, when set, describes containers (container.name, image, k8s.pod.*).
+	Pods Pods
 	// Texts of recurring argument values, so that building evt.arg.* for
 	// every open does not allocate.
 	openFlagText, decimals textCache

@@ -90,7 +90,7 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 		th.Env = strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Env[:n])), "\x00"), "\x00")
 	}
 	if old != nil {
-		th.Parent, th.Cwd, th.Start = old.Parent, old.Cwd, old.Start
+		th.Parent, th.Cwd, th.Start, th.Exec = old.Parent, old.Cwd, old.Start, old.Exec
 		th.fds, th.sharedFDs, old.sharedFDs = old.fds, true, true
 	} else {
 		th.Parent = t.Get(rec.Ppid)
@@ -99,10 +99,30 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	if th.Container == nil && old != nil && rec.CgroupId == 0 {
 		th.Container = old.Container
 	}
+	describe(th.Container, t.Pods)
+	if t.Sessions != nil && (th.Container != nil || th.Exec != nil) {
+		cid := ""
+		if th.Container != nil {
+			cid = th.Container.FullID
+		}
+		th.Exec = t.Sessions.OnExec(cid, append([]string{th.Exe}, th.Args...), initTree(th), th.Exec)
+	}
 	t.users.fill(th)
 	th.Init()
 	t.procs[rec.Pid] = th
 	return th
+}
+
+// initTree reports whether th is its container's init or descends from it:
+// such processes are the container's own, never an exec session's (those
+// the runtime starts from outside, below the shim).
+func initTree(th *Thread) bool {
+	for a := th; a != nil; a = a.Parent {
+		if a.Container == th.Container && a.Vpid == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // absolute resolves a relative path against the process's working

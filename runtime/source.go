@@ -35,6 +35,9 @@ func (s Source) Accessor(f *fields.Field, arg string) (engine.Accessor[Event], b
 		return mk(arg)
 	}
 	acc, ok := accessors[f.Name]
+	if !ok {
+		acc, ok = execAccessors[f.Name]
+	}
 	return acc, ok && arg == ""
 }
 
@@ -43,5 +46,6 @@ func Extracted(name string) bool {
 	_, a := accessors[name]
 	_, b := argAccessors[name]
 	_, c := nameFields[name]
-	return a || b || c
+	_, d := execAccessors[name]
+	return a || b || c || d
 }

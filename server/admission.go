@@ -15,6 +15,7 @@ import (
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/rules"
+	"github.com/peregrine-sec/peregrine/session"
 	"github.com/peregrine-sec/peregrine/webhook"
 )
 
@@ -52,6 +53,9 @@ func (s *servers) addAdmission(a config.Admission, set *rules.Set, outs *output.
 	}
 	s.admissionLn = tlsListener(ln, tlsCfg)
 	h := webhook.NewHandler(deciders, a.LatencyBudget, a.MaxBodyBytes, outs.Publish, o.Registry, o.Log)
+	if o.Sessions != nil {
+		h.AnnounceExecs(func(a session.Announcement) { o.Sessions.Announce(a, "admission") })
+	}
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.POST(a.Endpoint, h.Serve)

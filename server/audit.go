@@ -106,7 +106,7 @@ func (h *auditHandler) serve(c *gin.Context) {
 }
 
 // evaluate takes batches until the queue is closed and drained.
-func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs, m *auditMetrics) {
+func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs, m *auditMetrics, sessions *SessionRouter) {
 	var alerts []*output.Alert
 	for {
 		batch, ok := q.take()
@@ -114,6 +114,9 @@ func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs,
 			return
 		}
 		for _, e := range batch {
+			if sessions != nil {
+				sessions.FromAudit(e)
+			}
 			alerts = ev.Evaluate(e, alerts[:0])
 			for _, a := range alerts {
 				outs.Publish(a)

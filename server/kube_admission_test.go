@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
 	"io"
 	"log/slog"
 	"net"
@@ -55,39 +54,10 @@ func startAdmissionEnv(t testing.TB) *admissionEnv {
 	return env
 }
 
-// register installs the ValidatingWebhookConfiguration (failurePolicy Fail,
-// so that a test cannot pass because the webhook was skipped) and waits
-// until the apiserver calls it.
+// register installs the webhook in the test namespaces.
 func (e *admissionEnv) register(t testing.TB, url string, ca []byte) {
-	rule := func(ops []string, resources ...string) map[string]any {
-		return map[string]any{"operations": ops, "apiGroups": []string{""}, "apiVersions": []string{"v1"}, "resources": resources}
-	}
-	vwc := map[string]any{
-		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-		"metadata": map[string]any{"name": "peregrine"},
-		"webhooks": []any{map[string]any{
-			"name": "validate.peregrine.dev", "admissionReviewVersions": []string{"v1"}, "sideEffects": "None",
-			"failurePolicy": "Fail", "timeoutSeconds": 5,
-			"clientConfig": map[string]any{"url": url, "caBundle": base64.StdEncoding.EncodeToString(ca)},
-			// pods/exec and pods/attach must be listed: "*" does not match subresources.
-			"rules": []any{rule([]string{"CREATE", "UPDATE"}, "pods"), rule([]string{"CONNECT"}, "pods/exec", "pods/attach")},
-		}},
-	}
-	e.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", vwc, 201)
-	for _, ns := range []string{"shop", "production"} {
-		e.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces", obj("Namespace", ns, nil), 201)
-		e.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/"+ns+"/serviceaccounts", obj("ServiceAccount", "default", nil), 201)
-	}
-	// The webhook is loaded by an informer: poll with a dry run until it answers.
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		code, body, _ := e.kube.Do(kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/shop/pods?dryRun=All", privilegedPod("probe"))
-		if code == 403 && strings.Contains(string(body), "denied by Peregrine") {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("the webhook never answered")
+	e.kube.Namespaces(t, "shop", "production")
+	e.kube.RegisterWebhook(t, url, ca, "shop")
 }
 
 func privilegedPod(name string) map[string]any {

@@ -42,6 +42,9 @@ type Options struct {
 	// Outputs, when set, are shared with other parts of the process (peregrine
 	// run); the caller starts and stops them. Otherwise Run builds its own.
 	Outputs *output.Outputs
+	// Sessions, when set, receives the exec sessions that admission and
+	// audit announce.
+	Sessions *SessionRouter
 }
 
 func addrOf(ln net.Listener) string {
@@ -172,7 +175,7 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 	stopOutputs := startOutputs(ctx, outs, o.Outputs != nil)
 	var wg sync.WaitGroup
 	for _, ev := range workers {
-		wg.Go(func() { evaluate(s.handler.queue, ev, outs, s.handler.metrics) })
+		wg.Go(func() { evaluate(s.handler.queue, ev, outs, s.handler.metrics, o.Sessions) })
 	}
 	go reopenOnSignal(ctx, o.Reopen, files, o.Log)
 	errs := make(chan error, 2)

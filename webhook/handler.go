@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // Handler answers the apiserver's validating webhook calls.
@@ -25,7 +26,11 @@ type Handler struct {
 	publish  func(*output.Alert)
 	log      *slog.Logger
 	metrics  *metrics
+	announce func(session.Announcement) // nil: exec sessions are not correlated
 }
+
+// AnnounceExecs makes every admitted exec an announced exec session.
+func (h *Handler) AnnounceExecs(announce func(session.Announcement)) { h.announce = announce }
 
 type metrics struct {
 	requests   *prometheus.CounterVec
@@ -88,6 +93,10 @@ func (h *Handler) Serve(c *gin.Context) {
 		return
 	}
 	dec := h.decide(req)
+	if a, ok := req.ExecAnnouncement(); ok && dec.Allowed && h.announce != nil {
+		// Before answering: the apiserver starts the process right after.
+		h.announce(a)
+	}
 	h.metrics.requests.WithLabelValues("200").Inc()
 	c.JSON(http.StatusOK, Response(rev, dec))
 }
@@ -131,9 +140,10 @@ func outcome(d *Decision) string {
 	return "allowed"
 }
 
-// AnnotationKey is the auditAnnotations key of Peregrine's request id; the
-// apiserver prefixes it with the webhook's name in the audit event.
-const AnnotationKey = "request-id"
+// AnnotationKey is the auditAnnotations key of Peregrine's request id (an
+// exec's session id); the apiserver prefixes it with the webhook's name in
+// the audit event.
+const AnnotationKey = session.AnnotationKey
 
 // Response builds the AdmissionReview answer: the same version and uid.
 func Response(rev *admissionv1.AdmissionReview, d *Decision) *admissionv1.AdmissionReview {

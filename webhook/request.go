@@ -15,6 +15,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // Request is one admission request as the rules see it.
@@ -167,4 +168,15 @@ func (r *Request) uri() string {
 		path += "?" + enc
 	}
 	return path
+}
+
+// ExecAnnouncement is the exec session a CONNECT pods/exec request is
+// about to start, with the request's id as the session's.
+func (r *Request) ExecAnnouncement() (session.Announcement, bool) {
+	q := r.Req
+	if q.Operation != admissionv1.Connect || q.SubResource != "exec" || q.Resource.Resource != "pods" {
+		return session.Announcement{}, false
+	}
+	return session.Announcement{ID: r.ID, User: q.UserInfo.Username, Groups: q.UserInfo.Groups, Namespace: q.Namespace,
+		Pod: q.Name, Container: r.options.Container, Command: r.options.Command, Time: time.Now()}, len(r.options.Command) > 0
 }

@@ -9,9 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/peregrine-sec/peregrine/agent"
+	"github.com/peregrine-sec/peregrine/allinone"
 	"github.com/peregrine-sec/peregrine/output"
-	"github.com/peregrine-sec/peregrine/server"
 )
 
 func runCmd() *cobra.Command {
@@ -37,21 +36,9 @@ func runCmd() *cobra.Command {
 			outCtx, stopOutputs := context.WithCancel(context.WithoutCancel(ctx))
 			outDone := make(chan error, 1)
 			go func() { outDone <- outs.Start(outCtx) }()
-			host := hostnameOf(cfg.Hostname)
-			agentDone := make(chan error, 1)
-			go func() {
-				err := agent.Run(ctx, agent.Options{Config: cfg, Hostname: host, Log: log, Registry: reg, Outputs: outs})
-				if err != nil && ctx.Err() == nil {
-					// The service is still useful without kernel capture (no root, no BTF).
-					log.Warn("node agent not running; serving audit and admission only", "err", err)
-				}
-				agentDone <- nil
-			}()
 			go reopenOnHangup(ctx, files, log)
-			err = server.Run(ctx, server.Options{Config: cfg, Hostname: host, Stdout: cmd.OutOrStdout(), Log: log,
-				Registry: reg, Outputs: outs})
-			cancel()
-			<-agentDone
+			err = allinone.Run(ctx, allinone.Options{Config: cfg, Hostname: hostnameOf(cfg.Hostname),
+				Stdout: cmd.OutOrStdout(), Log: log, Registry: reg, Outputs: outs})
 			stopOutputs()
 			<-outDone
 			return err

@@ -47,6 +47,9 @@ type Options struct {
 	// everything but the apiserver's own traffic and health probes).
 	AuditPolicy string
 	ExtraArgs   []string
+	// Port is the apiserver's port (0: a free one), for clients configured
+	// before it starts (Kubeconfig).
+	Port int
 }
 
 // Env is a running control plane.
@@ -83,7 +86,10 @@ func Start(t testing.TB, o Options) *Env {
 	dir := t.TempDir()
 	e := &Env{dir: dir, ca: o.CA}
 	etcdURL := startEtcd(t, bin, dir)
-	port := freePort(t)
+	port := o.Port
+	if port == 0 {
+		port = FreePort(t)
+	}
 	e.URL = "https://127.0.0.1:" + strconv.Itoa(port)
 	args := e.apiserverArgs(t, etcdURL, port, o)
 	startProcess(t, dir, "kube-apiserver", filepath.Join(bin, "kube-apiserver"), args...)
@@ -140,6 +146,34 @@ rules:
 - level: RequestResponse
 `
 
+// Kubeconfig writes a kubeconfig for the apiserver on port, as the user
+// of token, and returns its path.
+func Kubeconfig(t testing.TB, ca *testpki.CA, port int, token string) string {
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	content := fmt.Sprintf(userKubeconfig, "https://127.0.0.1:"+strconv.Itoa(port), ca.CertPEM, token)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const userKubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %s
+    certificate-authority: %s
+users:
+- name: user
+  user:
+    token: %s
+contexts:
+- name: default
+  context: {cluster: test, user: user}
+current-context: default
+`
+
 const auditKubeconfig = `apiVersion: v1
 kind: Config
 clusters:
@@ -171,7 +205,7 @@ func writeSAKeys(t testing.TB, dir string) (string, string) {
 }
 
 func startEtcd(t testing.TB, bin, dir string) string {
-	client, peer := freePort(t), freePort(t)
+	client, peer := FreePort(t), FreePort(t)
 	cu, pu := fmt.Sprintf("http://127.0.0.1:%d", client), fmt.Sprintf("http://127.0.0.1:%d", peer)
 	startProcess(t, dir, "etcd", filepath.Join(bin, "etcd"), "--data-dir="+filepath.Join(dir, "etcd"),
 		"--listen-client-urls="+cu, "--advertise-client-urls="+cu, "--listen-peer-urls="+pu,
@@ -217,7 +251,8 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-func freePort(t testing.TB) int {
+// FreePort returns a loopback port nothing listens on.
+func FreePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -268,6 +303,9 @@ func (e *Env) do(token, method, path string, body any) (int, []byte, http.Header
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
+	if method == http.MethodPatch {
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+	}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		return 0, nil, nil, err

@@ -33,7 +33,11 @@ type Rule[E any] struct {
 	// extract yet; checks on them are false.
 	Unextracted []string
 	match       pred[E]
+	reads       map[string]bool
 }
+
+// Reads reports whether the rule's condition or output reads the field.
+func (r *Rule[E]) Reads(field string) bool { return r.reads[field] }
 
 // Engine evaluates one source's rules.
 type Engine[E any] struct {
@@ -76,7 +80,13 @@ func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options
 			return nil, fmt.Errorf("rule %q output: %w", r.Name, err)
 		}
 		slices.Sort(c.missing)
-		e.rules = append(e.rules, &Rule[E]{Rule: r, Output: out, Unextracted: slices.Compact(c.missing), match: p})
+		reads := fieldsOf(r.Condition, cat)
+		for _, p := range out.parts {
+			if p.field != "" {
+				reads[fieldName(p.field, cat)] = true
+			}
+		}
+		e.rules = append(e.rules, &Rule[E]{Rule: r, Output: out, Unextracted: slices.Compact(c.missing), match: p, reads: reads})
 	}
 	e.index()
 	return e, nil
@@ -117,19 +127,35 @@ func (e *Engine[E]) Rules() []*Rule[E] { return e.rules }
 // first only, unless Options.MatchAll. An Engine evaluates one event at a
 // time: give each goroutine its own.
 func (e *Engine[E]) Match(ev *E, out []*Rule[E]) []*Rule[E] {
+	return e.MatchRules(ev, e.Candidates(ev), nil, out)
+}
+
+// Candidates are the rules an event of ev's type can match, in definition
+// order.
+func (e *Engine[E]) Candidates(ev *E) []*Rule[E] {
+	code := 0
+	if e.typed {
+		code = e.src.TypeCode(ev)
+		if code < 0 || code >= len(e.buckets) {
+			return nil
+		}
+	}
+	return e.buckets[code]
+}
+
+// MatchRules is Match over the given rules, less those skip reports (nil:
+// none): a source that must hold some rules back for an event (until what
+// they read is known) evaluates the rest now and those later.
+func (e *Engine[E]) MatchRules(ev *E, rules []*Rule[E], skip func(*Rule[E]) bool, out []*Rule[E]) []*Rule[E] {
 	e.memo.gen++
 	if e.memo.gen == 0 { // wrapped: forget every stored result
 		clear(e.memo.slots)
 		e.memo.gen = 1
 	}
-	code := 0
-	if e.typed {
-		code = e.src.TypeCode(ev)
-		if code < 0 || code >= len(e.buckets) {
-			return out
+	for _, r := range rules {
+		if skip != nil && skip(r) {
+			continue
 		}
-	}
-	for _, r := range e.buckets[code] {
 		if r.match(ev) {
 			out = append(out, r)
 			if !e.opts.MatchAll {

@@ -1,0 +1,282 @@
+package allinone
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/kubetest"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
+	"github.com/peregrine-sec/peregrine/internal/testpki"
+)
+
+// cluster is `peregrine run` wired to a real kube-apiserver (audit webhook,
+// validating webhook, pod watch) with the real eBPF agent.
+type cluster struct {
+	kube   *kubetest.Env
+	stdout *testenv.Buffer
+	reg    *prometheus.Registry
+}
+
+func startCluster(t *testing.T) *cluster {
+	testenv.RequireKernel(t)
+	kubetest.BinDir(t)
+	ca := testpki.NewCA(t)
+	cert, key := ca.Serving(t, "peregrine")
+	port := kubetest.FreePort(t)
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
+		"admission.latency_budget=2s", "k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
+		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "exec_sessions.wait=10s",
+		"rules_files=[../policies/peregrine_rules.yaml,testdata/session_rules.yaml]",
+		"kubernetes.kubeconfig=" + kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry()}
+	ctx, cancel := context.WithCancel(context.Background())
+	type admission struct {
+		addr net.Addr
+		ca   []byte
+	}
+	adm, auditAddr, agentUp, done := make(chan admission, 1), make(chan net.Addr, 1), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Config: cfg, Hostname: "node-1", Stdout: c.stdout, Registry: c.reg,
+			Log:                slog.New(slog.NewTextHandler(io.Discard, nil)),
+			AgentReady:         func() { close(agentUp) },
+			Listening:          func(a, _ net.Addr) { auditAddr <- a },
+			AdmissionListening: func(a net.Addr, ca []byte) { adm <- admission{a, ca} }})
+	}()
+	var a admission
+	var audit net.Addr
+	for a.addr == nil || audit == nil || agentUp != nil {
+		select {
+		case a = <-adm:
+		case audit = <-auditAddr:
+		case <-agentUp:
+			agentUp = nil
+		case err := <-done:
+			t.Fatalf("peregrine run: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("peregrine run not up in 30s")
+		}
+	}
+	// Stop the apiserver first (registered later, runs first): its audit
+	// buffer flushes to a live endpoint.
+	t.Cleanup(func() { cancel(); <-done })
+	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + audit.String() + "/k8s-audit", Port: port})
+	c.kube.Namespaces(t, "shop")
+	c.kube.RegisterWebhook(t, "https://"+a.addr.String()+"/validate", a.ca, "shop")
+	c.allowExec(t)
+	c.node(t)
+	return c
+}
+
+// allowExec lets the groups devs (alice) and ops (bob) exec into pods.
+func (c *cluster) allowExec(t *testing.T) {
+	role := map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": map[string]any{"name": "exec"},
+		"rules": []any{map[string]any{"apiGroups": []string{""}, "resources": []string{"pods", "pods/exec"}, "verbs": []string{"get", "create"}}}}
+	c.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/apis/rbac.authorization.k8s.io/v1/namespaces/shop/roles", role, 201)
+	binding := map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": map[string]any{"name": "exec"},
+		"roleRef": map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "exec"},
+		"subjects": []any{map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "devs"},
+			map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "ops"}}}
+	c.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/apis/rbac.authorization.k8s.io/v1/namespaces/shop/rolebindings", binding, 201)
+}
+
+// node registers node-1 with a kubelet nobody listens on: the apiserver
+// admits an exec, then fails to reach the kubelet.
+func (c *cluster) node(t *testing.T) {
+	node := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{"name": "node-1"}}
+	c.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/nodes", node, 201)
+	status := map[string]any{"status": map[string]any{
+		"addresses":       []any{map[string]any{"type": "InternalIP", "address": "127.0.0.1"}},
+		"daemonEndpoints": map[string]any{"kubeletEndpoint": map[string]any{"Port": kubetest.FreePort(t)}}}}
+	c.kube.MustDo(t, kubetest.AdminToken, http.MethodPatch, "/api/v1/nodes/node-1/status", status, 200)
+}
+
+// pod makes a pod on node-1 whose container app runs in a fake container
+// (a cgroup a containerd node would make, a pid namespace with its init),
+// and records that container's id in the pod's status, as the kubelet
+// would. It returns the cgroup directory and the init's host pid.
+func (c *cluster) pod(t *testing.T, name string) (cgroup string, initPid int) {
+	spec := map[string]any{"nodeName": "node-1", "containers": []any{map[string]any{"name": "app", "image": "busybox:1.36",
+		"resources": map[string]any{"limits": map[string]any{"memory": "64Mi"}}}}}
+	body := c.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/shop/pods", kubetest.Obj("Pod", name, spec), 201)
+	var created struct {
+		Metadata struct{ UID string } `json:"metadata"`
+	}
+	json.Unmarshal(body, &created)
+	cgroup, id := testenv.FakeContainer(t, created.Metadata.UID)
+	status := map[string]any{"status": map[string]any{"phase": "Running", "containerStatuses": []any{map[string]any{
+		"name": "app", "ready": true, "restartCount": 0, "image": "busybox:1.36", "imageID": "", "containerID": "containerd://" + id,
+		"state": map[string]any{"running": map[string]any{}}}}}}
+	c.kube.MustDo(t, kubetest.AdminToken, http.MethodPatch, "/api/v1/namespaces/shop/pods/"+name+"/status", status, 200)
+	// The container's init: the first process of its own pid namespace.
+	init := exec.Command("sh", "-c", "echo $$ > "+cgroup+"/cgroup.procs && exec unshare --fork --pid --mount-proc sleep 120")
+	if err := init.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { init.Process.Kill(); init.Wait() })
+	return cgroup, waitForProcess(t, cgroup, "sleep")
+}
+
+// waitForProcess returns the host pid of the process named comm in cgroup.
+func waitForProcess(t *testing.T, cgroup, comm string) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		procs, _ := os.ReadFile(filepath.Join(cgroup, "cgroup.procs"))
+		for _, f := range strings.Fields(string(procs)) {
+			if b, _ := os.ReadFile("/proc/" + f + "/comm"); strings.TrimSpace(string(b)) == comm {
+				pid, _ := strconv.Atoi(f)
+				return pid
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s in %s", comm, cgroup)
+	return 0
+}
+
+// exec asks the apiserver, as the user of token, to run command in pod's
+// container app, until the session is routed (the pod watch may lag the
+// status update). The kubelet is unreachable: the request itself fails.
+func (c *cluster) exec(t *testing.T, token, pod string, command ...string) {
+	q := url.Values{"container": {"app"}, "stdout": {"true"}, "command": command}
+	deadline := time.Now().Add(10 * time.Second)
+	for want := c.counter("admission", "routed") + 1; time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		code, body, err := c.kube.Do(token, http.MethodPost, "/api/v1/namespaces/shop/pods/"+pod+"/exec?"+q.Encode(), nil)
+		if code == 403 || err != nil {
+			t.Fatalf("exec refused: %d %s %v", code, body, err)
+		}
+		if c.counter("admission", "routed") >= want {
+			return
+		}
+	}
+	t.Fatal("the exec was never routed to the agent")
+}
+
+func (c *cluster) counter(source, outcome string) float64 {
+	mfs, _ := c.reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != "peregrine_exec_sessions_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			if l["source"] == source && l["outcome"] == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// runtimeExec starts command in the fake container as a runtime does for
+// an exec: a process from outside joins the container's cgroup and
+// namespaces, then execs the command.
+func runtimeExec(cgroup string, initPid int, command ...string) *exec.Cmd {
+	args := append([]string{"-c", `echo $$ > "$0/cgroup.procs" && exec nsenter -t "$1" -p -m -- "${@:2}"`,
+		cgroup, strconv.Itoa(initPid)}, command...)
+	return exec.Command("bash", args...)
+}
+
+func waitAlert(t *testing.T, out *testenv.Buffer, subs ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if containsAll(line, subs) {
+				return line
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no alert with %q; got:\n%s", subs, out.String())
+	return ""
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestExecSessionEndToEnd: alice's kubectl exec, admitted by the real
+// apiserver, announced to the agent; the shell the runtime then starts in
+// the (fake) container raises alerts that name alice, the pod, the
+// namespace, and, once the audit event arrives, the audit id.
+func TestExecSessionEndToEnd(t *testing.T) {
+	c := startCluster(t)
+	cgroup, init := c.pod(t, "web")
+	cmd := []string{"sh", "-c", "cat /etc/shadow > /dev/null; id"}
+	c.exec(t, kubetest.AliceToken, "web", cmd...)
+	if out, err := runtimeExec(cgroup, init, cmd...).CombinedOutput(); err != nil {
+		t.Fatalf("runtime exec: %v %s", err, out)
+	}
+	line := waitAlert(t, c.stdout, `"rule":"Exec session process"`, `"k8s.exec.user":"alice"`, `"proc.name":"id"`)
+	for _, want := range []string{`"k8s.pod.name":"web"`, `"k8s.ns.name":"shop"`, `"container.name":"app"`,
+		`"k8s.exec.command":"sh -c cat /etc/shadow > /dev/null; id"`, `"k8s.exec.groups":"(devs,system:authenticated)"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("alert lacks %s: %s", want, line)
+		}
+	}
+	var alert struct {
+		Fields map[string]any `json:"output_fields"`
+	}
+	json.Unmarshal([]byte(line), &alert)
+	if id, _ := alert.Fields["k8s.exec.auditid"].(string); len(id) < 8 {
+		t.Errorf("alert without the audit id: %s", line)
+	}
+	// Our default rules say who started the shell.
+	waitAlert(t, c.stdout, `"rule":"Shell spawned in a container"`, `"k8s.exec.user":"alice"`)
+}
+
+// TestExecSessionsTwoUsers: alice and bob run the same command in two
+// containers at once; each process is attributed to its own user.
+func TestExecSessionsTwoUsers(t *testing.T) {
+	c := startCluster(t)
+	webCg, webInit := c.pod(t, "web")
+	dbCg, dbInit := c.pod(t, "db")
+	cmd := []string{"sh", "-c", "id; sleep 0.2"}
+	c.exec(t, kubetest.AliceToken, "web", cmd...)
+	c.exec(t, kubetest.BobToken, "db", cmd...)
+	web, db := runtimeExec(webCg, webInit, cmd...), runtimeExec(dbCg, dbInit, cmd...)
+	for _, r := range []*exec.Cmd{web, db} {
+		if err := r.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range []*exec.Cmd{web, db} {
+		if err := r.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAlert(t, c.stdout, `"rule":"Exec session process"`, `"k8s.exec.user":"alice"`, `"k8s.pod.name":"web"`, `"proc.name":"id"`)
+	waitAlert(t, c.stdout, `"rule":"Exec session process"`, `"k8s.exec.user":"bob"`, `"k8s.pod.name":"db"`, `"proc.name":"id"`)
+	for _, line := range strings.Split(c.stdout.String(), "\n") {
+		if strings.Contains(line, `"k8s.exec.user":"alice"`) && strings.Contains(line, `"k8s.pod.name":"db"`) ||
+			strings.Contains(line, `"k8s.exec.user":"bob"`) && strings.Contains(line, `"k8s.pod.name":"web"`) {
+			t.Errorf("misattributed: %s", line)
+		}
+	}
+}

@@ -1,0 +1,203 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Container is what the cluster says of one container of a pod.
+type Container struct {
+	ID        string // the runtime's id, without the runtime:// prefix
+	Name      string
+	Image     string
+	Namespace string
+	Pod       string
+	PodUID    string
+	Node      string
+	Labels    map[string]string
+	PodIP     string
+}
+
+// Pods indexes the cluster's pods by container id and by pod, from an
+// informer. Safe for concurrent use.
+type Pods struct {
+	mu    sync.RWMutex
+	byID  map[string]*Container
+	byPod map[string]map[string]*Container // "ns/name" → container name → container
+	log   *slog.Logger
+	synced func() bool
+}
+
+// Config reads a kubeconfig, or the in-cluster service account when path
+// is empty; it reports ok false outside a cluster without a kubeconfig.
+func Config(path string) (*rest.Config, bool, error) {
+	if path != "" {
+		c, err := clientcmd.BuildConfigFromFlags("", path)
+		if err != nil {
+			return nil, false, fmt.Errorf("kubeconfig %s: %w", path, err)
+		}
+		return c, true, nil
+	}
+	c, err := rest.InClusterConfig()
+	if err == rest.ErrNotInCluster {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("in-cluster config: %w", err)
+	}
+	return c, true, nil
+}
+
+// NewPods returns an empty index; Start fills it.
+func NewPods(log *slog.Logger) *Pods {
+	return &Pods{byID: map[string]*Container{}, byPod: map[string]map[string]*Container{}, log: log,
+		synced: func() bool { return false }}
+}
+
+// Start watches pods until ctx ends.
+func (p *Pods) Start(ctx context.Context, cfg *rest.Config) error {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	f := informers.NewSharedInformerFactory(client, 10*time.Minute)
+	inf := f.Core().V1().Pods().Informer()
+	// Keep only what the index needs: pods can be large (managed fields,
+	// annotations), and a cluster has many.
+	if err := inf.SetTransform(trim); err != nil {
+		return err
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { p.set(o) },
+		UpdateFunc: func(_, o any) { p.set(o) },
+		DeleteFunc: func(o any) { p.remove(o) },
+	}); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.synced = inf.HasSynced
+	p.mu.Unlock()
+	f.Start(ctx.Done())
+	<-ctx.Done()
+	f.Shutdown()
+	return nil
+}
+
+// Synced reports whether the first list is in.
+func (p *Pods) Synced() bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.synced()
+}
+
+func trim(o any) (any, error) {
+	pod, ok := o.(*corev1.Pod)
+	if !ok {
+		return o, nil
+	}
+	out := &corev1.Pod{}
+	out.Name, out.Namespace, out.UID, out.Labels = pod.Name, pod.Namespace, pod.UID, pod.Labels
+	out.ResourceVersion = pod.ResourceVersion
+	out.Spec.NodeName = pod.Spec.NodeName
+	out.Spec.Containers = make([]corev1.Container, len(pod.Spec.Containers))
+	for i, c := range pod.Spec.Containers {
+		out.Spec.Containers[i] = corev1.Container{Name: c.Name, Image: c.Image}
+	}
+	out.Status.PodIP = pod.Status.PodIP
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses,
+		pod.Status.EphemeralContainerStatuses} {
+		for _, s := range list {
+			out.Status.ContainerStatuses = append(out.Status.ContainerStatuses,
+				corev1.ContainerStatus{Name: s.Name, Image: s.Image, ContainerID: s.ContainerID})
+		}
+	}
+	return out, nil
+}
+
+func (p *Pods) set(o any) {
+	pod, ok := o.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	key := pod.Namespace + "/" + pod.Name
+	byName := map[string]*Container{}
+	for _, s := range pod.Status.ContainerStatuses {
+		c := &Container{ID: runtimeID(s.ContainerID), Name: s.Name, Image: s.Image, Namespace: pod.Namespace,
+			Pod: pod.Name, PodUID: string(pod.UID), Node: pod.Spec.NodeName, Labels: maps.Clone(pod.Labels),
+			PodIP: pod.Status.PodIP}
+		byName[s.Name] = c
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dropLocked(key)
+	p.byPod[key] = byName
+	for _, c := range byName {
+		if c.ID != "" {
+			p.byID[c.ID] = c
+		}
+	}
+}
+
+func (p *Pods) remove(o any) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+	}
+	m, err := meta.Accessor(o)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dropLocked(m.GetNamespace() + "/" + m.GetName())
+}
+
+func (p *Pods) dropLocked(key string) {
+	for _, c := range p.byPod[key] {
+		delete(p.byID, c.ID)
+	}
+	delete(p.byPod, key)
+}
+
+// runtimeID strips the runtime:// prefix of a container status id.
+func runtimeID(id string) string {
+	if _, after, ok := strings.Cut(id, "://"); ok {
+		return after
+	}
+	return id
+}
+
+// ByID returns the container with this runtime id.
+func (p *Pods) ByID(id string) (*Container, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	c, ok := p.byID[id]
+	return c, ok
+}
+
+// ByName returns a pod's container by name; an empty name is the pod's
+// only container, or none when it has several.
+func (p *Pods) ByName(ns, pod, name string) (*Container, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	byName := p.byPod[ns+"/"+pod]
+	if name == "" && len(byName) == 1 {
+		for _, c := range byName {
+			return c, true
+		}
+	}
+	c, ok := byName[name]
+	return c, ok
+}

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/kube"
+	"github.com/peregrine-sec/peregrine/session"
+)
+
+// SessionRouter takes exec sessions from admission (announced before the
+// process starts) and audit (confirmations, or late announcements without
+// a webhook), finds the container and node from the pod watch, and hands
+// them to the agents that bind them.
+type SessionRouter struct {
+	pods   *kube.Pods
+	agents []*session.Registry // agents in this process (peregrine run)
+	log    *slog.Logger
+	routed *prometheus.CounterVec
+}
+
+// NewSessionRouter routes with pods (nil: no cluster, nothing resolves) to
+// the agents given.
+func NewSessionRouter(pods *kube.Pods, agents []*session.Registry, reg prometheus.Registerer, log *slog.Logger) *SessionRouter {
+	r := &SessionRouter{pods: pods, agents: agents, log: log,
+		routed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_exec_sessions_total",
+			Help: "Exec sessions announced, by source (admission, audit) and outcome (routed, unresolved: pod or container unknown)."},
+			[]string{"source", "outcome"})}
+	reg.MustRegister(r.routed)
+	return r
+}
+
+// Announce routes an exec announced by source.
+func (r *SessionRouter) Announce(a session.Announcement, source string) {
+	c, ok := (*kube.Container)(nil), false
+	if r.pods != nil {
+		c, ok = r.pods.ByName(a.Namespace, a.Pod, a.Container)
+	}
+	if !ok || c.ID == "" {
+		r.routed.WithLabelValues(source, "unresolved").Inc()
+		r.log.Debug("exec session for an unknown container", "namespace", a.Namespace, "pod", a.Pod, "container", a.Container)
+		return
+	}
+	a.ContainerID, a.PodUID, a.Node, a.Container = c.ID, c.PodUID, c.Node, c.Name
+	r.routed.WithLabelValues(source, "routed").Inc()
+	for _, ag := range r.agents {
+		ag.Announce(a)
+	}
+}
+
+// FromAudit confirms or announces the session an audit event is about.
+func (r *SessionRouter) FromAudit(e *audit.Event) {
+	ann, conf, confirmed, ok := audit.ExecSession(e)
+	switch {
+	case !ok:
+	case confirmed:
+		for _, ag := range r.agents {
+			ag.Confirm(conf)
+		}
+	default:
+		r.Announce(ann, "audit")
+	}
+}

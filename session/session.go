@@ -1,0 +1,92 @@
+package session
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Announcement is an exec the apiserver is about to start (from admission)
+// or has started (from an audit event alone: Late).
+type Announcement struct {
+	ID          string    `json:"id"`
+	AuditID     string    `json:"auditID,omitempty"`
+	User        string    `json:"user"`
+	Groups      []string  `json:"groups,omitempty"`
+	Namespace   string    `json:"namespace"`
+	Pod         string    `json:"pod"`
+	PodUID      string    `json:"podUID,omitempty"`
+	Container   string    `json:"container,omitempty"`
+	ContainerID string    `json:"containerID,omitempty"` // full runtime id, without the runtime:// prefix
+	Node        string    `json:"node,omitempty"`
+	Command     []string  `json:"command"`
+	Time        time.Time `json:"time"`
+	Late        bool      `json:"late,omitempty"`
+}
+
+// Confirmation is the audit event of an announced exec: its audit ID.
+type Confirmation struct {
+	ID      string `json:"id"`
+	AuditID string `json:"auditID"`
+}
+
+// NewID returns a fresh session id.
+func NewID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// AnnotationKey is the audit annotation that carries the webhook's request
+// id, which is the session id, into the audit event (the apiserver
+// prefixes it with the webhook's name: "<webhook>/request-id").
+const AnnotationKey = "request-id"
+
+// Session is an announced exec once a process is bound to it.
+type Session struct {
+	Announcement
+	auditID   atomic.Pointer[string] // set by the confirmation, possibly later
+	Ambiguous bool                   // another pending announcement matched the same process
+	Bound     time.Time
+}
+
+// AuditIDValue is the audit ID, once known.
+func (s *Session) AuditIDValue() (string, bool) {
+	if p := s.auditID.Load(); p != nil {
+		return *p, true
+	}
+	return "", false
+}
+
+// CommandLine is the command joined with blanks (k8s.exec.command).
+func (s *Session) CommandLine() string { return strings.Join(s.Command, " ") }
+
+// Slot is what a process tree started from outside its container's init
+// tree carries: shared by every descendant, it holds the session once one
+// is bound (at exec with a webhook; later when only audit announces it).
+type Slot struct {
+	s       atomic.Pointer[Session]
+	started time.Time
+	argv    []string // of the tree's latest exec; guarded by the Registry
+}
+
+// Session returns the bound session, or nil.
+func (sl *Slot) Session() *Session {
+	if sl == nil {
+		return nil
+	}
+	return sl.s.Load()
+}
+
+// Pending reports whether the slot may still be bound: no session yet and
+// within the window a late announcement may take to arrive.
+func (sl *Slot) Pending(now time.Time, window time.Duration) bool {
+	return sl != nil && sl.s.Load() == nil && now.Sub(sl.started) < window
+}
+
+func matches(a *Announcement, argv []string) bool {
+	return len(a.Command) > 0 && slices.Equal(a.Command, argv)
+}
