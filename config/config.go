@@ -26,7 +26,7 @@ type Config struct {
 	ProgramOutput ProgramOutput `yaml:"program_output"`
 	OutputsQueue  OutputsQueue  `yaml:"outputs_queue"`
 
-	Webserver Webserver `yaml:"webserver"`
+	Webserver    Webserver    `yaml:"webserver"`
 	K8sAudit     K8sAudit     `yaml:"k8s_audit"`
 	Admission    Admission    `yaml:"admission"`
 	ExecSessions ExecSessions `yaml:"exec_sessions"`

@@ -34,10 +34,10 @@ type Container struct {
 // Pods indexes the cluster's pods by container id and by pod, from an
 // informer. Safe for concurrent use.
 type Pods struct {
-	mu    sync.RWMutex
-	byID  map[string]*Container
-	byPod map[string]map[string]*Container // "ns/name" → container name → container
-	log   *slog.Logger
+	mu     sync.RWMutex
+	byID   map[string]*Container
+	byPod  map[string]map[string]*Container // "ns/name" → container name → container
+	log    *slog.Logger
 	synced func() bool
 }
 
