@@ -30,9 +30,15 @@ type cluster struct {
 	kube   *kubetest.Env
 	stdout *testenv.Buffer
 	reg    *prometheus.Registry
+	out    io.Writer // where alerts go: stdout, or a benchmark's writer too
 }
 
-func startCluster(t *testing.T) *cluster {
+// startCluster runs with our default rules and testdata/session_rules.yaml.
+func startCluster(t testing.TB) *cluster {
+	return startClusterWith(t, nil, "../policies/peregrine_rules.yaml", "testdata/session_rules.yaml")
+}
+
+func startClusterWith(t testing.TB, tee io.Writer, rulesFiles ...string) *cluster {
 	testenv.RequireKernel(t)
 	kubetest.BinDir(t)
 	ca := testpki.NewCA(t)
@@ -41,12 +47,16 @@ func startCluster(t *testing.T) *cluster {
 	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
 		"admission.latency_budget=2s", "k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
 		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "exec_sessions.wait=10s",
-		"rules_files=[../policies/peregrine_rules.yaml,testdata/session_rules.yaml]",
+		"rules_files=[" + strings.Join(rulesFiles, ",") + "]",
 		"kubernetes.kubeconfig=" + kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry()}
+	c.out = c.stdout
+	if tee != nil {
+		c.out = io.MultiWriter(c.stdout, tee)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	type admission struct {
 		addr net.Addr
@@ -54,7 +64,7 @@ func startCluster(t *testing.T) *cluster {
 	}
 	adm, auditAddr, agentUp, done := make(chan admission, 1), make(chan net.Addr, 1), make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Config: cfg, Hostname: "node-1", Stdout: c.stdout, Registry: c.reg,
+		done <- Run(ctx, Options{Config: cfg, Hostname: "node-1", Stdout: c.out, Registry: c.reg,
 			Log:                slog.New(slog.NewTextHandler(io.Discard, nil)),
 			AgentReady:         func() { close(agentUp) },
 			Listening:          func(a, _ net.Addr) { auditAddr <- a },
@@ -86,7 +96,7 @@ func startCluster(t *testing.T) *cluster {
 }
 
 // allowExec lets the groups devs (alice) and ops (bob) exec into pods.
-func (c *cluster) allowExec(t *testing.T) {
+func (c *cluster) allowExec(t testing.TB) {
 	role := map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": map[string]any{"name": "exec"},
 		"rules": []any{map[string]any{"apiGroups": []string{""}, "resources": []string{"pods", "pods/exec"}, "verbs": []string{"get", "create"}}}}
 	c.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/apis/rbac.authorization.k8s.io/v1/namespaces/shop/roles", role, 201)
@@ -99,7 +109,7 @@ func (c *cluster) allowExec(t *testing.T) {
 
 // node registers node-1 with a kubelet nobody listens on: the apiserver
 // admits an exec, then fails to reach the kubelet.
-func (c *cluster) node(t *testing.T) {
+func (c *cluster) node(t testing.TB) {
 	node := map[string]any{"apiVersion": "v1", "kind": "Node", "metadata": map[string]any{"name": "node-1"}}
 	c.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/nodes", node, 201)
 	status := map[string]any{"status": map[string]any{
@@ -112,7 +122,7 @@ func (c *cluster) node(t *testing.T) {
 // (a cgroup a containerd node would make, a pid namespace with its init),
 // and records that container's id in the pod's status, as the kubelet
 // would. It returns the cgroup directory and the init's host pid.
-func (c *cluster) pod(t *testing.T, name string) (cgroup string, initPid int) {
+func (c *cluster) pod(t testing.TB, name string) (cgroup string, initPid int) {
 	spec := map[string]any{"nodeName": "node-1", "containers": []any{map[string]any{"name": "app", "image": "busybox:1.36",
 		"resources": map[string]any{"limits": map[string]any{"memory": "64Mi"}}}}}
 	body := c.kube.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/shop/pods", kubetest.Obj("Pod", name, spec), 201)
@@ -135,7 +145,7 @@ func (c *cluster) pod(t *testing.T, name string) (cgroup string, initPid int) {
 }
 
 // waitForProcess returns the host pid of the process named comm in cgroup.
-func waitForProcess(t *testing.T, cgroup, comm string) int {
+func waitForProcess(t testing.TB, cgroup, comm string) int {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		procs, _ := os.ReadFile(filepath.Join(cgroup, "cgroup.procs"))
@@ -154,7 +164,7 @@ func waitForProcess(t *testing.T, cgroup, comm string) int {
 // exec asks the apiserver, as the user of token, to run command in pod's
 // container app, until the session is routed (the pod watch may lag the
 // status update). The kubelet is unreachable: the request itself fails.
-func (c *cluster) exec(t *testing.T, token, pod string, command ...string) {
+func (c *cluster) exec(t testing.TB, token, pod string, command ...string) {
 	q := url.Values{"container": {"app"}, "stdout": {"true"}, "command": command}
 	deadline := time.Now().Add(10 * time.Second)
 	for want := c.counter("admission", "routed") + 1; time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -197,7 +207,7 @@ func runtimeExec(cgroup string, initPid int, command ...string) *exec.Cmd {
 	return exec.Command("bash", args...)
 }
 
-func waitAlert(t *testing.T, out *testenv.Buffer, subs ...string) string {
+func waitAlert(t testing.TB, out *testenv.Buffer, subs ...string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
