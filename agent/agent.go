@@ -58,9 +58,23 @@ func Run(ctx context.Context, o Options) error {
 	namesDone := make(chan struct{})
 	go func() { names.Start(namesCtx); close(namesDone) }()
 	defer func() { stopNames(); <-namesDone }()
+	if o.Sessions == nil && o.Config.Server.URL != "" && o.Config.ExecSessions.Enabled {
+		o.Sessions = session.NewRegistry(o.Config.ExecSessions.Window)
+	}
+	link, err := connect(o, o.Sessions)
+	if err != nil {
+		return err
+	}
 	outs := o.Outputs
 	if outs == nil {
-		if outs, _, err = output.Build(o.Config, o.Stdout, o.Registry, o.Log); err != nil {
+		var extra []output.Sink
+		if link != nil {
+			extra = append(extra, link.client)
+			if o.Pods == nil {
+				o.Pods = link.pods
+			}
+		}
+		if outs, _, err = output.Build(o.Config, o.Stdout, o.Registry, o.Log, extra...); err != nil {
 			return err
 		}
 	}
@@ -88,12 +102,16 @@ func Run(ctx context.Context, o Options) error {
 		o.Log.Warn("rules name event types the probe does not capture yet; they cannot match those",
 			"event_types", missing)
 	}
-	stopOutputs := func() {}
+	stopLink := func() {}
+	if link != nil {
+		stopLink = link.start(context.WithoutCancel(ctx))
+	}
+	stopOutputs := stopLink
 	if o.Outputs == nil {
 		outCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		outDone := make(chan error, 1)
 		go func() { outDone <- outs.Start(outCtx) }()
-		stopOutputs = func() { cancel(); <-outDone }
+		stopOutputs = func() { cancel(); <-outDone; stopLink() }
 	}
 	if o.Ready != nil {
 		o.Ready()

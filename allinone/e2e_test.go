@@ -18,10 +18,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/peregrine-sec/peregrine/agent"
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/kubetest"
 	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/internal/testpki"
+	"github.com/peregrine-sec/peregrine/server"
 )
 
 // cluster is `peregrine run` wired to a real kube-apiserver (audit webhook,
@@ -58,10 +60,6 @@ func startClusterWith(t testing.TB, tee io.Writer, rulesFiles ...string) *cluste
 		c.out = io.MultiWriter(c.stdout, tee)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	type admission struct {
-		addr net.Addr
-		ca   []byte
-	}
 	adm, auditAddr, agentUp, done := make(chan admission, 1), make(chan net.Addr, 1), make(chan struct{}), make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{Config: cfg, Hostname: "node-1", Stdout: c.out, Registry: c.reg,
@@ -93,6 +91,67 @@ func startClusterWith(t testing.TB, tee io.Writer, rulesFiles ...string) *cluste
 	c.allowExec(t)
 	c.node(t)
 	return c
+}
+
+// startStreamCluster is the same with the service and the agent apart, as
+// in a cluster: `serve` with its agents listener (TLS, client certificates)
+// and `agent --server`, joined by the stream.
+func startStreamCluster(t *testing.T) *cluster {
+	testenv.RequireKernel(t)
+	kubetest.BinDir(t)
+	ca := testpki.NewCA(t)
+	cert, key := ca.Serving(t, "peregrine")
+	agentCert, agentKey := ca.Client(t, "peregrine-agent", "")
+	port := kubetest.FreePort(t)
+	srvCfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
+		"admission.latency_budget=2s", "k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
+		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml]",
+		"agents.enabled=true", "agents.listen_port=0", "agents.cert_file=" + cert, "agents.key_file=" + key,
+		"agents.client_ca_file=" + ca.CertPEM, "agents.allowed_client_names=[peregrine-agent]",
+		"kubernetes.kubeconfig=" + kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry()}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	adm, auditAddr, agentsAddr := make(chan admission, 1), make(chan net.Addr, 1), make(chan net.Addr, 1)
+	srvDone := make(chan error, 1)
+	go func() {
+		srvDone <- server.Run(ctx, server.Options{Config: srvCfg, Hostname: "control-plane", Stdout: c.stdout, Log: log,
+			Registry: c.reg, AgentsListening: func(a net.Addr) { agentsAddr <- a },
+			Listening:          func(a, _ net.Addr) { auditAddr <- a },
+			AdmissionListening: func(a net.Addr, ca []byte) { adm <- admission{a, ca} }})
+	}()
+	a, audit, agents := <-adm, <-auditAddr, <-agentsAddr
+	agentCfg, err := config.Load("", []string{"rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml,testdata/session_rules.yaml]",
+		"stdout_output.enabled=false", "exec_sessions.wait=10s", "server.url=https://" + agents.String() + "/agent/v1/stream",
+		"server.ca_file=" + ca.CertPEM, "server.cert_file=" + agentCert, "server.key_file=" + agentKey, "server.node_name=node-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentUp, agentDone := make(chan struct{}), make(chan error, 1)
+	go func() {
+		agentDone <- agent.Run(ctx, agent.Options{Config: agentCfg, Hostname: "node-1", Log: log,
+			Registry: prometheus.NewRegistry(), Ready: func() { close(agentUp) }})
+	}()
+	select {
+	case <-agentUp:
+	case err := <-agentDone:
+		t.Fatalf("agent: %v", err)
+	}
+	t.Cleanup(func() { cancel(); <-agentDone; <-srvDone })
+	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + audit.String() + "/k8s-audit", Port: port})
+	c.kube.Namespaces(t, "shop")
+	c.kube.RegisterWebhook(t, "https://"+a.addr.String()+"/validate", a.ca, "shop")
+	c.allowExec(t)
+	c.node(t)
+	return c
+}
+
+type admission struct {
+	addr net.Addr
+	ca   []byte
 }
 
 // allowExec lets the groups devs (alice) and ops (bob) exec into pods.
@@ -234,9 +293,14 @@ func containsAll(s string, subs []string) bool {
 // TestExecSessionEndToEnd: alice's kubectl exec, admitted by the real
 // apiserver, announced to the agent; the shell the runtime then starts in
 // the (fake) container raises alerts that name alice, the pod, the
-// namespace, and, once the audit event arrives, the audit id.
+// namespace, and, once the audit event arrives, the audit id. In one
+// process (peregrine run), and with the service and the agent apart.
 func TestExecSessionEndToEnd(t *testing.T) {
-	c := startCluster(t)
+	t.Run("run", func(t *testing.T) { execSessionEndToEnd(t, startCluster(t)) })
+	t.Run("serve+agent", func(t *testing.T) { execSessionEndToEnd(t, startStreamCluster(t)) })
+}
+
+func execSessionEndToEnd(t *testing.T, c *cluster) {
 	cgroup, init := c.pod(t, "web")
 	cmd := []string{"sh", "-c", "cat /etc/shadow > /dev/null; id"}
 	c.exec(t, kubetest.AliceToken, "web", cmd...)

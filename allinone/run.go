@@ -50,7 +50,7 @@ func Run(ctx context.Context, o Options) error {
 		defer func() { stopOutputs(); <-outDone }()
 		o.Outputs = outs
 	}
-	pods, err := watchPods(ctx, o)
+	pods, err := kube.Watch(ctx, o.Config.Kubernetes.Kubeconfig, o.Log)
 	if err != nil {
 		return err
 	}
@@ -74,27 +74,11 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	err = server.Run(ctx, server.Options{Config: o.Config, Hostname: o.Hostname, Stdout: o.Stdout, Log: o.Log,
-		Registry: o.Registry, Outputs: o.Outputs, Sessions: router, Listening: o.Listening,
+		Registry: o.Registry, Outputs: o.Outputs, Sessions: router, Pods: pods, Listening: o.Listening,
 		AdmissionListening: o.AdmissionListening})
 	cancel()
 	<-agentDone
 	return err
-}
-
-// watchPods starts the pod watch when a cluster is configured (nil, nil
-// when none is).
-func watchPods(ctx context.Context, o Options) (*kube.Pods, error) {
-	cfg, ok, err := kube.Config(o.Config.Kubernetes.Kubeconfig)
-	if err != nil || !ok {
-		return nil, err
-	}
-	pods := kube.NewPods(o.Log)
-	go func() {
-		if err := pods.Start(ctx, cfg); err != nil {
-			o.Log.Error("pod watch stopped", "err", err)
-		}
-	}()
-	return pods, nil
 }
 
 // podLookup shows the pod watch to the agent's process table.

@@ -31,6 +31,40 @@ type Config struct {
 	Admission    Admission    `yaml:"admission"`
 	ExecSessions ExecSessions `yaml:"exec_sessions"`
 	Kubernetes   Kubernetes   `yaml:"kubernetes"`
+	Agents       Agents       `yaml:"agents"`
+	Server       Server       `yaml:"server"`
+}
+
+// Agents is the service's listener for node agents' streams (serve).
+type Agents struct {
+	Enabled       bool   `yaml:"enabled"`
+	ListenAddress string `yaml:"listen_address"`
+	ListenPort    int    `yaml:"listen_port"`
+	Endpoint      string `yaml:"endpoint"`
+	// TLS and authentication as for k8s_audit: a client certificate signed
+	// by ClientCAFile (with one of AllowedClientNames when set) or a
+	// bearer token from TokensFile.
+	CertFile           string   `yaml:"cert_file"`
+	KeyFile            string   `yaml:"key_file"`
+	ClientCAFile       string   `yaml:"client_ca_file"`
+	AllowedClientNames []string `yaml:"allowed_client_names"`
+	TokensFile         string   `yaml:"tokens_file"`
+}
+
+// Server is where a node agent streams to (agent --server).
+type Server struct {
+	URL string `yaml:"url"` // https://peregrine-agents.peregrine.svc:9767/agent/v1/stream; empty: standalone
+	// CAFile verifies the service; CertFile and KeyFile authenticate the
+	// agent (mTLS), or TokenFile holds a bearer token.
+	CAFile    string `yaml:"ca_file"`
+	CertFile  string `yaml:"cert_file"`
+	KeyFile   string `yaml:"key_file"`
+	TokenFile string `yaml:"token_file"`
+	// NodeName names the node; empty: $NODE_NAME (the downward API), else
+	// the hostname.
+	NodeName string `yaml:"node_name"`
+	// Buffer bounds the alerts kept while the service is away.
+	Buffer int `yaml:"buffer"`
 }
 
 // ExecSessions attributes processes started by kubectl exec to the
@@ -182,5 +216,7 @@ func Default() *Config {
 			Mode: "enforce", ExemptNamespaces: []string{"kube-system", "peregrine"},
 			LatencyBudget: 800 * time.Millisecond, MaxBodyBytes: 7 << 20, Workers: 4},
 		ExecSessions: ExecSessions{Enabled: true, Window: time.Minute, Wait: 5 * time.Second},
+		Agents:       Agents{ListenAddress: "127.0.0.1", ListenPort: 9767, Endpoint: "/agent/v1/stream"},
+		Server:       Server{Buffer: 100000},
 	}
 }

@@ -37,6 +37,7 @@ type Pods struct {
 	mu     sync.RWMutex
 	byID   map[string]*Container
 	byPod  map[string]map[string]*Container // "ns/name" → container name → container
+	nodes  map[string]uint64                // node → version of its containers
 	log    *slog.Logger
 	synced func() bool
 }
@@ -63,7 +64,7 @@ func Config(path string) (*rest.Config, bool, error) {
 
 // NewPods returns an empty index; Start fills it.
 func NewPods(log *slog.Logger) *Pods {
-	return &Pods{byID: map[string]*Container{}, byPod: map[string]map[string]*Container{}, log: log,
+	return &Pods{byID: map[string]*Container{}, byPod: map[string]map[string]*Container{}, nodes: map[string]uint64{}, log: log,
 		synced: func() bool { return false }}
 }
 
@@ -149,6 +150,7 @@ func (p *Pods) set(o any) {
 			p.byID[c.ID] = c
 		}
 	}
+	p.nodes[pod.Spec.NodeName]++
 }
 
 func (p *Pods) remove(o any) {
@@ -167,8 +169,29 @@ func (p *Pods) remove(o any) {
 func (p *Pods) dropLocked(key string) {
 	for _, c := range p.byPod[key] {
 		delete(p.byID, c.ID)
+		p.nodes[c.Node]++
 	}
 	delete(p.byPod, key)
+}
+
+// NodeVersion changes whenever a container of the node may have.
+func (p *Pods) NodeVersion(node string) uint64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.nodes[node]
+}
+
+// Node returns the containers with an id on the node.
+func (p *Pods) Node(node string) []*Container {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []*Container
+	for _, c := range p.byID {
+		if c.Node == node {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // runtimeID strips the runtime:// prefix of a container status id.
@@ -200,4 +223,20 @@ func (p *Pods) ByName(ns, pod, name string) (*Container, bool) {
 	}
 	c, ok := byName[name]
 	return c, ok
+}
+
+// Watch starts a pod watch when a cluster is configured (kubeconfig, or
+// in-cluster); nil, nil when there is none.
+func Watch(ctx context.Context, kubeconfig string, log *slog.Logger) (*Pods, error) {
+	cfg, ok, err := Config(kubeconfig)
+	if err != nil || !ok {
+		return nil, err
+	}
+	pods := NewPods(log)
+	go func() {
+		if err := pods.Start(ctx, cfg); err != nil {
+			log.Error("pod watch stopped", "err", err)
+		}
+	}()
+	return pods, nil
 }

@@ -23,8 +23,9 @@ func FormatOf(c *config.Config) Format {
 }
 
 // Build opens every enabled output of the configuration; it also returns
-// the file sinks, which SIGHUP reopens.
-func Build(c *config.Config, stdout io.Writer, reg prometheus.Registerer, log *slog.Logger) (*Outputs, []*File, error) {
+// the file sinks, which SIGHUP reopens. Extra sinks (an agent's stream to
+// the service) join them.
+func Build(c *config.Config, stdout io.Writer, reg prometheus.Registerer, log *slog.Logger, extra ...Sink) (*Outputs, []*File, error) {
 	var sinks []SinkConfig
 	var files []*File
 	add := func(s Sink) {
@@ -60,6 +61,9 @@ func Build(c *config.Config, stdout io.Writer, reg prometheus.Registerer, log *s
 	}
 	if c.ProgramOutput.Enabled {
 		add(NewProgram(c.ProgramOutput.Program))
+	}
+	for _, s := range extra {
+		add(s)
 	}
 	if len(sinks) == 0 {
 		return nil, nil, fmt.Errorf("no output enabled: alerts would go nowhere (enable stdout_output, file_output, ...)")

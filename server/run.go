@@ -19,9 +19,11 @@ import (
 
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/kube"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/engine"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
+	"github.com/peregrine-sec/peregrine/stream"
 	"github.com/peregrine-sec/peregrine/webhook"
 )
 
@@ -43,8 +45,13 @@ type Options struct {
 	// run); the caller starts and stops them. Otherwise Run builds its own.
 	Outputs *output.Outputs
 	// Sessions, when set, receives the exec sessions that admission and
-	// audit announce.
+	// audit announce; otherwise Run makes one when exec_sessions is on.
 	Sessions *SessionRouter
+	// Pods, when set, is the pod watch (shared, peregrine run); otherwise
+	// Run starts one when a cluster is configured.
+	Pods *kube.Pods
+	// AgentsListening, when set, is told the agents' listener address.
+	AgentsListening func(net.Addr)
 }
 
 func addrOf(ln net.Listener) string {
@@ -80,8 +87,23 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if o.Pods == nil {
+		if o.Pods, err = kube.Watch(ctx, c.Kubernetes.Kubeconfig, o.Log); err != nil {
+			s.close()
+			return err
+		}
+	}
+	if o.Sessions == nil && c.ExecSessions.Enabled {
+		o.Sessions = NewSessionRouter(o.Pods, nil, o.Registry, o.Log)
+	}
 	if c.Admission.Enabled {
 		if err := s.addAdmission(c.Admission, set, outs, o); err != nil {
+			s.close()
+			return err
+		}
+	}
+	if c.Agents.Enabled {
+		if err := s.addAgents(c.Agents, outs, o.Pods, o); err != nil {
 			s.close()
 			return err
 		}
@@ -91,7 +113,7 @@ func Run(ctx context.Context, o Options) error {
 }
 
 func (s *servers) close() {
-	for _, ln := range []net.Listener{s.auditLn, s.webLn, s.admissionLn} {
+	for _, ln := range []net.Listener{s.auditLn, s.webLn, s.admissionLn, s.agentsLn} {
 		if ln != nil {
 			ln.Close()
 		}
@@ -106,6 +128,9 @@ type servers struct {
 	admissionLn    net.Listener
 	certs          *webhook.CertSource
 	handler        *auditHandler
+	agents         *http.Server // nil when disabled
+	agentsLn       net.Listener
+	hub            *stream.Hub
 	ready          atomic.Bool
 }
 
@@ -178,7 +203,7 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 		wg.Go(func() { evaluate(s.handler.queue, ev, outs, s.handler.metrics, o.Sessions) })
 	}
 	go reopenOnSignal(ctx, o.Reopen, files, o.Log)
-	errs := make(chan error, 2)
+	errs := make(chan error, 4)
 	for _, p := range []struct {
 		srv *http.Server
 		ln  net.Listener
@@ -196,6 +221,16 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 			}
 		}()
 		go s.certs.Watch(ctx, 5*time.Second, o.Log)
+	}
+	if s.agents != nil {
+		go func() {
+			if err := s.agents.Serve(s.agentsLn); !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+		if o.AgentsListening != nil {
+			o.AgentsListening(s.agentsLn.Addr())
+		}
 	}
 	s.ready.Store(true)
 	o.Log.Info("serving", "k8s_audit", s.auditLn.Addr().String(), "webserver", s.webLn.Addr().String(),
@@ -217,6 +252,10 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 	_ = s.audit.Shutdown(shutdownCtx)
 	if s.admission != nil {
 		_ = s.admission.Shutdown(shutdownCtx)
+	}
+	if s.agents != nil {
+		s.hub.Close() // streams end; agents keep what was not acknowledged
+		_ = s.agents.Shutdown(shutdownCtx)
 	}
 	s.handler.queue.close()
 	wg.Wait() // every queued event evaluated

@@ -17,16 +17,26 @@ import (
 type SessionRouter struct {
 	pods   *kube.Pods
 	agents []*session.Registry // agents in this process (peregrine run)
+	remote Remote              // agents streaming to this service; nil: none
 	log    *slog.Logger
 	routed *prometheus.CounterVec
 }
+
+// Remote reaches the agents of other nodes.
+type Remote interface {
+	Announce(session.Announcement) bool // false: no agent for the node
+	Confirm(session.Confirmation)
+}
+
+// SetRemote routes to streaming agents too; call before serving.
+func (r *SessionRouter) SetRemote(remote Remote) { r.remote = remote }
 
 // NewSessionRouter routes with pods (nil: no cluster, nothing resolves) to
 // the agents given.
 func NewSessionRouter(pods *kube.Pods, agents []*session.Registry, reg prometheus.Registerer, log *slog.Logger) *SessionRouter {
 	r := &SessionRouter{pods: pods, agents: agents, log: log,
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_exec_sessions_total",
-			Help: "Exec sessions announced, by source (admission, audit) and outcome (routed, unresolved: pod or container unknown)."},
+			Help: "Exec sessions announced, by source (admission, audit) and outcome (routed; unresolved: pod or container unknown; no_agent: the node's agent is not connected)."},
 			[]string{"source", "outcome"})}
 	reg.MustRegister(r.routed)
 	return r
@@ -44,10 +54,18 @@ func (r *SessionRouter) Announce(a session.Announcement, source string) {
 		return
 	}
 	a.ContainerID, a.PodUID, a.Node, a.Container = c.ID, c.PodUID, c.Node, c.Name
-	r.routed.WithLabelValues(source, "routed").Inc()
+	delivered := len(r.agents) > 0
 	for _, ag := range r.agents {
 		ag.Announce(a)
 	}
+	if r.remote != nil && r.remote.Announce(a) {
+		delivered = true
+	}
+	outcome := "routed"
+	if !delivered {
+		outcome = "no_agent"
+	}
+	r.routed.WithLabelValues(source, outcome).Inc()
 }
 
 // FromAudit confirms or announces the session an audit event is about.
@@ -58,6 +76,9 @@ func (r *SessionRouter) FromAudit(e *audit.Event) {
 	case confirmed:
 		for _, ag := range r.agents {
 			ag.Confirm(conf)
+		}
+		if r.remote != nil {
+			r.remote.Confirm(conf)
 		}
 	default:
 		r.Announce(ann, "audit")

@@ -16,9 +16,9 @@ import (
 func agentCmd() *cobra.Command {
 	var cf configFlags
 	var rulesFiles []string
-	var format, record string
+	var format, record, serverURL string
 	c := &cobra.Command{
-		Use:   "agent [-r RULES...] [-c FILE] [-o key=value]... [--format json|text]",
+		Use:   "agent [-r RULES...] [-c FILE] [-o key=value]... [--format json|text] [--server URL]",
 		Short: "Run the node agent: capture syscalls with eBPF and evaluate the syscall rules (root)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -28,6 +28,9 @@ func agentCmd() *cobra.Command {
 			}
 			if len(rulesFiles) > 0 {
 				cfg.RulesFiles = rulesFiles
+			}
+			if serverURL != "" {
+				cfg.Server.URL = serverURL
 			}
 			switch format {
 			case "json":
@@ -55,6 +58,7 @@ func agentCmd() *cobra.Command {
 	cf.add(c)
 	c.Flags().StringArrayVarP(&rulesFiles, "rules", "r", nil, "rules file or directory (repeatable; default: rules_files, else the built-in rules)")
 	c.Flags().StringVar(&format, "format", "", "alert format on stdout: json or text (default: json_output)")
+	c.Flags().StringVar(&serverURL, "server", "", "stream alerts to this peregrine serve and take exec sessions from it (server.url; credentials in the server: section)")
 	c.Flags().StringVar(&record, "record", "", "also save every captured event to this capture file (replay it with peregrine replay --syscalls)")
 	return c
 }

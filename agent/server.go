@@ -1,0 +1,120 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/peregrine-sec/peregrine/runtime"
+	"github.com/peregrine-sec/peregrine/session"
+	"github.com/peregrine-sec/peregrine/stream"
+)
+
+// serverLink is the agent's stream to the service (agent --server): the
+// alerts' extra output, and where exec sessions and pod metadata come from.
+type serverLink struct {
+	client *stream.Client
+	pods   *streamedPods
+}
+
+// connect prepares the stream to the configured service; nil when the
+// agent runs standalone.
+func connect(o Options, sessions *session.Registry) (*serverLink, error) {
+	s := o.Config.Server
+	if s.URL == "" {
+		return nil, nil
+	}
+	tlsCfg, token, err := clientCredentials(s.CAFile, s.CertFile, s.KeyFile, s.TokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	node := s.NodeName
+	if node == "" {
+		node = os.Getenv("NODE_NAME") // the downward API
+	}
+	if node == "" {
+		node = o.Hostname
+	}
+	l := &serverLink{pods: &streamedPods{byID: map[string]runtime.PodInfo{}}}
+	opts := stream.ClientOptions{URL: s.URL, Node: node, Hostname: o.Hostname, TLS: tlsCfg, Token: token, Buffer: s.Buffer,
+		Log: o.Log, OnPods: l.pods.set}
+	if sessions != nil {
+		opts.OnAnnounce, opts.OnConfirm = sessions.Announce, sessions.Confirm
+	}
+	l.client = stream.NewClient(opts, o.Registry)
+	return l, nil
+}
+
+// clientCredentials loads the service's CA, the agent's certificate and
+// its token, whichever are configured.
+func clientCredentials(caFile, certFile, keyFile, tokenFile string) (*tls.Config, string, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, "", err
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, "", fmt.Errorf("%s: no certificate found", caFile)
+		}
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, "", err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	var token string
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return nil, "", err
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return cfg, token, nil
+}
+
+// start runs the stream until ctx ends; the returned stop waits for it.
+func (l *serverLink) start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { l.client.Start(ctx); close(done) }()
+	return func() {
+		l.client.Drain(2 * time.Second) // the last alerts, if the service is there
+		cancel()
+		<-done
+	}
+}
+
+// streamedPods are the node's containers as the service last sent them.
+type streamedPods struct {
+	mu   sync.RWMutex
+	byID map[string]runtime.PodInfo
+}
+
+func (p *streamedPods) set(cs []stream.Container) {
+	m := make(map[string]runtime.PodInfo, len(cs))
+	for _, c := range cs {
+		m[c.ID] = runtime.PodInfo{Name: c.Name, Image: c.Image, Namespace: c.Namespace, Pod: c.Pod, PodUID: c.PodUID,
+			PodIP: c.PodIP, Labels: c.Labels}
+	}
+	p.mu.Lock()
+	p.byID = m
+	p.mu.Unlock()
+}
+
+// Lookup implements runtime.Pods.
+func (p *streamedPods) Lookup(id string) (runtime.PodInfo, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	info, ok := p.byID[id]
+	return info, ok
+}

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/kube"
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/stream"
+)
+
+// addAgents opens the listener node agents stream to: their alerts are
+// published here, exec sessions and pod metadata go to them.
+func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Pods, o Options) error {
+	tlsCfg, err := serverTLS(a.CertFile, a.KeyFile, a.ClientCAFile)
+	if err != nil {
+		return fmt.Errorf("agents: %w", err)
+	}
+	auth := &authenticator{certs: a.ClientCAFile != "", names: a.AllowedClientNames}
+	if a.TokensFile != "" {
+		if auth.tokens, err = readTokens(a.TokensFile); err != nil {
+			return fmt.Errorf("agents: %w", err)
+		}
+	}
+	addr := net.JoinHostPort(a.ListenAddress, strconv.Itoa(a.ListenPort))
+	if err := checkExposure(addr, tlsCfg != nil, auth); err != nil {
+		return fmt.Errorf("agents: %w", err)
+	}
+	var src stream.PodSource
+	if pods != nil {
+		src = podSource{pods}
+	}
+	s.hub = stream.NewHub(outs.Publish, src, o.Registry, o.Log)
+	if o.Sessions != nil {
+		o.Sessions.SetRemote(s.hub)
+	}
+	if s.agentsLn, err = listen(addr, tlsCfg); err != nil {
+		return err
+	}
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.POST(a.Endpoint, func(c *gin.Context) {
+		if err := auth.check(c.Request); err != nil {
+			code := http.StatusUnauthorized
+			if err == errForbidden {
+				code = http.StatusForbidden
+			}
+			c.AbortWithStatusJSON(code, gin.H{"error": err.Error()})
+			return
+		}
+		s.hub.ServeHTTP(c.Writer, c.Request)
+	})
+	s.agents = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// podSource shows the pod watch to the agents' streams.
+type podSource struct{ pods *kube.Pods }
+
+func (p podSource) NodeVersion(node string) uint64 { return p.pods.NodeVersion(node) }
+
+func (p podSource) Node(node string) []stream.Container {
+	var out []stream.Container
+	for _, c := range p.pods.Node(node) {
+		out = append(out, stream.Container{ID: c.ID, Name: c.Name, Image: c.Image, Namespace: c.Namespace, Pod: c.Pod,
+			PodUID: c.PodUID, PodIP: c.PodIP, Labels: c.Labels})
+	}
+	return out
+}

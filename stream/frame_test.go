@@ -1,0 +1,79 @@
+package stream
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestFrameRoundTrip(t *testing.T) {
+	small := Hello{Node: "node-1", Hostname: "n1"}
+	big := Alerts{Seq: 7}
+	for range 50 {
+		big.Alerts = append(big.Alerts, Alert{Rule: "Shell spawned in a container", Priority: "Notice", Source: "syscall",
+			Output: "Shell spawned in a container (user=root shell=bash)", Tags: []string{"container", "shell"}})
+	}
+	var buf bytes.Buffer
+	if err := WriteFrame(&buf, KindHello, small); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFrame(&buf, KindAlerts, big); err != nil {
+		t.Fatal(err)
+	}
+	raw := buf.Len()
+	kind, payload, err := ReadFrame(&buf)
+	var gotHello Hello
+	if err != nil || kind != KindHello || decode(kind, payload, &gotHello) != nil || gotHello != small {
+		t.Fatalf("hello: %c %v %+v", kind, err, gotHello)
+	}
+	kind, payload, err = ReadFrame(&buf)
+	var gotAlerts Alerts
+	if err != nil || kind != KindAlerts || decode(kind, payload, &gotAlerts) != nil {
+		t.Fatalf("alerts: %c %v", kind, err)
+	}
+	if diff := cmp.Diff(big, gotAlerts); diff != "" {
+		t.Errorf("alerts (-sent +got):\n%s", diff)
+	}
+	if raw > len(payload)/4 {
+		t.Errorf("50 similar alerts took %d bytes on the wire for %d of JSON: not deflated", raw, len(payload))
+	}
+}
+
+func TestReadFrameErrors(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"oversized", "a\xff\xff\xff\xff", "stream: malformed frame: 4294967295 bytes over the 8388608 limit"},
+		{"truncated", "a\x00\x00\x00\x05{}", "stream: malformed frame: unexpected EOF"},
+		{"bad deflate", "\xe1\x00\x00\x00\x02zz", "stream: malformed frame: inflate: unexpected EOF"},
+	}
+	for _, tt := range tests {
+		_, _, err := ReadFrame(strings.NewReader(tt.in))
+		if err == nil || err.Error() != tt.want || !errors.Is(err, ErrFrame) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// FuzzReadFrame: any bytes give a frame or an error, never a panic or an
+// allocation past the limit.
+func FuzzReadFrame(f *testing.F) {
+	var buf bytes.Buffer
+	WriteFrame(&buf, KindAck, Ack{Seq: 3})
+	f.Add(buf.Bytes())
+	f.Add([]byte("\xe1\x00\x00\x00\x02zz"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		for {
+			kind, payload, err := ReadFrame(r)
+			if err != nil {
+				return
+			}
+			var v any
+			_ = decode(kind, payload, &v)
+		}
+	})
+}

@@ -1,0 +1,253 @@
+package stream
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/session"
+)
+
+// PodSource gives the containers of a node, and a version of them that
+// changes whenever they may have.
+type PodSource interface {
+	NodeVersion(node string) uint64
+	Node(node string) []Container
+}
+
+// Hub is the service's side: one connection per node. Safe for concurrent
+// use.
+type Hub struct {
+	publish func(*output.Alert)
+	pods    PodSource // nil: no cluster
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	agents map[string]*agentConn
+	closed bool
+
+	connected prometheus.Gauge
+	alerts    prometheus.Counter
+	lost      *prometheus.CounterVec
+}
+
+// agentConn is one agent's stream; out carries frames to write until done
+// is closed (the stream ended or a reconnect replaced it). out is never
+// closed: senders may still hold the connection.
+type agentConn struct {
+	node string
+	out  chan frame
+	done chan struct{}
+}
+
+type frame struct {
+	kind byte
+	v    any
+}
+
+// NewHub publishes the alerts agents send and routes sessions to them.
+func NewHub(publish func(*output.Alert), pods PodSource, reg prometheus.Registerer, log *slog.Logger) *Hub {
+	h := &Hub{publish: publish, pods: pods, log: log, agents: map[string]*agentConn{},
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "peregrine_agents_connected", Help: "Node agents streaming to this service."}),
+		alerts: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_agent_alerts_total",
+			Help: "Alerts received from node agents."}),
+		lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_agent_messages_lost_total",
+			Help: "Messages for agents that could not be delivered: no agent for the node, or its stream too slow."}, []string{"kind"}),
+	}
+	reg.MustRegister(h.connected, h.alerts, h.lost)
+	return h
+}
+
+// Close ends every stream and refuses new ones (the service is stopping:
+// agents reconnect to its successor and send again what was not
+// acknowledged).
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for node, c := range h.agents {
+		close(c.done)
+		delete(h.agents, node)
+		h.connected.Dec()
+	}
+}
+
+// Announce sends an exec to the agent of its node; false when that agent
+// is not connected.
+func (h *Hub) Announce(a session.Announcement) bool {
+	h.mu.Lock()
+	c := h.agents[a.Node]
+	h.mu.Unlock()
+	if c == nil || !c.send(frame{KindAnnounce, a}) {
+		h.lost.WithLabelValues("announce").Inc()
+		return false
+	}
+	return true
+}
+
+// Confirm sends an exec's audit ID to every agent: only the one holding
+// the session uses it.
+func (h *Hub) Confirm(c session.Confirmation) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, a := range h.agents {
+		if !a.send(frame{KindConfirm, c}) {
+			h.lost.WithLabelValues("confirm").Inc()
+		}
+	}
+}
+
+// send queues a frame without blocking the caller (the webhook answers
+// the apiserver meanwhile).
+func (c *agentConn) send(f frame) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+	}
+	select {
+	case c.out <- f:
+		return true
+	default:
+		return false
+	}
+}
+
+// ServeHTTP runs one agent's stream until either side ends it. The caller
+// has authenticated the request.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	_ = rc.EnableFullDuplex() // HTTP/1.1: read the body while writing; HTTP/2 does so anyway
+	body := bufio.NewReader(r.Body)
+	kind, payload, err := ReadFrame(body)
+	var hello Hello
+	if err == nil && kind != KindHello {
+		err = errors.New("the first frame must be a hello")
+	}
+	if err == nil {
+		err = decode(kind, payload, &hello)
+	}
+	if err == nil && hello.Node == "" {
+		err = errors.New("hello without a node name")
+	}
+	if err != nil {
+		http.Error(w, "stream: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	c := &agentConn{node: hello.Node, out: make(chan frame, 4096), done: make(chan struct{})}
+	if !h.attach(c) {
+		http.Error(w, "stream: the service is stopping", http.StatusServiceUnavailable)
+		return
+	}
+	defer h.detach(c)
+	w.Header().Set("Content-Type", "application/x-peregrine-stream")
+	w.WriteHeader(http.StatusOK)
+	rc.Flush()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		h.writeLoop(ctx, cancel, w, rc, c)
+		_ = rc.SetReadDeadline(time.Now()) // and the read side stops too
+	}()
+	h.log.Info("agent connected", "node", hello.Node, "hostname", hello.Hostname)
+	err = h.readLoop(body, c)
+	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		h.log.Warn("agent stream ended", "node", hello.Node, "err", err)
+	}
+}
+
+func (h *Hub) attach(c *agentConn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	if old := h.agents[c.node]; old != nil {
+		close(old.done) // a reconnect replaces the stale stream
+	} else {
+		h.connected.Inc()
+	}
+	h.agents[c.node] = c
+	return true
+}
+
+func (h *Hub) detach(c *agentConn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.agents[c.node] == c {
+		delete(h.agents, c.node)
+		close(c.done)
+		h.connected.Dec()
+	}
+}
+
+// readLoop publishes alert batches and acknowledges them.
+func (h *Hub) readLoop(body io.Reader, c *agentConn) error {
+	for {
+		kind, payload, err := ReadFrame(body)
+		if err != nil {
+			return err
+		}
+		if kind != KindAlerts {
+			continue // newer agents may say more
+		}
+		var batch Alerts
+		if err := decode(kind, payload, &batch); err != nil {
+			return err
+		}
+		for i := range batch.Alerts {
+			h.publish(batch.Alerts[i].alert())
+		}
+		h.alerts.Add(float64(len(batch.Alerts)))
+		if !c.send(frame{KindAck, Ack{Seq: batch.Seq}}) {
+			return errors.New("agent not reading its stream")
+		}
+	}
+}
+
+// writeLoop writes queued frames and the node's pods (at once, then when
+// they change), until the stream ends.
+func (h *Hub) writeLoop(ctx context.Context, cancel context.CancelFunc, w io.Writer, rc *http.ResponseController, c *agentConn) {
+	defer cancel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var podsVersion uint64
+	write := func(f frame) bool { return WriteFrame(w, f.kind, f.v) == nil && rc.Flush() == nil }
+	for {
+		if f, changed := h.podsFrame(c.node, &podsVersion); changed && !write(f) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		case f := <-c.out:
+			if !write(f) {
+				return
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// podsFrame is the node's containers when they changed since *version.
+func (h *Hub) podsFrame(node string, version *uint64) (frame, bool) {
+	if h.pods == nil {
+		return frame{}, false
+	}
+	v := h.pods.NodeVersion(node)
+	if v == *version {
+		return frame{}, false
+	}
+	*version = v
+	return frame{KindPods, Pods{Containers: h.pods.Node(node)}}, true
+}

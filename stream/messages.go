@@ -1,0 +1,68 @@
+package stream
+
+import (
+	"time"
+
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/policies/rules"
+)
+
+// Hello opens a stream.
+type Hello struct {
+	Node     string `json:"node"`
+	Hostname string `json:"hostname"`
+}
+
+// Alerts is a batch of alerts.
+type Alerts struct {
+	Seq    uint64  `json:"seq"`
+	Alerts []Alert `json:"alerts"`
+}
+
+// Ack acknowledges the batches up to Seq.
+type Ack struct {
+	Seq uint64 `json:"seq"`
+}
+
+// Alert is an alert on the wire: Falco's JSON fields.
+type Alert struct {
+	Time         time.Time      `json:"time"`
+	Rule         string         `json:"rule"`
+	Priority     string         `json:"priority"`
+	Source       string         `json:"source"`
+	Hostname     string         `json:"hostname"`
+	Output       string         `json:"output"`
+	OutputFields map[string]any `json:"output_fields,omitempty"`
+	Tags         []string       `json:"tags,omitempty"`
+}
+
+func fromAlert(a *output.Alert) Alert {
+	return Alert{Time: a.Time, Rule: a.Rule, Priority: a.Priority.String(), Source: a.Source, Hostname: a.Hostname,
+		Output: a.Message, OutputFields: a.OutputFields, Tags: a.Tags}
+}
+
+func (a *Alert) alert() *output.Alert {
+	p, ok := rules.ParsePriority(a.Priority)
+	if !ok {
+		p = rules.Debug
+	}
+	return &output.Alert{Time: a.Time, Rule: a.Rule, Priority: p, Source: a.Source, Hostname: a.Hostname,
+		Message: a.Output, OutputFields: a.OutputFields, Tags: a.Tags}
+}
+
+// Pods are the containers of the agent's node, as the cluster sees them.
+type Pods struct {
+	Containers []Container `json:"containers"`
+}
+
+// Container is one container of a pod.
+type Container struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Image     string            `json:"image"`
+	Namespace string            `json:"namespace"`
+	Pod       string            `json:"pod"`
+	PodUID    string            `json:"podUID"`
+	PodIP     string            `json:"podIP,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}

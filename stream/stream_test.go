@@ -1,0 +1,122 @@
+package stream
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/policies/rules"
+	"github.com/peregrine-sec/peregrine/session"
+)
+
+type staticPods map[string][]Container
+
+func (p staticPods) NodeVersion(node string) uint64 { return uint64(len(p[node])) }
+func (p staticPods) Node(node string) []Container   { return p[node] }
+
+// received is what the service published.
+type received struct {
+	mu    sync.Mutex
+	rules map[string]int
+}
+
+func (r *received) publish(a *output.Alert) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rules[a.Rule]++
+}
+
+func (r *received) count(rule string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rules[rule]
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// serve runs the hub on addr (":0" for any) over TLS.
+func serve(t *testing.T, hub *Hub, addr string) *httptest.Server {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(hub)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
+	return srv
+}
+
+// TestStream: alerts flow up and are acknowledged; announcements and the
+// node's pods flow down; while the service restarts, alerts wait in the
+// agent's buffer and none is lost.
+func TestStream(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	got := &received{rules: map[string]int{}}
+	pods := staticPods{"node-1": {{ID: "c1", Name: "app", Pod: "web", Namespace: "shop"}}}
+	hub := NewHub(got.publish, pods, prometheus.NewRegistry(), log)
+	srv := serve(t, hub, "127.0.0.1:0")
+	addr := srv.Listener.Addr().String()
+	tlsCfg := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	announced, podsSeen := make(chan session.Announcement, 1), make(chan []Container, 4)
+	cl := NewClient(ClientOptions{URL: srv.URL + "/agent/v1/stream", Node: "node-1", TLS: tlsCfg, Log: log,
+		OnAnnounce: func(a session.Announcement) { announced <- a }, OnPods: func(c []Container) { podsSeen <- c }},
+		prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cl.Start(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	if c := <-podsSeen; len(c) != 1 || c[0].ID != "c1" {
+		t.Errorf("pods %+v", c)
+	}
+	send := func(n int, rule string) {
+		for range n {
+			cl.Send(ctx, nil, &output.Alert{Rule: rule, Priority: rules.Notice, Time: time.Now()})
+		}
+	}
+	send(600, "before")
+	eventually(t, "600 alerts published", func() bool { return got.count("before") == 600 })
+	eventually(t, "acknowledgements", func() bool { cl.mu.Lock(); defer cl.mu.Unlock(); return cl.queued == 0 })
+
+	eventually(t, "the agent registered", func() bool {
+		return hub.Announce(session.Announcement{ID: "s1", Node: "node-1", Command: []string{"sh"}})
+	})
+	if a := <-announced; a.ID != "s1" {
+		t.Errorf("announcement %+v", a)
+	}
+	if hub.Announce(session.Announcement{ID: "s2", Node: "node-2"}) {
+		t.Error("announced to a node with no agent")
+	}
+
+	// The service goes away; alerts keep coming; it comes back.
+	hub.Close()
+	srv.Close()
+	send(300, "during")
+	hub2 := NewHub(got.publish, pods, prometheus.NewRegistry(), log)
+	srv2 := serve(t, hub2, addr)
+	defer func() { hub2.Close(); srv2.Close() }()
+	eventually(t, "alerts sent while the service was away", func() bool { return got.count("during") >= 300 })
+	if n := got.count("before"); n != 600 {
+		t.Errorf("alerts before the restart published %d times, want 600", n)
+	}
+}
