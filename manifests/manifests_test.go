@@ -5,6 +5,7 @@ package manifests
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -47,7 +48,8 @@ func TestManifestsParse(t *testing.T) {
 			kinds[d["kind"].(string)]++
 		}
 	}
-	for _, k := range []string{"Namespace", "Deployment", "Service", "ServiceAccount", "ConfigMap", "Policy", "Config"} {
+	for _, k := range []string{"Namespace", "Deployment", "DaemonSet", "Service", "ServiceAccount", "ConfigMap", "Policy",
+		"Config", "ClusterRole", "ClusterRoleBinding"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s in manifests", k)
 		}
@@ -56,18 +58,18 @@ func TestManifestsParse(t *testing.T) {
 
 func TestServerHardening(t *testing.T) {
 	b, _ := os.ReadFile("server.yaml")
-	for _, want := range []string{"automountServiceAccountToken: false", "runAsNonRoot: true", "readOnlyRootFilesystem: true",
-		"allowPrivilegeEscalation: false", "drop: [ALL]", "client_ca_file:", "allowed_client_names: [kube-apiserver]"} {
+	for _, want := range []string{"runAsNonRoot: true", "readOnlyRootFilesystem: true",
+		"allowPrivilegeEscalation: false", "drop: [ALL]", "client_ca_file:", "allowed_client_names: [kube-apiserver]",
+		"allowed_client_names: [peregrine-agent]"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("server.yaml lacks %q", want)
 		}
 	}
 }
 
-// TestServerConfigLoads: the configuration shipped in the ConfigMap is
-// valid for `peregrine serve`.
-func TestServerConfigLoads(t *testing.T) {
-	for _, d := range docs(t, "server.yaml") {
+// shippedConfig loads the configuration in a file's ConfigMap.
+func shippedConfig(t *testing.T, file string) *config.Config {
+	for _, d := range docs(t, file) {
 		if d["kind"] != "ConfigMap" {
 			continue
 		}
@@ -77,10 +79,46 @@ func TestServerConfigLoads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.K8sAudit.ClientCAFile == "" || cfg.K8sAudit.CertFile == "" {
-			t.Errorf("shipped config serves without TLS client authentication: %+v", cfg.K8sAudit)
-		}
-		return
+		return cfg
 	}
-	t.Fatal("no ConfigMap in server.yaml")
+	t.Fatalf("no ConfigMap in %s", file)
+	return nil
+}
+
+// TestShippedConfigs: the configurations in the ConfigMaps load, and every
+// listener that crosses the network has TLS and client authentication.
+func TestShippedConfigs(t *testing.T) {
+	srv := shippedConfig(t, "server.yaml")
+	if srv.K8sAudit.ClientCAFile == "" || srv.K8sAudit.CertFile == "" {
+		t.Errorf("audit endpoint without TLS client authentication: %+v", srv.K8sAudit)
+	}
+	if !srv.Agents.Enabled || srv.Agents.ClientCAFile == "" || srv.Agents.CertFile == "" {
+		t.Errorf("agents listener without TLS client authentication: %+v", srv.Agents)
+	}
+	agent := shippedConfig(t, "agent.yaml")
+	if !strings.HasPrefix(agent.Server.URL, "https://") || agent.Server.CAFile == "" || agent.Server.CertFile == "" {
+		t.Errorf("agent streams without TLS and a client certificate: %+v", agent.Server)
+	}
+}
+
+// TestLeastPrivilege: the service may only read pods; the agent has no API
+// access at all.
+func TestLeastPrivilege(t *testing.T) {
+	for _, d := range docs(t, "rbac.yaml") {
+		if d["kind"] != "ClusterRole" {
+			continue
+		}
+		rules := d["rules"].([]any)
+		if len(rules) != 1 {
+			t.Fatalf("ClusterRole has %d rules", len(rules))
+		}
+		r := rules[0].(map[string]any)
+		if got := fmt.Sprint(r["resources"], r["verbs"]); got != "[pods] [get list watch]" {
+			t.Errorf("ClusterRole grants %s", got)
+		}
+	}
+	b, _ := os.ReadFile("agent.yaml")
+	if !strings.Contains(string(b), "automountServiceAccountToken: false") {
+		t.Error("the agent's service account mounts an API token")
+	}
 }

@@ -53,7 +53,14 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// serve runs the hub on addr (":0" for any) over TLS.
+// serveB runs the hub on any loopback port over TLS.
+func serveB(tb testing.TB, hub *Hub) *httptest.Server {
+	srv := httptest.NewUnstartedServer(hub)
+	srv.StartTLS()
+	return srv
+}
+
+// serve runs the hub on addr over TLS.
 func serve(t *testing.T, hub *Hub, addr string) *httptest.Server {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
