@@ -29,11 +29,12 @@ bench: ## Run the benchmarks and print ns/op and allocations
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 .PHONY: fuzz
-fuzz: ## Fuzz the condition parser, the rule loader, the audit decoder and admission reviews for FUZZTIME each
+fuzz: ## Fuzz the condition parser, the rule loader, the audit decoder, admission reviews and agent stream frames for FUZZTIME each
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policies/condition
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./policies/rules
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./audit
 	$(GO) test -run '^$$' -fuzz '^FuzzReview$$' -fuzztime $(FUZZTIME) ./webhook
+	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) ./stream
 
 .PHONY: generate
 generate: ## Regenerate generated code: field catalogues (from the corpus) and the eBPF bindings (clang, bpftool)

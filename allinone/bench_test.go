@@ -64,7 +64,7 @@ func (l *latencies) wait(tb testing.TB, n int) float64 {
 // outputs: p50 and p99 over at least 100 sessions.
 func BenchmarkExecAttribution(b *testing.B) {
 	lat := &latencies{}
-	c := startClusterWith(b, lat, "../policies/peregrine_rules.yaml")
+	c := startClusterWith(b, true, lat, "../policies/peregrine_rules.yaml")
 	cgroup, init := c.pod(b, "web")
 	n := max(b.N, 100)
 	for i := range n {

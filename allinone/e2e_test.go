@@ -33,14 +33,20 @@ type cluster struct {
 	stdout *testenv.Buffer
 	reg    *prometheus.Registry
 	out    io.Writer // where alerts go: stdout, or a benchmark's writer too
+	// announcer is who announces sessions: admission, or audit when no
+	// webhook is installed.
+	announcer string
 }
 
 // startCluster runs with our default rules and testdata/session_rules.yaml.
 func startCluster(t testing.TB) *cluster {
-	return startClusterWith(t, nil, "../policies/peregrine_rules.yaml", "testdata/session_rules.yaml")
+	return startClusterWith(t, true, nil, "../policies/peregrine_rules.yaml", "testdata/session_rules.yaml")
 }
 
-func startClusterWith(t testing.TB, tee io.Writer, rulesFiles ...string) *cluster {
+// startClusterWith runs with the rules given, the admission webhook
+// installed or not (then audit events alone announce sessions), alerts
+// also to tee when set.
+func startClusterWith(t testing.TB, webhook bool, tee io.Writer, rulesFiles ...string) *cluster {
 	testenv.RequireKernel(t)
 	kubetest.BinDir(t)
 	ca := testpki.NewCA(t)
@@ -54,7 +60,7 @@ func startClusterWith(t testing.TB, tee io.Writer, rulesFiles ...string) *cluste
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry()}
+	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry(), announcer: "admission"}
 	c.out = c.stdout
 	if tee != nil {
 		c.out = io.MultiWriter(c.stdout, tee)
@@ -87,7 +93,11 @@ func startClusterWith(t testing.TB, tee io.Writer, rulesFiles ...string) *cluste
 	t.Cleanup(func() { cancel(); <-done })
 	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + audit.String() + "/k8s-audit", Port: port})
 	c.kube.Namespaces(t, "shop")
-	c.kube.RegisterWebhook(t, "https://"+a.addr.String()+"/validate", a.ca, "shop")
+	if webhook {
+		c.kube.RegisterWebhook(t, "https://"+a.addr.String()+"/validate", a.ca, "shop")
+	} else {
+		c.announcer = "audit"
+	}
 	c.allowExec(t)
 	c.node(t)
 	return c
@@ -112,7 +122,7 @@ func startStreamCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry()}
+	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry(), announcer: "admission"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	adm, auditAddr, agentsAddr := make(chan admission, 1), make(chan net.Addr, 1), make(chan net.Addr, 1)
@@ -222,16 +232,17 @@ func waitForProcess(t testing.TB, cgroup, comm string) int {
 
 // exec asks the apiserver, as the user of token, to run command in pod's
 // container app, until the session is routed (the pod watch may lag the
-// status update). The kubelet is unreachable: the request itself fails.
+// status update; without a webhook, the audit event routes it, a batch
+// later). The kubelet is unreachable: the request itself fails.
 func (c *cluster) exec(t testing.TB, token, pod string, command ...string) {
 	q := url.Values{"container": {"app"}, "stdout": {"true"}, "command": command}
 	deadline := time.Now().Add(10 * time.Second)
-	for want := c.counter("admission", "routed") + 1; time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for want := c.counter(c.announcer, "routed") + 1; time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		code, body, err := c.kube.Do(token, http.MethodPost, "/api/v1/namespaces/shop/pods/"+pod+"/exec?"+q.Encode(), nil)
 		if code == 403 || err != nil {
 			t.Fatalf("exec refused: %d %s %v", code, body, err)
 		}
-		if c.counter("admission", "routed") >= want {
+		if c.counter(c.announcer, "routed") >= want {
 			return
 		}
 	}
@@ -294,10 +305,14 @@ func containsAll(s string, subs []string) bool {
 // apiserver, announced to the agent; the shell the runtime then starts in
 // the (fake) container raises alerts that name alice, the pod, the
 // namespace, and, once the audit event arrives, the audit id. In one
-// process (peregrine run), and with the service and the agent apart.
+// process (peregrine run), with the service and the agent apart, and
+// without a webhook (the audit event announces the session, late).
 func TestExecSessionEndToEnd(t *testing.T) {
 	t.Run("run", func(t *testing.T) { execSessionEndToEnd(t, startCluster(t)) })
 	t.Run("serve+agent", func(t *testing.T) { execSessionEndToEnd(t, startStreamCluster(t)) })
+	t.Run("audit only", func(t *testing.T) {
+		execSessionEndToEnd(t, startClusterWith(t, false, nil, "../policies/peregrine_rules.yaml", "testdata/session_rules.yaml"))
+	})
 }
 
 func execSessionEndToEnd(t *testing.T, c *cluster) {
@@ -328,7 +343,11 @@ func execSessionEndToEnd(t *testing.T, c *cluster) {
 // TestExecSessionsTwoUsers: alice and bob run the same command in two
 // containers at once; each process is attributed to its own user.
 func TestExecSessionsTwoUsers(t *testing.T) {
-	c := startCluster(t)
+	t.Run("run", func(t *testing.T) { twoUsers(t, startCluster(t)) })
+	t.Run("serve+agent", func(t *testing.T) { twoUsers(t, startStreamCluster(t)) })
+}
+
+func twoUsers(t *testing.T, c *cluster) {
 	webCg, webInit := c.pod(t, "web")
 	dbCg, dbInit := c.pod(t, "db")
 	cmd := []string{"sh", "-c", "id; sleep 0.2"}
