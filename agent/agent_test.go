@@ -55,28 +55,9 @@ func startAgent(t *testing.T, rulesFiles ...string) *testenv.Buffer {
 	return out
 }
 
-func waitAlert(t *testing.T, out *testenv.Buffer, substrings ...string) string {
+func waitAlert(t testing.TB, out *testenv.Buffer, substrings ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if containsAll(line, substrings) {
-				return line
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no alert with %q; got:\n%s", substrings, out.String())
-	return ""
-}
-
-func containsAll(s string, subs []string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
+	return testenv.WaitLine(t, out, 5 * time.Second, substrings...)
 }
 
 func run(t *testing.T, name string, args ...string) {

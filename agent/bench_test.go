@@ -54,6 +54,17 @@ func runAgent(b *testing.B, rulesFiles ...string) (stop func(), reg *prometheus.
 	return func() { cancel(); <-done }, reg
 }
 
+// pair measures with and without side by side, in the order round i of an
+// ABBA sequence gives, so that drift of the machine cancels out.
+func pair(i int, with, without func() float64) (float64, float64) {
+	if i%2 == 0 {
+		wo := without()
+		return with(), wo
+	}
+	w := with()
+	return w, without()
+}
+
 func median(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
 
 // BenchmarkSyscallOverhead measures what the agent costs a process that
@@ -76,19 +87,11 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 	const n = 100000
 	var base, open []float64
 	for i := range 11 {
-		var with, without float64
-		measureWith := func() {
+		with, without := pair(i, func() float64 {
 			stop, _ := runAgent(b, filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
-			with = loopCPU(b, bin, n)
-			stop()
-		}
-		if i%2 == 0 {
-			without = loopCPU(b, bin, n)
-			measureWith()
-		} else {
-			measureWith()
-			without = loopCPU(b, bin, n)
-		}
+			defer stop()
+			return loopCPU(b, bin, n)
+		}, func() float64 { return loopCPU(b, bin, n) })
 		base, open = append(base, without), append(open, with/without)
 	}
 	b.ReportMetric(median(base), "base-ns/iter")
@@ -102,27 +105,18 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 func notNeededRatio(b *testing.B, bin string, n int) float64 {
 	var ratios []float64
 	for i := range 21 {
-		var with, without float64
-		measureWith := func() {
+		with, without := pair(i, func() float64 {
 			c, err := bpf.Load(bpf.Options{Syscalls: []string{"connect"}})
 			if err != nil {
 				b.Fatal(err)
 			}
+			defer c.Close()
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- c.Run(ctx, func(*bpf.Record) {}) }()
-			with = loopCPU(b, bin, n)
-			cancel()
-			<-done
-			c.Close()
-		}
-		if i%2 == 0 {
-			without = loopCPU(b, bin, n)
-			measureWith()
-		} else {
-			measureWith()
-			without = loopCPU(b, bin, n)
-		}
+			defer func() { cancel(); <-done }()
+			return loopCPU(b, bin, n)
+		}, func() float64 { return loopCPU(b, bin, n) })
 		ratios = append(ratios, with/without)
 	}
 	return median(ratios)

@@ -277,28 +277,9 @@ func runtimeExec(cgroup string, initPid int, command ...string) *exec.Cmd {
 	return exec.Command("bash", args...)
 }
 
-func waitAlert(t testing.TB, out *testenv.Buffer, subs ...string) string {
+func waitAlert(t testing.TB, out *testenv.Buffer, substrings ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if containsAll(line, subs) {
-				return line
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no alert with %q; got:\n%s", subs, out.String())
-	return ""
-}
-
-func containsAll(s string, subs []string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
+	return testenv.WaitLine(t, out, 20 * time.Second, substrings...)
 }
 
 // TestExecSessionEndToEnd: alice's kubectl exec, admitted by the real

@@ -71,6 +71,15 @@ func TestCaptureExecAndOpen(t *testing.T) {
 	}
 }
 
+// syscallNames names Record.Syscall numbers.
+func syscallNames() map[uint32]string {
+	names := map[uint32]string{}
+	for name, nr := range Numbers {
+		names[nr] = name
+	}
+	return names
+}
+
 func kindName(k uint32) string {
 	return map[uint32]string{KindExec: "exec", KindFork: "fork", KindExit: "exit", KindOpen: "open", KindSyscall: "syscall"}[k]
 }
@@ -84,10 +93,7 @@ func TestCaptureGeneric(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	names := map[uint32]string{}
-	for name, nr := range Numbers {
-		names[nr] = name
-	}
+	names := syscallNames()
 	dir := t.TempDir()
 	script := "cd " + dir + " && mkdir m && mount -t tmpfs peregrine-test m && umount m && touch f && chmod 4755 f"
 	all, _ := record(t, c, func(r *Record) string {
@@ -120,10 +126,7 @@ func TestCaptureSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	names := map[uint32]string{}
-	for name, nr := range Numbers {
-		names[nr] = name
-	}
+	names := syscallNames()
 	cmd := exec.Command(bin)
 	all, ports := record(t, c, func(r *Record) string {
 		switch {

@@ -41,9 +41,15 @@ type Agents struct {
 	ListenAddress string `yaml:"listen_address"`
 	ListenPort    int    `yaml:"listen_port"`
 	Endpoint      string `yaml:"endpoint"`
-	// TLS and authentication as for k8s_audit: a client certificate signed
-	// by ClientCAFile (with one of AllowedClientNames when set) or a
-	// bearer token from TokensFile.
+	ListenerAuth  `yaml:",inline"`
+}
+
+// ListenerAuth is a listener's TLS and client authentication. Without a
+// certificate the listener is plain HTTP, which only makes sense on
+// loopback. Clients present a certificate signed by ClientCAFile (with one
+// of AllowedClientNames as common name, when set: 403 otherwise) or a
+// bearer token from TokensFile (one per line).
+type ListenerAuth struct {
 	CertFile           string   `yaml:"cert_file"`
 	KeyFile            string   `yaml:"key_file"`
 	ClientCAFile       string   `yaml:"client_ca_file"`
@@ -177,19 +183,11 @@ type K8sAudit struct {
 	ListenAddress string `yaml:"listen_address"`
 	ListenPort    int    `yaml:"listen_port"`
 	Endpoint      string `yaml:"endpoint"`
-	// TLS: serving certificate and key; without them the listener is
-	// plain HTTP, which only makes sense on loopback.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-	// ClientCAFile verifies the apiserver's client certificate;
-	// AllowedClientNames, when set, also requires one of these CNs (403).
-	ClientCAFile       string   `yaml:"client_ca_file"`
-	AllowedClientNames []string `yaml:"allowed_client_names"`
-	// TokensFile holds bearer tokens, one per line, accepted instead.
-	TokensFile   string `yaml:"tokens_file"`
-	MaxBodyBytes int64  `yaml:"max_body_bytes"`
-	QueueSize    int    `yaml:"queue_size"` // events
-	Workers      int    `yaml:"workers"`
+	// ListenerAuth authenticates the apiserver.
+	ListenerAuth `yaml:",inline"`
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	QueueSize    int   `yaml:"queue_size"` // events
+	Workers      int   `yaml:"workers"`
 	// RetryAfter is the Retry-After sent with 429 when the queue is full.
 	RetryAfter time.Duration `yaml:"retry_after"`
 }

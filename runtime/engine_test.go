@@ -152,3 +152,35 @@ func render(r *engine.Rule[Event], ev *Event) string {
 	msg, _ := r.Output.Render(ev)
 	return msg
 }
+
+// TestRuleReads: what a rule reads is seen through its macros and in its
+// output, which is how the agent knows which rules wait for a session.
+func TestRuleReads(t *testing.T) {
+	l := rules.NewLoader(fields.Syscall())
+	res := l.Load("t.yaml", `
+- macro: by_someone
+  condition: k8s.exec.user exists
+- rule: r
+  desc: d
+  condition: evt.type = execve and by_someone and proc.aname[2] = sshd
+  output: started %proc.name audit=%k8s.exec.auditid
+  priority: INFO
+`)
+	if !res.Successful {
+		t.Fatal(res.Errors)
+	}
+	e, err := engine.New[Event](Source{}, fields.Syscall(), l.Set(), engine.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Rules()[0]
+	var got []string
+	for _, f := range []string{"evt.type", "k8s.exec.user", "proc.aname", "proc.name", "k8s.exec.auditid", "k8s.exec.groups", "fd.name"} {
+		if r.Reads(f) {
+			got = append(got, f)
+		}
+	}
+	if diff := cmp.Diff([]string{"evt.type", "k8s.exec.user", "proc.aname", "proc.name", "k8s.exec.auditid"}, got); diff != "" {
+		t.Errorf("reads (-want +got):\n%s", diff)
+	}
+}

@@ -18,18 +18,9 @@ import (
 // addAgents opens the listener node agents stream to: their alerts are
 // published here, exec sessions and pod metadata go to them.
 func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Pods, o Options) error {
-	tlsCfg, err := serverTLS(a.CertFile, a.KeyFile, a.ClientCAFile)
-	if err != nil {
-		return fmt.Errorf("agents: %w", err)
-	}
-	auth := &authenticator{certs: a.ClientCAFile != "", names: a.AllowedClientNames}
-	if a.TokensFile != "" {
-		if auth.tokens, err = readTokens(a.TokensFile); err != nil {
-			return fmt.Errorf("agents: %w", err)
-		}
-	}
 	addr := net.JoinHostPort(a.ListenAddress, strconv.Itoa(a.ListenPort))
-	if err := checkExposure(addr, tlsCfg != nil, auth); err != nil {
+	tlsCfg, auth, err := secured("agents", addr, a.ListenerAuth)
+	if err != nil {
 		return fmt.Errorf("agents: %w", err)
 	}
 	var src stream.PodSource
@@ -47,11 +38,7 @@ func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Po
 	r.Use(gin.Recovery())
 	r.POST(a.Endpoint, func(c *gin.Context) {
 		if err := auth.check(c.Request); err != nil {
-			code := http.StatusUnauthorized
-			if err == errForbidden {
-				code = http.StatusForbidden
-			}
-			c.AbortWithStatusJSON(code, gin.H{"error": err.Error()})
+			c.AbortWithStatusJSON(authStatus(err), gin.H{"error": err.Error()})
 			return
 		}
 		s.hub.ServeHTTP(c.Writer, c.Request)

@@ -61,12 +61,8 @@ func (h *auditHandler) fail(c *gin.Context, code int, msg string) {
 }
 
 func (h *auditHandler) serve(c *gin.Context) {
-	switch h.auth.check(c.Request) {
-	case errUnauthenticated:
-		h.fail(c, http.StatusUnauthorized, errUnauthenticated.Error())
-		return
-	case errForbidden:
-		h.fail(c, http.StatusForbidden, errForbidden.Error())
+	if err := h.auth.check(c.Request); err != nil {
+		h.fail(c, authStatus(err), err.Error())
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {

@@ -12,20 +12,23 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/peregrine-sec/peregrine/config"
 )
 
 // authenticator accepts the apiserver by client certificate (verified by
 // the TLS layer against the configured CA, and when names are set, with
 // one of those common names) or by bearer token.
 type authenticator struct {
-	tokens [][]byte
-	certs  bool
-	names  []string
+	tokens  [][]byte
+	certs   bool
+	names   []string
+	section string // the configuration section, for messages
 }
 
 var (
 	errUnauthenticated = errors.New("authentication required: a client certificate signed by the configured CA or a valid bearer token")
-	errForbidden       = errors.New("client certificate accepted, but its common name is not in k8s_audit.allowed_client_names")
+	errForbidden       = errors.New("client certificate accepted, but its common name is not in")
 )
 
 func (a *authenticator) enabled() bool { return a.certs || len(a.tokens) > 0 }
@@ -39,7 +42,7 @@ func (a *authenticator) check(r *http.Request) error {
 	if a.certs && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 		cn := r.TLS.VerifiedChains[0][0].Subject.CommonName
 		if len(a.names) > 0 && !slices.Contains(a.names, cn) {
-			return errForbidden
+			return fmt.Errorf("%w %s.allowed_client_names", errForbidden, a.section)
 		}
 		return nil
 	}
@@ -51,6 +54,34 @@ func (a *authenticator) check(r *http.Request) error {
 		}
 	}
 	return errUnauthenticated
+}
+
+// secured loads a listener's TLS configuration and authenticator, and
+// refuses a listener that would expose an unauthenticated endpoint beyond
+// loopback.
+func secured(section, addr string, la config.ListenerAuth) (*tls.Config, *authenticator, error) {
+	tlsCfg, err := serverTLS(la.CertFile, la.KeyFile, la.ClientCAFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	auth := &authenticator{certs: la.ClientCAFile != "", names: la.AllowedClientNames, section: section}
+	if la.TokensFile != "" {
+		if auth.tokens, err = readTokens(la.TokensFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := checkExposure(addr, tlsCfg != nil, auth); err != nil {
+		return nil, nil, err
+	}
+	return tlsCfg, auth, nil
+}
+
+// authStatus is the HTTP status of an authentication failure.
+func authStatus(err error) int {
+	if errors.Is(err, errForbidden) {
+		return http.StatusForbidden
+	}
+	return http.StatusUnauthorized
 }
 
 // readTokens reads one token per line; blank lines and # comments are skipped.

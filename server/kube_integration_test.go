@@ -65,10 +65,10 @@ func TestRealAPIServerAudit(t *testing.T) {
 
 	want := []string{`"rule":"Create Privileged Pod"`, `"rule":"Attach/Exec Pod"`}
 	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) && !containsAll(stdout.String(), want) {
+	for time.Now().Before(deadline) && !testenv.ContainsAll(stdout.String(), want) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !containsAll(stdout.String(), want) {
+	if !testenv.ContainsAll(stdout.String(), want) {
 		t.Fatalf("alerts %v not all seen; got:\n%s", want, stdout.String())
 	}
 	for _, line := range strings.Split(stdout.String(), "\n") {
@@ -84,13 +84,4 @@ func obj(kind, name string, spec map[string]any) map[string]any {
 		o["spec"] = spec
 	}
 	return o
-}
-
-func containsAll(s string, subs []string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
 }

@@ -136,18 +136,9 @@ type servers struct {
 
 func newServers(c *config.Config, o Options) (*servers, error) {
 	a := c.K8sAudit
-	tlsCfg, err := serverTLS(a.CertFile, a.KeyFile, a.ClientCAFile)
-	if err != nil {
-		return nil, err
-	}
-	auth := &authenticator{certs: a.ClientCAFile != "", names: a.AllowedClientNames}
-	if a.TokensFile != "" {
-		if auth.tokens, err = readTokens(a.TokensFile); err != nil {
-			return nil, err
-		}
-	}
 	auditAddr := net.JoinHostPort(a.ListenAddress, strconv.Itoa(a.ListenPort))
-	if err := checkExposure(auditAddr, tlsCfg != nil, auth); err != nil {
+	tlsCfg, auth, err := secured("k8s_audit", auditAddr, a.ListenerAuth)
+	if err != nil {
 		return nil, err
 	}
 	s := &servers{}

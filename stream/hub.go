@@ -153,8 +153,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.Flush()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	readDone, writeDone := make(chan struct{}), make(chan struct{})
 	go func() {
-		h.writeLoop(ctx, cancel, w, rc, c)
+		defer close(writeDone)
+		h.writeLoop(ctx, readDone, w, rc, c)
 		_ = rc.SetReadDeadline(time.Now()) // and the read side stops too
 	}()
 	h.log.Info("agent connected", "node", hello.Node, "hostname", hello.Hostname)
@@ -162,6 +164,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 		h.log.Warn("agent stream ended", "node", hello.Node, "err", err)
 	}
+	close(readDone)
+	<-writeDone // the response is written by the handler's time only
 }
 
 func (h *Hub) attach(c *agentConn) bool {
@@ -214,9 +218,9 @@ func (h *Hub) readLoop(body io.Reader, c *agentConn) error {
 }
 
 // writeLoop writes queued frames and the node's pods (at once, then when
-// they change), until the stream ends.
-func (h *Hub) writeLoop(ctx context.Context, cancel context.CancelFunc, w io.Writer, rc *http.ResponseController, c *agentConn) {
-	defer cancel()
+// they change), until the stream ends; when the agent has stopped sending
+// (readDone), what is queued (the last acks) is written first.
+func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writer, rc *http.ResponseController, c *agentConn) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var podsVersion uint64
@@ -233,6 +237,17 @@ func (h *Hub) writeLoop(ctx context.Context, cancel context.CancelFunc, w io.Wri
 		case f := <-c.out:
 			if !write(f) {
 				return
+			}
+		case <-readDone:
+			for {
+				select {
+				case f := <-c.out:
+					if !write(f) {
+						return
+					}
+				default:
+					return
+				}
 			}
 		case <-tick.C:
 		}

@@ -6,8 +6,10 @@ package testenv
 import (
 	"bytes"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // RequireKernel skips tb without root or BTF (/sys/kernel/btf/vmlinux),
@@ -40,4 +42,31 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// WaitLine waits up to timeout for a line of b that contains every one of
+// subs, and returns it; it fails the test with b's content otherwise.
+func WaitLine(tb testing.TB, b *Buffer, timeout time.Duration, subs ...string) string {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(b.String(), "\n") {
+			if ContainsAll(line, subs) {
+				return line
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatalf("no line with %q; got:\n%s", subs, b.String())
+	return ""
+}
+
+// ContainsAll reports whether s contains every one of subs.
+func ContainsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }

@@ -23,27 +23,18 @@ type memoSlot struct {
 // sharedNodes finds the nodes reachable from more than one place.
 func sharedNodes(roots []condition.Expr) map[condition.Expr]int {
 	seen := map[condition.Expr]int{}
-	var walk func(e condition.Expr)
-	walk = func(e condition.Expr) {
-		seen[e]++
-		if seen[e] > 1 {
-			return // its subtree is counted already
-		}
-		switch n := e.(type) {
-		case *condition.And:
-			for _, c := range n.Children {
-				walk(c)
-			}
-		case *condition.Or:
-			for _, c := range n.Children {
-				walk(c)
-			}
-		case *condition.Not:
-			walk(n.Child)
-		}
-	}
 	for _, r := range roots {
-		walk(r)
+		condition.Walk(r, func(e condition.Expr) bool {
+			seen[e]++
+			if seen[e] > 1 {
+				return false // its subtree is counted already
+			}
+			switch e.(type) {
+			case *condition.And, *condition.Or, *condition.Not:
+				return true
+			}
+			return false
+		})
 	}
 	ids := map[condition.Expr]int{}
 	for e, n := range seen {

@@ -11,37 +11,12 @@ import (
 // (macros are expanded in place, so this sees through them).
 func fieldsOf(e condition.Expr, cat *fields.Catalog) map[string]bool {
 	out := map[string]bool{}
-	var walk func(condition.Expr)
-	walk = func(e condition.Expr) {
-		switch n := e.(type) {
-		case *condition.And:
-			for _, c := range n.Children {
-				walk(c)
-			}
-		case *condition.Or:
-			for _, c := range n.Children {
-				walk(c)
-			}
-		case *condition.Not:
-			walk(n.Child)
-		case *condition.UnaryCheck:
-			walk(n.Left)
-		case *condition.BinaryCheck:
-			walk(n.Left)
-			walk(n.Right)
-		case *condition.Transformer:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *condition.TransformerList:
-			for _, a := range n.Items {
-				walk(a)
-			}
-		case *condition.Field:
-			out[fieldName(n.Name, cat)] = true
+	condition.Walk(e, func(n condition.Expr) bool {
+		if f, ok := n.(*condition.Field); ok {
+			out[fieldName(f.Name, cat)] = true
 		}
-	}
-	walk(e)
+		return true
+	})
 	return out
 }
 
