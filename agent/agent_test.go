@@ -57,7 +57,7 @@ func startAgent(t *testing.T, rulesFiles ...string) *testenv.Buffer {
 
 func waitAlert(t testing.TB, out *testenv.Buffer, substrings ...string) string {
 	t.Helper()
-	return testenv.WaitLine(t, out, 5 * time.Second, substrings...)
+	return testenv.WaitLine(t, out, 5*time.Second, substrings...)
 }
 
 func run(t *testing.T, name string, args ...string) {

@@ -279,7 +279,7 @@ func runtimeExec(cgroup string, initPid int, command ...string) *exec.Cmd {
 
 func waitAlert(t testing.TB, out *testenv.Buffer, substrings ...string) string {
 	t.Helper()
-	return testenv.WaitLine(t, out, 20 * time.Second, substrings...)
+	return testenv.WaitLine(t, out, 20*time.Second, substrings...)
 }
 
 // TestExecSessionEndToEnd: alice's kubectl exec, admitted by the real
