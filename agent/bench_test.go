@@ -100,11 +100,11 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 }
 
 // notNeededRatio attaches and detaches the probe as connect-only rules
-// load it, 21 times, and returns the median ratio of the loop's CPU time
+// load it, 41 times, and returns the median ratio of the loop's CPU time
 // with it to without it.
 func notNeededRatio(b *testing.B, bin string, n int) float64 {
 	var ratios []float64
-	for i := range 21 {
+	for i := range 41 {
 		with, without := pair(i, func() float64 {
 			c, err := bpf.Load(bpf.Options{Syscalls: []string{"connect"}})
 			if err != nil {

@@ -51,8 +51,8 @@ var Numbers = map[string]uint32{
 	"chdir": 48, "fchdir": 49,
 }
 
-// State are the syscalls always captured, whatever the rules: they keep
-// the process table right (the working directory that relative paths are
+// State are the syscalls captured whenever any syscall is: they keep the
+// process table right (the working directory that relative paths are
 // resolved against). They are rare, so they cost nothing measurable.
 var State = []string{"chdir", "fchdir"}
 
@@ -216,8 +216,14 @@ func (c *Capture) attach() error {
 	return nil
 }
 
-// withState adds the state syscalls to what the rules asked for.
+// withState adds the state syscalls to what the rules asked for: they
+// only matter to resolve the paths of captured syscalls, so rules that need
+// none (exec only) attach no syscall tracepoint at all, and no process
+// pays the kernel's syscall-tracing path.
 func withState(asked []string) []string {
+	if len(asked) == 0 {
+		return nil
+	}
 	out := slices.Clone(asked)
 	for _, sc := range State {
 		if !slices.Contains(out, sc) {

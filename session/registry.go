@@ -115,9 +115,10 @@ func (r *Registry) take(cid string, argv []string) (*Announcement, bool, bool) {
 }
 
 // Announce records an exec: it binds a process that already ran (a late
-// announcement from an audit event) or waits for one.
+// announcement from an audit event) or waits for one. An attach, or an
+// exec without a command, has no process of its own to bind.
 func (r *Registry) Announce(a Announcement) {
-	if a.ContainerID == "" || len(a.Command) == 0 {
+	if a.ContainerID == "" || len(a.Command) == 0 || a.Attach {
 		return
 	}
 	r.mu.Lock()

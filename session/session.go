@@ -23,6 +23,7 @@ type Announcement struct {
 	ContainerID string    `json:"containerID,omitempty"` // full runtime id, without the runtime:// prefix
 	Node        string    `json:"node,omitempty"`
 	Command     []string  `json:"command"`
+	Attach      bool      `json:"attach,omitempty"` // kubectl attach: no new process to bind
 	Time        time.Time `json:"time"`
 	Late        bool      `json:"late,omitempty"`
 }

@@ -170,13 +170,16 @@ func (r *Request) uri() string {
 	return path
 }
 
-// ExecAnnouncement is the exec session a CONNECT pods/exec request is
-// about to start, with the request's id as the session's.
+// ExecAnnouncement is the session a CONNECT pods/exec or pods/attach
+// request is about to start, with the request's id as the session's. An
+// attach starts no process: it is announced, and agents bind nothing to it.
 func (r *Request) ExecAnnouncement() (session.Announcement, bool) {
 	q := r.Req
-	if q.Operation != admissionv1.Connect || q.SubResource != "exec" || q.Resource.Resource != "pods" {
+	attach := q.SubResource == "attach"
+	if q.Operation != admissionv1.Connect || q.Resource.Resource != "pods" || (q.SubResource != "exec" && !attach) {
 		return session.Announcement{}, false
 	}
 	return session.Announcement{ID: r.ID, User: q.UserInfo.Username, Groups: q.UserInfo.Groups, Namespace: q.Namespace,
-		Pod: q.Name, Container: r.options.Container, Command: r.options.Command, Time: time.Now()}, len(r.options.Command) > 0
+			Pod: q.Name, Container: r.options.Container, Command: r.options.Command, Attach: attach, Time: time.Now()},
+		attach || len(r.options.Command) > 0
 }
