@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/rules"
@@ -125,5 +127,27 @@ func TestStream(t *testing.T) {
 	eventually(t, "alerts sent while the service was away", func() bool { return got.count("during") >= 300 })
 	if n := got.count("before"); n != 600 {
 		t.Errorf("alerts before the restart published %d times, want 600", n)
+	}
+}
+
+// TestClientBufferBounded: with the service away, the agent keeps the
+// newest alerts up to its buffer (dropping the oldest batch at a time)
+// and counts what it drops.
+func TestClientBufferBounded(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	cl := NewClient(ClientOptions{URL: "https://127.0.0.1:1/agent/v1/stream", Node: "n", Buffer: 300,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, reg)
+	for i := range 1000 {
+		cl.Send(context.Background(), nil, &output.Alert{Rule: strconv.Itoa(i), Priority: rules.Notice})
+	}
+	cl.mu.Lock()
+	queued, oldest := cl.queued, cl.open[0].Rule
+	if len(cl.unacked) > 0 {
+		oldest = cl.unacked[0].Alerts[0].Rule
+	}
+	cl.mu.Unlock()
+	dropped := testutil.ToFloat64(cl.dropped)
+	if queued > 300 || queued+int(dropped) != 1000 || oldest != strconv.Itoa(int(dropped)) {
+		t.Errorf("queued %d, dropped %v, oldest kept %s", queued, dropped, oldest)
 	}
 }
