@@ -36,6 +36,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		for _, e := range evs {
 			e.Time()
+			ExecSession(e)
 			for _, a := range accs {
 				readAll(a, e)
 			}
