@@ -133,15 +133,25 @@ func (r *Registry) Announce(a Announcement) {
 			return
 		}
 	}
-	cands := r.candidates[a.ContainerID]
-	for i, sl := range cands {
-		if !sl.started.Before(a.Time.Add(-time.Second)) && slices.Equal(sl.argv, a.Command) {
-			r.candidates[a.ContainerID] = slices.Delete(cands, i, i+1)
-			r.bind(sl, &a, false, now)
-			return
+	// The earliest process that ran the command since the request came
+	// (a second of clock skew allowed) is the session's; others that ran
+	// the same command make it a guess, flagged on all of them.
+	var match []*Slot
+	for _, sl := range r.candidates[a.ContainerID] {
+		if sl.Session() == nil && !sl.started.Before(a.Time.Add(-time.Second)) && slices.Equal(sl.argv, a.Command) {
+			match = append(match, sl)
 		}
 	}
-	r.pending[a.ContainerID] = append(r.pending[a.ContainerID], &pendingAnn{Announcement: a})
+	if len(match) == 0 {
+		r.pending[a.ContainerID] = append(r.pending[a.ContainerID], &pendingAnn{Announcement: a})
+		return
+	}
+	sl := match[0]
+	for _, other := range match[1:] {
+		other.ambiguous = true
+	}
+	r.candidates[a.ContainerID] = slices.DeleteFunc(r.candidates[a.ContainerID], func(c *Slot) bool { return c == sl })
+	r.bind(sl, &a, len(match) > 1, now)
 }
 
 // Confirm records the audit ID of session id.
@@ -159,7 +169,7 @@ func (r *Registry) Confirm(c Confirmation) {
 }
 
 func (r *Registry) bind(sl *Slot, a *Announcement, ambiguous bool, now time.Time) {
-	s := &Session{Announcement: *a, Ambiguous: ambiguous, Bound: now}
+	s := &Session{Announcement: *a, Ambiguous: ambiguous || sl.ambiguous, Bound: now}
 	if a.AuditID != "" {
 		s.auditID.Store(&a.AuditID)
 	} else if e, ok := r.early[a.ID]; ok {

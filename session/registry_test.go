@@ -102,6 +102,16 @@ func TestRegistry(t *testing.T) {
 			r.Announce(a)
 			return []*Slot{helper}
 		}, []string{"a1 bob"}},
+		{"late, identical commands: first-come, both flagged", func(r *Registry, c *clock) []*Slot {
+			first := r.OnExec("c1", []string{"id"}, false, nil)
+			second := r.OnExec("c1", []string{"id"}, false, nil)
+			for _, id := range []string{"a1", "a2"} {
+				a := ann(id, "bob", "c1", "id")
+				a.Late = true
+				r.Announce(a)
+			}
+			return []*Slot{first, second}
+		}, []string{"a1 bob ambiguous", "a2 bob ambiguous"}},
 		{"the audit event of an announced exec binds nothing twice", func(r *Registry, c *clock) []*Slot {
 			r.Announce(ann("s1", "alice", "c1", "bash"))
 			sl := r.OnExec("c1", []string{"bash"}, false, nil)

@@ -72,6 +72,9 @@ type Slot struct {
 	s       atomic.Pointer[Session]
 	started time.Time
 	argv    []string // of the tree's latest exec; guarded by the Registry
+	// ambiguous: another tree ran the same command when a late
+	// announcement was bound; guarded by the Registry.
+	ambiguous bool
 }
 
 // Session returns the bound session, or nil.
