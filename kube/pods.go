@@ -34,12 +34,10 @@ type Container struct {
 // Pods indexes the cluster's pods by container id and by pod, from an
 // informer. Safe for concurrent use.
 type Pods struct {
-	mu     sync.RWMutex
-	byID   map[string]*Container
-	byPod  map[string]map[string]*Container // "ns/name" → container name → container
-	nodes  map[string]uint64                // node → version of its containers
-	log    *slog.Logger
-	synced func() bool
+	mu    sync.RWMutex
+	byID  map[string]*Container
+	byPod map[string]map[string]*Container // "ns/name" → container name → container
+	nodes map[string]uint64                // node → version of its containers
 }
 
 // Config reads a kubeconfig, or the in-cluster service account when path
@@ -63,9 +61,8 @@ func Config(path string) (*rest.Config, bool, error) {
 }
 
 // NewPods returns an empty index; Start fills it.
-func NewPods(log *slog.Logger) *Pods {
-	return &Pods{byID: map[string]*Container{}, byPod: map[string]map[string]*Container{}, nodes: map[string]uint64{}, log: log,
-		synced: func() bool { return false }}
+func NewPods() *Pods {
+	return &Pods{byID: map[string]*Container{}, byPod: map[string]map[string]*Container{}, nodes: map[string]uint64{}}
 }
 
 // Start watches pods until ctx ends.
@@ -88,20 +85,10 @@ func (p *Pods) Start(ctx context.Context, cfg *rest.Config) error {
 	}); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	p.synced = inf.HasSynced
-	p.mu.Unlock()
 	f.Start(ctx.Done())
 	<-ctx.Done()
 	f.Shutdown()
 	return nil
-}
-
-// Synced reports whether the first list is in.
-func (p *Pods) Synced() bool {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.synced()
 }
 
 func trim(o any) (any, error) {
@@ -232,7 +219,7 @@ func Watch(ctx context.Context, kubeconfig string, log *slog.Logger) (*Pods, err
 	if err != nil || !ok {
 		return nil, err
 	}
-	pods := NewPods(log)
+	pods := NewPods()
 	go func() {
 		if err := pods.Start(ctx, cfg); err != nil {
 			log.Error("pod watch stopped", "err", err)

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -32,13 +30,6 @@ type Announcement struct {
 type Confirmation struct {
 	ID      string `json:"id"`
 	AuditID string `json:"auditID"`
-}
-
-// NewID returns a fresh session id.
-func NewID() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // AnnotationKey is the audit annotation that carries the webhook's request
