@@ -22,7 +22,6 @@ type compiler[E any] struct {
 	compiled map[condition.Expr]pred[E]
 	// extracted records whether every field the rule reads is extracted.
 	missing []string
-	uses    map[string]bool
 }
 
 func (c *compiler[E]) compile(e condition.Expr) (pred[E], error) {
@@ -136,7 +135,6 @@ func (c *compiler[E]) accessor(e condition.Expr) (Accessor[E], error) {
 		if dotArg != "" {
 			arg = dotArg
 		}
-		c.uses[fd.Name] = true
 		acc, ok := c.src.Accessor(fd, arg)
 		if !ok {
 			c.missing = append(c.missing, fd.Name)

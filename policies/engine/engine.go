@@ -47,12 +47,11 @@ type Engine[E any] struct {
 	typed   bool
 	opts    Options
 	memo    *memo
-	uses    map[string]bool // every field a rule's condition or output reads
 }
 
 // New compiles the enabled rules of set that belong to src.
 func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options) (*Engine[E], error) {
-	e := &Engine[E]{src: src, opts: opts, uses: map[string]bool{}}
+	e := &Engine[E]{src: src, opts: opts}
 	var selected []*rules.Rule
 	var roots []condition.Expr
 	for _, r := range set.Rules {
@@ -66,7 +65,7 @@ func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options
 	compiled := map[condition.Expr]pred[E]{}
 	codes := src.TypeCodes()
 	for _, r := range selected {
-		c := &compiler[E]{src: src, cat: cat, codes: codes, shared: shared, memo: e.memo, compiled: compiled, uses: e.uses}
+		c := &compiler[E]{src: src, cat: cat, codes: codes, shared: shared, memo: e.memo, compiled: compiled}
 		p, err := c.compile(r.Condition)
 		if err != nil {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
@@ -95,7 +94,9 @@ func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options
 // Uses reports whether a loaded rule reads the field (by its catalogue
 // name: proc.env for proc.env[HOME]), so that a source captures costly
 // state only when some rule needs it.
-func (e *Engine[E]) Uses(field string) bool { return e.uses[field] }
+func (e *Engine[E]) Uses(field string) bool {
+	return slices.ContainsFunc(e.rules, func(r *Rule[E]) bool { return r.Reads(field) })
+}
 
 // index puts each rule in the bucket of every event type it can match;
 // rules are visited in order, so every bucket keeps definition order.
