@@ -61,10 +61,14 @@ func newLoop(table *runtime.Table, eng *engine.Engine[runtime.Event], outs *outp
 	if o.Record != nil {
 		l.record = runtime.NewRecorder(o.Record)
 	}
-	l.needsSession = func(r *rule) bool {
-		return slices.ContainsFunc(execFields, func(f string) bool { return r.Reads(f) })
+	// Which rules wait for what is known at load time, not per event.
+	session, audit := map[*rule]bool{}, map[*rule]bool{}
+	for _, r := range eng.Rules() {
+		session[r] = slices.ContainsFunc(execFields, r.Reads)
+		audit[r] = r.Reads("k8s.exec.auditid")
 	}
-	l.needsAudit = func(r *rule) bool { return r.Reads("k8s.exec.auditid") }
+	l.needsSession = func(r *rule) bool { return session[r] }
+	l.needsAudit = func(r *rule) bool { return audit[r] }
 	l.heldTotal = prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_exec_alerts_held_total",
 		Help: "Events whose k8s.exec.* rules waited for their exec session."})
 	l.expired = prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_exec_alerts_expired_total",
@@ -93,14 +97,14 @@ func (l *loop) handle(rec *bpf.Record) {
 			l.record = nil
 		}
 	}
-	skip := l.holdFor(&l.ev)
-	l.matches = l.engine.MatchRules(&l.ev, l.engine.Candidates(&l.ev), skip, l.matches[:0])
+	skip, candidates := l.holdFor(&l.ev), l.engine.Candidates(&l.ev)
+	l.matches = l.engine.MatchRules(&l.ev, candidates, skip, l.matches[:0])
 	publishAlerts(l.matches, &l.ev, l.hostname, l.outs.Publish)
 	if skip == nil {
 		return
 	}
 	var wait []*rule
-	for _, r := range l.engine.Candidates(&l.ev) {
+	for _, r := range candidates {
 		if skip(r) {
 			wait = append(wait, r)
 		}
