@@ -225,10 +225,14 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 	defer tick.Stop()
 	var podsVersion uint64
 	write := func(f frame) bool { return WriteFrame(w, f.kind, f.v) == nil && rc.Flush() == nil }
+	pods := func() bool { // the node's containers, when they changed
+		f, changed := h.podsFrame(c.node, &podsVersion)
+		return !changed || write(f)
+	}
+	if !pods() {
+		return
+	}
 	for {
-		if f, changed := h.podsFrame(c.node, &podsVersion); changed && !write(f) {
-			return
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -250,6 +254,9 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 				}
 			}
 		case <-tick.C:
+			if !pods() {
+				return
+			}
 		}
 	}
 }
