@@ -100,11 +100,10 @@ type streamedPods struct {
 	byID map[string]runtime.PodInfo
 }
 
-func (p *streamedPods) set(cs []stream.Container) {
+func (p *streamedPods) set(cs []runtime.PodInfo) {
 	m := make(map[string]runtime.PodInfo, len(cs))
 	for _, c := range cs {
-		m[c.ID] = runtime.PodInfo{Name: c.Name, Image: c.Image, Namespace: c.Namespace, Pod: c.Pod, PodUID: c.PodUID,
-			PodIP: c.PodIP, Labels: c.Labels}
+		m[c.ID] = c
 	}
 	p.mu.Lock()
 	p.byID = m

@@ -89,6 +89,5 @@ func (p podLookup) Lookup(id string) (runtime.PodInfo, bool) {
 	if !ok {
 		return runtime.PodInfo{}, false
 	}
-	return runtime.PodInfo{Name: c.Name, Image: c.Image, Namespace: c.Namespace, Pod: c.Pod, PodUID: c.PodUID,
-		PodIP: c.PodIP, Labels: c.Labels}, true
+	return server.PodInfo(c), true
 }

@@ -86,10 +86,16 @@ func startTime(mount, cgroup string) int64 {
 }
 
 // PodInfo is what the cluster says of a container: the service's pod
-// watch, by the container's runtime id.
+// watch, by the container's runtime id. Agents receive it as it is, JSON.
 type PodInfo struct {
-	Name, Image, Namespace, Pod, PodUID, PodIP string
-	Labels                                     map[string]string
+	ID        string            `json:"id"` // the runtime's id, without the runtime:// prefix
+	Name      string            `json:"name"`
+	Image     string            `json:"image"`
+	Namespace string            `json:"namespace"`
+	Pod       string            `json:"pod"`
+	PodUID    string            `json:"podUID"`
+	PodIP     string            `json:"podIP,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
 }
 
 // Pods looks up containers in the cluster's view.

@@ -12,6 +12,7 @@ import (
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/kube"
 	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/stream"
 )
 
@@ -52,11 +53,16 @@ type podSource struct{ pods *kube.Pods }
 
 func (p podSource) NodeVersion(node string) uint64 { return p.pods.NodeVersion(node) }
 
-func (p podSource) Node(node string) []stream.Container {
-	var out []stream.Container
+func (p podSource) Node(node string) []runtime.PodInfo {
+	var out []runtime.PodInfo
 	for _, c := range p.pods.Node(node) {
-		out = append(out, stream.Container{ID: c.ID, Name: c.Name, Image: c.Image, Namespace: c.Namespace, Pod: c.Pod,
-			PodUID: c.PodUID, PodIP: c.PodIP, Labels: c.Labels})
+		out = append(out, PodInfo(c))
 	}
 	return out
+}
+
+// PodInfo is a watched container as syscall events show it.
+func PodInfo(c *kube.Container) runtime.PodInfo {
+	return runtime.PodInfo{ID: c.ID, Name: c.Name, Image: c.Image, Namespace: c.Namespace, Pod: c.Pod, PodUID: c.PodUID,
+		PodIP: c.PodIP, Labels: c.Labels}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/session"
 )
 
@@ -31,7 +32,7 @@ type ClientOptions struct {
 	// What the service sends.
 	OnAnnounce func(session.Announcement)
 	OnConfirm  func(session.Confirmation)
-	OnPods     func([]Container)
+	OnPods     func([]runtime.PodInfo)
 }
 
 // Client is an agent's stream to the service, and the output sink that

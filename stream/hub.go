@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/session"
 )
 
@@ -20,7 +21,7 @@ import (
 // changes whenever they may have.
 type PodSource interface {
 	NodeVersion(node string) uint64
-	Node(node string) []Container
+	Node(node string) []runtime.PodInfo
 }
 
 // Hub is the service's side: one connection per node. Safe for concurrent

@@ -5,6 +5,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/rules"
+	"github.com/peregrine-sec/peregrine/runtime"
 )
 
 // Hello opens a stream.
@@ -52,17 +53,5 @@ func (a *Alert) alert() *output.Alert {
 
 // Pods are the containers of the agent's node, as the cluster sees them.
 type Pods struct {
-	Containers []Container `json:"containers"`
-}
-
-// Container is one container of a pod.
-type Container struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Image     string            `json:"image"`
-	Namespace string            `json:"namespace"`
-	Pod       string            `json:"pod"`
-	PodUID    string            `json:"podUID"`
-	PodIP     string            `json:"podIP,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"`
+	Containers []runtime.PodInfo `json:"containers"`
 }

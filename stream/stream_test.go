@@ -18,13 +18,14 @@ import (
 
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/rules"
+	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/session"
 )
 
-type staticPods map[string][]Container
+type staticPods map[string][]runtime.PodInfo
 
-func (p staticPods) NodeVersion(node string) uint64 { return uint64(len(p[node])) }
-func (p staticPods) Node(node string) []Container   { return p[node] }
+func (p staticPods) NodeVersion(node string) uint64     { return uint64(len(p[node])) }
+func (p staticPods) Node(node string) []runtime.PodInfo { return p[node] }
 
 // received is what the service published.
 type received struct {
@@ -86,9 +87,9 @@ func TestStream(t *testing.T) {
 	srv := serve(t, hub, "127.0.0.1:0")
 	addr := srv.Listener.Addr().String()
 	tlsCfg := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
-	announced, podsSeen := make(chan session.Announcement, 1), make(chan []Container, 4)
+	announced, podsSeen := make(chan session.Announcement, 1), make(chan []runtime.PodInfo, 4)
 	cl := NewClient(ClientOptions{URL: srv.URL + "/agent/v1/stream", Node: "node-1", TLS: tlsCfg, Log: log,
-		OnAnnounce: func(a session.Announcement) { announced <- a }, OnPods: func(c []Container) { podsSeen <- c }},
+		OnAnnounce: func(a session.Announcement) { announced <- a }, OnPods: func(c []runtime.PodInfo) { podsSeen <- c }},
 		prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
