@@ -3,13 +3,13 @@ package agent
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/session"
 	"github.com/peregrine-sec/peregrine/stream"
@@ -53,23 +53,9 @@ func connect(o Options, sessions *session.Registry) (*serverLink, error) {
 // clientCredentials loads the service's CA, the agent's certificate and
 // its token, whichever are configured.
 func clientCredentials(caFile, certFile, keyFile, tokenFile string) (*tls.Config, string, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, "", err
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, "", fmt.Errorf("%s: no certificate found", caFile)
-		}
-	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, "", err
-		}
-		cfg.Certificates = []tls.Certificate{cert}
+	cfg, err := output.ClientTLS(caFile, certFile, keyFile)
+	if err != nil {
+		return nil, "", err
 	}
 	var token string
 	if tokenFile != "" {

@@ -3,12 +3,9 @@ package output
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
 )
 
@@ -35,25 +32,15 @@ type HTTP struct {
 
 // NewHTTP builds the sink and its TLS configuration.
 func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
-	tlsCfg := &tls.Config{InsecureSkipVerify: cfg.Insecure, MinVersion: tls.VersionTLS12} //nolint:gosec // opt-in, as in Falco
-	if cfg.CACert != "" {
-		pem, err := os.ReadFile(cfg.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("http output CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("http output CA %s: no certificate found", cfg.CACert)
-		}
-		tlsCfg.RootCAs = pool
-	}
+	certFile, keyFile := "", ""
 	if cfg.MTLS {
-		cert, err := tls.LoadX509KeyPair(cfg.ClientCert, cfg.ClientKey)
-		if err != nil {
-			return nil, fmt.Errorf("http output client certificate: %w", err)
-		}
-		tlsCfg.Certificates = []tls.Certificate{cert}
+		certFile, keyFile = cfg.ClientCert, cfg.ClientKey
 	}
+	tlsCfg, err := ClientTLS(cfg.CACert, certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("http output %w", err)
+	}
+	tlsCfg.InsecureSkipVerify = cfg.Insecure //nolint:gosec // opt-in, as in Falco
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
