@@ -54,10 +54,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	namesCtx, stopNames := context.WithCancel(ctx)
-	namesDone := make(chan struct{})
-	go func() { names.Start(namesCtx); close(namesDone) }()
-	defer func() { stopNames(); <-namesDone }()
+	defer background(ctx, func(ctx context.Context) { names.Start(ctx) })()
 	if o.Sessions == nil && o.Config.Server.URL != "" && o.Config.ExecSessions.Enabled {
 		o.Sessions = session.NewRegistry(o.Config.ExecSessions.Window)
 	}
@@ -65,19 +62,65 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	outs := o.Outputs
-	if outs == nil {
-		var extra []output.Sink
-		if link != nil {
-			extra = append(extra, link.client)
-			if o.Pods == nil {
-				o.Pods = link.pods
-			}
-		}
-		if outs, _, err = output.Build(o.Config, o.Stdout, o.Registry, o.Log, extra...); err != nil {
-			return err
-		}
+	if link != nil && o.Pods == nil {
+		o.Pods = link.pods
 	}
+	outs, stopOutputs, err := outputsOf(ctx, o, link)
+	if err != nil {
+		return err
+	}
+	defer stopOutputs()
+	capture, table, err := attach(eng, o)
+	if err != nil {
+		return err
+	}
+	defer capture.Close()
+	if o.Ready != nil {
+		o.Ready()
+	}
+	l := newLoop(table, eng, outs, o)
+	// Held alerts go out before the outputs stop (deferred calls run last first).
+	defer background(ctx, l.releaseHeld)()
+	return capture.Run(ctx, l.handle)
+}
+
+// background runs fn until ctx ends or the returned stop is called, which
+// waits for it.
+func background(ctx context.Context, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { fn(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+// outputsOf is where alerts go: the shared outputs (peregrine run), or the
+// configured ones plus the stream to the service. stop drains them.
+func outputsOf(ctx context.Context, o Options, link *serverLink) (*output.Outputs, func(), error) {
+	stopLink := func() {}
+	if link != nil {
+		stopLink = link.start(context.WithoutCancel(ctx))
+	}
+	if o.Outputs != nil {
+		return o.Outputs, stopLink, nil
+	}
+	var extra []output.Sink
+	if link != nil {
+		extra = append(extra, link.client)
+	}
+	outs, _, err := output.Build(o.Config, o.Stdout, o.Registry, o.Log, extra...)
+	if err != nil {
+		stopLink()
+		return nil, nil, err
+	}
+	// Outputs outlive ctx until stop: they deliver what is still queued.
+	stop := background(context.WithoutCancel(ctx), func(ctx context.Context) { outs.Start(ctx) })
+	return outs, func() { stop(); stopLink() }, nil
+}
+
+// attach loads the probe for what the rules need, then scans /proc: a
+// process started in between is both scanned and seen by the probe, never
+// missed.
+func attach(eng *engine.Engine[runtime.Event], o Options) (*bpf.Capture, *runtime.Table, error) {
 	procfs := o.Procfs
 	if procfs == "" {
 		procfs = "/proc"
@@ -86,15 +129,13 @@ func Run(ctx context.Context, o Options) error {
 	syscalls := needed(eng.Rules())
 	capture, err := bpf.Load(bpf.Options{Syscalls: syscalls, Execveat: tellsExecveat(eng.Rules()), Env: env, Log: o.Log})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer capture.Close()
-	// Scanned after the probe is attached: a process started in between is
-	// both scanned and seen by the probe, never missed.
 	table := runtime.NewTable(procfs)
 	table.Env, table.Sessions, table.Pods = env, o.Sessions, o.Pods
 	if err := table.Scan(); err != nil {
-		return fmt.Errorf("scan processes: %w", err)
+		capture.Close()
+		return nil, nil, fmt.Errorf("scan processes: %w", err)
 	}
 	registerCounters(o.Registry, capture)
 	o.Log.Info("agent started", "rules", len(eng.Rules()), "syscalls", syscalls, "processes", table.Len())
@@ -102,29 +143,7 @@ func Run(ctx context.Context, o Options) error {
 		o.Log.Warn("rules name event types the probe does not capture yet; they cannot match those",
 			"event_types", missing)
 	}
-	stopLink := func() {}
-	if link != nil {
-		stopLink = link.start(context.WithoutCancel(ctx))
-	}
-	stopOutputs := stopLink
-	if o.Outputs == nil {
-		outCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		outDone := make(chan error, 1)
-		go func() { outDone <- outs.Start(outCtx) }()
-		stopOutputs = func() { cancel(); <-outDone; stopLink() }
-	}
-	if o.Ready != nil {
-		o.Ready()
-	}
-	l := newLoop(table, eng, outs, o)
-	holdCtx, stopHolding := context.WithCancel(ctx)
-	holdDone := make(chan struct{})
-	go func() { l.releaseHeld(holdCtx); close(holdDone) }()
-	err = capture.Run(ctx, l.handle)
-	stopHolding()
-	<-holdDone // held alerts go out before the outputs stop
-	stopOutputs()
-	return err
+	return capture, table, nil
 }
 
 // SuggestedOutput is appended to every syscall rule's output, as Falco does
