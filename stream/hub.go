@@ -219,7 +219,8 @@ func (h *Hub) readLoop(body io.Reader, c *agentConn) error {
 }
 
 // writeLoop writes queued frames and the node's pods (at once, then when
-// they change), until the stream ends; when the agent has stopped sending
+// they changed: checked every second and before each announcement), until
+// the stream ends; when the agent has stopped sending
 // (readDone), what is queued (the last acks) is written first.
 func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writer, rc *http.ResponseController, c *agentConn) {
 	tick := time.NewTicker(time.Second)
@@ -240,6 +241,11 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 		case <-c.done:
 			return
 		case f := <-c.out:
+			// An announcement never overtakes the pod it is about: the
+			// agent describes the container when the process starts.
+			if f.kind == KindAnnounce && !pods() {
+				return
+			}
 			if !write(f) {
 				return
 			}
