@@ -75,6 +75,9 @@ func sockFD(rec *bpf.Record, num int64, server bool) *FD {
 // socketName is fd.name of an IP socket: client->server, as libsinsp names
 // both ends of a connection, or the bound address of a listening socket.
 func socketName(fd *FD) string {
+	if fd.LocalPort == 0 && fd.RemotePort == 0 && fd.LocalIP.IsUnspecified() && fd.RemoteIP.IsUnspecified() {
+		return "" // a socket not yet bound or connected has no name
+	}
 	local := netip.AddrPortFrom(fd.LocalIP, fd.LocalPort).String()
 	if fd.IsServer && fd.RemotePort == 0 && fd.RemoteIP.IsUnspecified() {
 		return local
@@ -106,9 +109,6 @@ func (t *Table) applyFD(name string, rec *bpf.Record, ev *Event) {
 		}
 	case "accept", "accept4", "socket":
 		ev.FD = sockFD(rec, rec.Ret, name != "socket")
-		if ev.FD != nil && name == "socket" {
-			ev.FD.Name = ""
-		}
 	case "bind", "listen":
 		ev.FD = sockFD(rec, int64(rec.Fd), true)
 	case "dup", "dup2", "dup3":
