@@ -1,6 +1,6 @@
 // Package kubetest runs a real etcd and kube-apiserver on loopback for
 // integration tests, wired to Peregrine's audit webhook. The binaries come
-// from .ci/kube-build.sh (built from the Go module proxy); without them
+// from internal/kubetest/build.sh (built from the Go module proxy); without them
 // tests skip, except under CI, where they fail.
 package kubetest
 
@@ -71,9 +71,9 @@ func BinDir(t testing.TB) string {
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 			if os.Getenv("CI") != "" {
-				t.Fatalf("kube-apiserver/etcd not found in %s (run .ci/kube-build.sh): %v", dir, err)
+				t.Fatalf("kube-apiserver/etcd not found in %s (make test builds them: internal/kubetest/build.sh): %v", dir, err)
 			}
-			t.Skipf("kube-apiserver/etcd not found in %s: run .ci/kube-build.sh or set PEREGRINE_KUBE_BIN", dir)
+			t.Skipf("kube-apiserver/etcd not found in %s: run internal/kubetest/build.sh or set PEREGRINE_KUBE_BIN", dir)
 		}
 	}
 	return dir
