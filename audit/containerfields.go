@@ -129,3 +129,13 @@ func hostPorts(cs []*fastjson.Value) ([]string, bool) {
 	}
 	return out, true
 }
+
+// ContainerProperty reads one property (name, image, privileged,
+// add_capabilities, eff_run_as_user, ...: the suffixes of the
+// ka.req.pod.containers.* fields) of every container in cs, with the
+// k8saudit plugin's semantics; spec is the pod spec they belong to. The
+// admission source applies it to the ephemeral containers a request adds.
+func ContainerProperty(name string) (func(spec *fastjson.Value, cs []*fastjson.Value) ([]string, bool), bool) {
+	f, ok := containerLists[name]
+	return f, ok
+}

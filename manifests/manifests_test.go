@@ -122,3 +122,33 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Error("the agent's service account mounts an API token")
 	}
 }
+
+// TestWebhookIntercepts: the shipped ValidatingWebhookConfiguration sends
+// every request the admission rules judge, subresources included (they
+// must be named: "pods" matches none of them).
+func TestWebhookIntercepts(t *testing.T) {
+	var hooks []any
+	for _, d := range docs(t, "webhook.yaml") {
+		if d["kind"] == "ValidatingWebhookConfiguration" {
+			hooks = d["webhooks"].([]any)
+		}
+	}
+	if len(hooks) != 1 {
+		t.Fatalf("%d webhooks, want 1", len(hooks))
+	}
+	got := map[string]bool{}
+	for _, r := range hooks[0].(map[string]any)["rules"].([]any) {
+		r := r.(map[string]any)
+		for _, op := range r["operations"].([]any) {
+			for _, res := range r["resources"].([]any) {
+				got[fmt.Sprint(op, " ", res)] = true
+			}
+		}
+	}
+	for _, want := range []string{"CREATE pods", "UPDATE pods", "UPDATE pods/ephemeralcontainers",
+		"CONNECT pods/exec", "CONNECT pods/attach", "CONNECT pods/portforward"} {
+		if !got[want] {
+			t.Errorf("the webhook does not intercept %s", want)
+		}
+	}
+}

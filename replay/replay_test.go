@@ -168,3 +168,17 @@ func TestReplayNetworkCapture(t *testing.T) {
 		t.Errorf("alerts (-want +got):\n%s", diff)
 	}
 }
+
+// TestReplayDebugContainer: kubectl debug's patch of
+// pods/ephemeralcontainers is reported when it succeeded, not when
+// admission refused it.
+func TestReplayDebugContainer(t *testing.T) {
+	out, _, err := run(t, Options{AuditFiles: []string{"testdata/debug.jsonl"}, Format: "text"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "10:15:02.118000000: Notice Debug container added to a pod (user=alice pod=web-0 ns=shop images=(busybox:1.36))\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
+	}
+}

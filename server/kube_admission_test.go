@@ -109,6 +109,41 @@ func TestRealAPIServerAdmission(t *testing.T) {
 	if code == 403 || strings.Contains(string(body), "denied by Peregrine") {
 		t.Errorf("admin's exec was refused: %d %s", code, body)
 	}
+	t.Run("debug containers", func(t *testing.T) { e.debugContainers(t) })
+}
+
+// debugContainers: kubectl debug's update of pods/ephemeralcontainers
+// reaches admission through the shipped webhook rules and is judged like
+// a container (privileged) and like an exec (protected namespaces).
+func (e *admissionEnv) debugContainers(t *testing.T) {
+	k := e.kube
+	debug := func(name string, sc map[string]any) map[string]any {
+		c := map[string]any{"name": name, "image": "busybox:1.36", "targetContainerName": "c", "stdin": true, "tty": true,
+			"command": []string{"sh"}}
+		if sc != nil {
+			c["securityContext"] = sc
+		}
+		return map[string]any{"spec": map[string]any{"ephemeralContainers": []any{c}}}
+	}
+	const web = "/api/v1/namespaces/shop/pods/web/ephemeralcontainers"
+	code, body, err := k.Do(kubetest.AdminToken, http.MethodPatch, web, debug("debugger-priv", map[string]any{"privileged": true}))
+	if err != nil || code != 403 || !strings.Contains(string(body), "denied by Peregrine: Deny privileged debug container: Privileged debug container refused (user=kube-admin pod=web ns=shop containers=(debugger-priv) images=(busybox:1.36) target=(c))") {
+		t.Errorf("privileged debug container: %d %s %v", code, body, err)
+	}
+	k.MustDo(t, kubetest.AdminToken, http.MethodPatch, web, debug("debugger-ok", nil), 200)
+	// In a protected namespace: alice (devs) is refused by Peregrine once
+	// RBAC lets her patch the subresource; the admin is not.
+	const db = "/api/v1/namespaces/production/pods/db-0/ephemeralcontainers"
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, body, _ = k.Do(kubetest.AliceToken, http.MethodPatch, db, debug("debugger-alice", nil))
+		if !strings.Contains(string(body), "cannot patch resource") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if code != 403 || !strings.Contains(string(body), "denied by Peregrine: Deny debug container in a protected namespace: Debug container in a protected namespace refused (user=alice groups=(devs") {
+		t.Errorf("alice's debug container: %d %s", code, body)
+	}
+	k.MustDo(t, kubetest.AdminToken, http.MethodPatch, db, debug("debugger-admin", nil), 200)
 }
 
 // execTarget makes a pod bound to a (fake) node, so that exec reaches
@@ -119,7 +154,7 @@ func (e *admissionEnv) execTarget(t *testing.T) {
 	db := obj("Pod", "db-0", map[string]any{"nodeName": "fake-node-1", "containers": []any{map[string]any{"name": "c", "image": "postgres:17", "resources": limits()}}})
 	k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/production/pods", db, 201)
 	role := map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": map[string]any{"name": "exec"},
-		"rules": []any{map[string]any{"apiGroups": []string{""}, "resources": []string{"pods", "pods/exec"}, "verbs": []string{"get", "create"}}}}
+		"rules": []any{map[string]any{"apiGroups": []string{""}, "resources": []string{"pods", "pods/exec", "pods/ephemeralcontainers"}, "verbs": []string{"get", "create", "patch"}}}}
 	k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/apis/rbac.authorization.k8s.io/v1/namespaces/production/roles", role, 201)
 	binding := map[string]any{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": map[string]any{"name": "devs-exec"},
 		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "exec"},

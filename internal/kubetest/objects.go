@@ -1,11 +1,17 @@
 package kubetest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Obj is a core/v1 object of kind with a spec (nil: none).
@@ -26,26 +32,21 @@ func (e *Env) Namespaces(t testing.TB, names ...string) {
 	}
 }
 
-// RegisterWebhook installs Peregrine as the validating webhook at url
-// (failurePolicy Fail, so that a test cannot pass because the webhook was
-// skipped) for pod writes and CONNECT pods/exec and pods/attach, and waits
-// until the apiserver calls it: until a dry-run privileged pod in probeNS
-// is denied (Peregrine's default rules).
+// RegisterWebhook installs Peregrine as the validating webhook at url,
+// with the rules and namespace selector exactly as manifests/webhook.yaml
+// ships them (what it intercepts is part of what is tested) but
+// failurePolicy Fail, so that a test cannot pass because the webhook was
+// skipped, and waits until the apiserver calls it: until a dry-run
+// privileged pod in probeNS is denied (Peregrine's default rules).
 func (e *Env) RegisterWebhook(t testing.TB, url string, caBundle []byte, probeNS string) {
 	t.Helper()
-	rule := func(ops []string, resources ...string) map[string]any {
-		return map[string]any{"operations": ops, "apiGroups": []string{""}, "apiVersions": []string{"v1"}, "resources": resources}
-	}
+	hook := ShippedWebhook(t)
+	hook["failurePolicy"] = "Fail"
+	hook["timeoutSeconds"] = 5
+	hook["clientConfig"] = map[string]any{"url": url, "caBundle": base64.StdEncoding.EncodeToString(caBundle)}
 	vwc := map[string]any{
 		"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-		"metadata": map[string]any{"name": "peregrine"},
-		"webhooks": []any{map[string]any{
-			"name": "validate.peregrine.dev", "admissionReviewVersions": []string{"v1"}, "sideEffects": "None",
-			"failurePolicy": "Fail", "timeoutSeconds": 5,
-			"clientConfig": map[string]any{"url": url, "caBundle": base64.StdEncoding.EncodeToString(caBundle)},
-			// pods/exec and pods/attach must be listed: "*" does not match subresources.
-			"rules": []any{rule([]string{"CREATE", "UPDATE"}, "pods"), rule([]string{"CONNECT"}, "pods/exec", "pods/attach")},
-		}},
+		"metadata": map[string]any{"name": "peregrine"}, "webhooks": []any{hook},
 	}
 	e.MustDo(t, AdminToken, http.MethodPost, "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", vwc, 201)
 	probe := Obj("Pod", "probe", map[string]any{"containers": []any{map[string]any{"name": "c", "image": "nginx:1.27",
@@ -60,4 +61,29 @@ func (e *Env) RegisterWebhook(t testing.TB, url string, caBundle []byte, probeNS
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("the webhook never answered")
+}
+
+// ShippedWebhook is the one webhook of the ValidatingWebhookConfiguration
+// in manifests/webhook.yaml.
+func ShippedWebhook(t testing.TB) map[string]any {
+	t.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(self), "..", "..", "manifests", "webhook.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read shipped webhook: %v", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc struct {
+			Kind     string           `yaml:"kind"`
+			Webhooks []map[string]any `yaml:"webhooks"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			t.Fatalf("%s: no ValidatingWebhookConfiguration with one webhook: %v", path, err)
+		}
+		if doc.Kind == "ValidatingWebhookConfiguration" && len(doc.Webhooks) == 1 {
+			return doc.Webhooks[0]
+		}
+	}
 }

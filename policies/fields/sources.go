@@ -54,6 +54,14 @@ func admissionFields() []Field {
 		{Name: "adm.portforward.ports", Type: s, Flags: IsList, Desc: "CONNECT pods/portforward: the ports."},
 		{Name: "adm.pod.image_tags", Type: s, Flags: IsList, Desc: "Pod writes: the tag of every container image (init and ephemeral too); 'latest' when an image has neither tag nor digest."},
 		{Name: "adm.pod.containers_without_limits", Type: s, Flags: IsList, Desc: "Pod writes: the containers that set no resources.limits."},
+		{Name: "adm.ephemeral.name", Type: s, Flags: IsList, Desc: "UPDATE pods/ephemeralcontainers (kubectl debug): the names of the ephemeral containers the request adds."},
+		{Name: "adm.ephemeral.image", Type: s, Flags: IsList, Desc: "The images of the ephemeral containers the request adds."},
+		{Name: "adm.ephemeral.image.repository", Type: s, Flags: IsList, Desc: "The image repositories of the ephemeral containers the request adds."},
+		{Name: "adm.ephemeral.command", Type: s, Flags: IsList, Desc: "The command and args, joined with blanks, of each ephemeral container the request adds."},
+		{Name: "adm.ephemeral.target", Type: s, Flags: IsList, Desc: "The target containers (targetContainerName, kubectl debug --target) of the ephemeral containers the request adds."},
+		{Name: "adm.ephemeral.privileged", Type: s, Flags: IsList, Desc: "The privileged flag of the ephemeral containers the request adds that set one."},
+		{Name: "adm.ephemeral.add_capabilities", Type: s, Flags: IsList, Desc: "All capabilities the ephemeral containers the request adds ask to add."},
+		{Name: "adm.ephemeral.run_as_user", Type: s, Flags: IsList, Desc: "The uid each ephemeral container the request adds starts with: its own runAsUser, else the pod's, else 0."},
 	}
 }
 
