@@ -11,9 +11,21 @@ FUZZTIME  ?= 30s
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# The version is git describe's, ignoring the image tag that make image
+# writes into manifests/kustomization.yaml (or the tag would make it dirty).
+VERSION ?= $(shell git describe --tags --always 2>/dev/null || echo dev)$(shell git diff --quiet HEAD -- . ':(exclude)manifests/kustomization.yaml' 2>/dev/null || echo -dirty)
+LDFLAGS := -X main.version=$(VERSION)
+
 .PHONY: build
 build: ## Build bin/peregrine
-	$(GO) build -o $(BIN) ./cmd/peregrine
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/peregrine
+
+.PHONY: image
+image: ## Build the OCI image bin/peregrine-image.tar (peregrine:VERSION; no Docker) and point manifests/ at it
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/peregrine-static ./cmd/peregrine
+	$(GO) run ./cmd/mkimage -binary bin/peregrine-static -o bin/peregrine-image.tar -version $(VERSION) \
+		-created $$(git log -1 --format=%ct 2>/dev/null || echo 0)
+	sed -i 's/^\(  newTag: \).*/\1"$(VERSION)"/' manifests/kustomization.yaml
 
 .PHONY: run
 run: build ## Run everything on this machine (peregrine run: agent + audit + admission), alerts on stdout

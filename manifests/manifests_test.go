@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/peregrine-sec/peregrine/config"
@@ -152,3 +154,60 @@ func TestWebhookIntercepts(t *testing.T) {
 		}
 	}
 }
+
+// TestKustomization: kubectl apply -k renders every object, and every
+// image is peregrine at the tag make image wrote, never :latest.
+func TestKustomization(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("kubectl is needed to render the kustomization under CI")
+		}
+		t.Skip("kubectl not found: cannot render the kustomization")
+	}
+	out, err := exec.Command(kubectl, "kustomize", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v\n%s", err, out)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(out))
+	kinds := map[string]int{}
+	var images []string
+	for {
+		var d map[string]any
+		if err := dec.Decode(&d); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		kinds[d["kind"].(string)]++
+		images = append(images, podImages(d)...)
+	}
+	want := map[string]int{"Namespace": 1, "ServiceAccount": 2, "ConfigMap": 2, "ClusterRole": 1, "ClusterRoleBinding": 1,
+		"Deployment": 1, "DaemonSet": 1, "Service": 3, "ValidatingWebhookConfiguration": 1}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("kinds (-want +got):\n%s", diff)
+	}
+	if len(images) != 2 {
+		t.Fatalf("images %v", images)
+	}
+	for _, im := range images {
+		repo, tag, _ := strings.Cut(im, ":")
+		if repo != "peregrine" || tag == "" || tag == "latest" || tag != images[0][len("peregrine:"):] {
+			t.Errorf("image %q: want peregrine:<version>, the same everywhere", im)
+		}
+	}
+}
+
+// podImages lists the container images of a workload object.
+func podImages(d map[string]any) []string {
+	spec, _ := d["spec"].(map[string]any)
+	tmpl, _ := spec["template"].(map[string]any)
+	pod, _ := tmpl["spec"].(map[string]any)
+	var out []string
+	for _, c := range append(asList(pod["initContainers"]), asList(pod["containers"])...) {
+		out = append(out, fmt.Sprint(c.(map[string]any)["image"]))
+	}
+	return out
+}
+
+func asList(v any) []any { l, _ := v.([]any); return l }
