@@ -33,6 +33,24 @@ type Config struct {
 	Kubernetes   Kubernetes   `yaml:"kubernetes"`
 	Agents       Agents       `yaml:"agents"`
 	Server       Server       `yaml:"server"`
+	Certificates Certificates `yaml:"certificates"`
+}
+
+// Certificates: on a cluster the service makes and keeps its own TLS
+// material. Its CA lives in Secret (made on first start, shared by
+// restarts and replicas), its CA certificate is published in ConfigMap
+// (agents mount it), the caBundle of the ValidatingWebhookConfiguration
+// Webhook is kept equal to it, and every listener without a cert_file
+// serves a certificate for DNSNames signed by the CA, renewed before it
+// expires, and accepts client certificates the CA signed.
+type Certificates struct {
+	Secret     string        `yaml:"secret"` // empty: certificates come from files
+	Namespace  string        `yaml:"namespace"`
+	ConfigMap  string        `yaml:"configmap"`
+	Webhook    string        `yaml:"webhook"`
+	DNSNames   []string      `yaml:"dns_names"`
+	Validity   time.Duration `yaml:"validity"`    // of a serving certificate
+	CAValidity time.Duration `yaml:"ca_validity"` // of the CA made on first start
 }
 
 // Agents is the service's listener for node agents' streams (serve).
@@ -216,5 +234,7 @@ func Default() *Config {
 		ExecSessions: ExecSessions{Enabled: true, Window: time.Minute, Wait: 5 * time.Second},
 		Agents:       Agents{ListenAddress: "127.0.0.1", ListenPort: 9767, Endpoint: "/agent/v1/stream"},
 		Server:       Server{Buffer: 100000},
+		Certificates: Certificates{Namespace: "peregrine", ConfigMap: "peregrine-ca", Webhook: "peregrine",
+			Validity: 30 * 24 * time.Hour, CAValidity: 10 * 365 * 24 * time.Hour},
 	}
 }

@@ -17,6 +17,7 @@ func TestReferenceConfig(t *testing.T) {
 	want.RulesFiles = []string{}
 	want.K8sAudit.AllowedClientNames = []string{}
 	want.Agents.AllowedClientNames = []string{}
+	want.Certificates.DNSNames = []string{}
 	want.Admission.DNSNames, want.Admission.NamespaceModes = []string{}, map[string]string{}
 	want.ProgramOutput.Program = "jq '{text: .output}'"
 	if diff := cmp.Diff(want, cfg); diff != "" {

@@ -61,7 +61,7 @@ func TestManifestsParse(t *testing.T) {
 func TestServerHardening(t *testing.T) {
 	b, _ := os.ReadFile("server.yaml")
 	for _, want := range []string{"runAsNonRoot: true", "readOnlyRootFilesystem: true",
-		"allowPrivilegeEscalation: false", "drop: [ALL]", "client_ca_file:", "allowed_client_names: [kube-apiserver]",
+		"allowPrivilegeEscalation: false", "drop: [ALL]", "allowed_client_names: [kube-apiserver]",
 		"allowed_client_names: [peregrine-agent]"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("server.yaml lacks %q", want)
@@ -88,14 +88,19 @@ func shippedConfig(t *testing.T, file string) *config.Config {
 }
 
 // TestShippedConfigs: the configurations in the ConfigMaps load, and every
-// listener that crosses the network has TLS and client authentication.
+// listener that crosses the network has TLS and client authentication:
+// the service's own certificates (certificates.secret) or files.
 func TestShippedConfigs(t *testing.T) {
 	srv := shippedConfig(t, "server.yaml")
-	if srv.K8sAudit.ClientCAFile == "" || srv.K8sAudit.CertFile == "" {
-		t.Errorf("audit endpoint without TLS client authentication: %+v", srv.K8sAudit)
+	managed := srv.Certificates.Secret != "" && srv.Certificates.Webhook == "peregrine" && len(srv.Certificates.DNSNames) == 3
+	for name, la := range map[string]config.ListenerAuth{"k8s_audit": srv.K8sAudit.ListenerAuth, "agents": srv.Agents.ListenerAuth} {
+		files := la.CertFile != "" && la.ClientCAFile != ""
+		if !files && !managed || len(la.AllowedClientNames) == 0 {
+			t.Errorf("%s listener without TLS client authentication: %+v", name, la)
+		}
 	}
-	if !srv.Agents.Enabled || srv.Agents.ClientCAFile == "" || srv.Agents.CertFile == "" {
-		t.Errorf("agents listener without TLS client authentication: %+v", srv.Agents)
+	if !srv.Agents.Enabled {
+		t.Error("the agents listener is off")
 	}
 	agent := shippedConfig(t, "agent.yaml")
 	if !strings.HasPrefix(agent.Server.URL, "https://") || agent.Server.CAFile == "" || agent.Server.CertFile == "" {
@@ -103,25 +108,47 @@ func TestShippedConfigs(t *testing.T) {
 	}
 }
 
-// TestLeastPrivilege: the service may only read pods; the agent has no API
-// access at all.
+// rule is an RBAC rule as the test compares it.
+type rule struct{ Groups, Resources, Names, Verbs string }
+
+// TestLeastPrivilege: every Role and ClusterRole grants exactly what the
+// service needs (no wildcards), bound to the service only; the agent
+// has no API access at all.
 func TestLeastPrivilege(t *testing.T) {
-	for _, d := range docs(t, "rbac.yaml") {
-		if d["kind"] != "ClusterRole" {
-			continue
-		}
-		rules := d["rules"].([]any)
-		if len(rules) != 1 {
-			t.Fatalf("ClusterRole has %d rules", len(rules))
-		}
-		r := rules[0].(map[string]any)
-		if got := fmt.Sprint(r["resources"], r["verbs"]); got != "[pods] [get list watch]" {
-			t.Errorf("ClusterRole grants %s", got)
+	want := map[string][]rule{
+		"ClusterRole/peregrine-server": {
+			{"[]", "[pods]", "[]", "[get list watch]"},
+			{"[admissionregistration.k8s.io]", "[validatingwebhookconfigurations]", "[peregrine]", "[get list watch update]"},
+		},
+		"Role/peregrine-server": {
+			{"[]", "[secrets configmaps]", "[peregrine-ca]", "[get update]"},
+			{"[]", "[secrets configmaps]", "[]", "[create]"},
+		},
+	}
+	got := map[string][]rule{}
+	for _, f := range []string{"rbac.yaml", "server.yaml", "agent.yaml", "webhook.yaml", "namespace.yaml"} {
+		for _, d := range docs(t, f) {
+			kind, name := d["kind"].(string), d["metadata"].(map[string]any)["name"].(string)
+			switch kind {
+			case "Role", "ClusterRole":
+				for _, r := range d["rules"].([]any) {
+					r := r.(map[string]any)
+					got[kind+"/"+name] = append(got[kind+"/"+name], rule{fmt.Sprint(r["apiGroups"]), fmt.Sprint(r["resources"]),
+						fmt.Sprint(asList(r["resourceNames"])), fmt.Sprint(r["verbs"])})
+				}
+			case "RoleBinding", "ClusterRoleBinding":
+				if s := fmt.Sprint(d["subjects"]); s != "[map[kind:ServiceAccount name:peregrine-server namespace:peregrine]]" {
+					t.Errorf("%s/%s binds %s", kind, name, s)
+				}
+			case "ServiceAccount":
+				if name == "peregrine-agent" && d["automountServiceAccountToken"] != false {
+					t.Error("the agent's service account mounts an API token")
+				}
+			}
 		}
 	}
-	b, _ := os.ReadFile("agent.yaml")
-	if !strings.Contains(string(b), "automountServiceAccountToken: false") {
-		t.Error("the agent's service account mounts an API token")
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("RBAC (-want +got):\n%s", diff)
 	}
 }
 
@@ -183,7 +210,7 @@ func TestKustomization(t *testing.T) {
 		images = append(images, podImages(d)...)
 	}
 	want := map[string]int{"Namespace": 1, "ServiceAccount": 2, "ConfigMap": 2, "ClusterRole": 1, "ClusterRoleBinding": 1,
-		"Deployment": 1, "DaemonSet": 1, "Service": 3, "ValidatingWebhookConfiguration": 1}
+		"Role": 1, "RoleBinding": 1, "Deployment": 1, "DaemonSet": 1, "Service": 3, "ValidatingWebhookConfiguration": 1}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("kinds (-want +got):\n%s", diff)
 	}

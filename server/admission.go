@@ -32,10 +32,10 @@ func (s *servers) addAdmission(a config.Admission, set *rules.Set, outs *output.
 			return fmt.Errorf("compile admission rules: %w", err)
 		}
 	}
-	if s.certs, err = certsOf(a, o); err != nil {
+	tlsCfg, err := s.admissionTLS(a, o)
+	if err != nil {
 		return err
 	}
-	tlsCfg := s.certs.TLSConfig()
 	if a.ClientCAFile != "" {
 		pem, err := os.ReadFile(a.ClientCAFile)
 		if err != nil {
@@ -76,6 +76,21 @@ func policyOf(a config.Admission) (webhook.Policy, error) {
 		}
 	}
 	return p, nil
+}
+
+// admissionTLS serves the certificate from files, else the managed one,
+// else one generated at start.
+func (s *servers) admissionTLS(a config.Admission, o Options) (*tls.Config, error) {
+	if a.CertFile == "" && s.managed != nil {
+		s.caBundle = s.managed.CA().CertPEM
+		return s.managed.ServerTLS(), nil
+	}
+	var err error
+	if s.certs, err = certsOf(a, o); err != nil {
+		return nil, err
+	}
+	s.caBundle = s.certs.CABundle
+	return s.certs.TLSConfig(), nil
 }
 
 func certsOf(a config.Admission, o Options) (*webhook.CertSource, error) {

@@ -20,7 +20,7 @@ import (
 // published here, exec sessions and pod metadata go to them.
 func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Pods, o Options) error {
 	addr := net.JoinHostPort(a.ListenAddress, strconv.Itoa(a.ListenPort))
-	tlsCfg, auth, err := secured("agents", addr, a.ListenerAuth)
+	tlsCfg, auth, err := secured("agents", addr, a.ListenerAuth, s.managed)
 	if err != nil {
 		return fmt.Errorf("agents: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/config"
 )
 
@@ -59,12 +60,17 @@ func (a *authenticator) check(r *http.Request) error {
 // secured loads a listener's TLS configuration and authenticator, and
 // refuses a listener that would expose an unauthenticated endpoint beyond
 // loopback.
-func secured(section, addr string, la config.ListenerAuth) (*tls.Config, *authenticator, error) {
+// Without a cert_file, a listener serves the managed certificate when
+// there is one, and accepts client certificates its CA signed.
+func secured(section, addr string, la config.ListenerAuth, managed *certs.Rotating) (*tls.Config, *authenticator, error) {
 	tlsCfg, err := serverTLS(la.CertFile, la.KeyFile, la.ClientCAFile)
 	if err != nil {
 		return nil, nil, err
 	}
 	auth := &authenticator{certs: la.ClientCAFile != "", names: la.AllowedClientNames, section: section}
+	if la.CertFile == "" && managed != nil {
+		tlsCfg, auth.certs = managed.ServerTLS(), true
+	}
 	if la.TokensFile != "" {
 		if auth.tokens, err = readTokens(la.TokensFile); err != nil {
 			return nil, nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/kube"
 	"github.com/peregrine-sec/peregrine/output"
@@ -83,7 +84,15 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("compile rules: %w", err)
 		}
 	}
-	s, err := newServers(c, o)
+	var bg sync.WaitGroup // what managedCerts starts: stopped and waited for when Run returns
+	defer bg.Wait()
+	bgCtx, stopBg := context.WithCancel(ctx)
+	defer stopBg()
+	managed, err := managedCerts(bgCtx, c, o.Log, &bg)
+	if err != nil {
+		return err
+	}
+	s, err := newServers(c, o, managed)
 	if err != nil {
 		return err
 	}
@@ -126,7 +135,9 @@ type servers struct {
 	auditLn, webLn net.Listener
 	admission      *http.Server // nil when disabled
 	admissionLn    net.Listener
-	certs          *webhook.CertSource
+	certs          *webhook.CertSource // the admission certificate from files or generated; nil when managed
+	managed        *certs.Rotating     // the service's own certificates (certificates.secret), or nil
+	caBundle       []byte              // what signs the admission certificate, when known
 	handler        *auditHandler
 	agents         *http.Server // nil when disabled
 	agentsLn       net.Listener
@@ -134,14 +145,14 @@ type servers struct {
 	ready          atomic.Bool
 }
 
-func newServers(c *config.Config, o Options) (*servers, error) {
+func newServers(c *config.Config, o Options, managed *certs.Rotating) (*servers, error) {
 	a := c.K8sAudit
 	auditAddr := net.JoinHostPort(a.ListenAddress, strconv.Itoa(a.ListenPort))
-	tlsCfg, auth, err := secured("k8s_audit", auditAddr, a.ListenerAuth)
+	tlsCfg, auth, err := secured("k8s_audit", auditAddr, a.ListenerAuth, managed)
 	if err != nil {
 		return nil, err
 	}
-	s := &servers{}
+	s := &servers{managed: managed}
 	q := newQueue[*audit.Event](a.QueueSize)
 	s.handler = &auditHandler{queue: q, auth: auth, maxBody: a.MaxBodyBytes, retryAfter: a.RetryAfter, log: o.Log,
 		metrics: newAuditMetrics(o.Registry, func() float64 { return float64(q.len()) })}
@@ -211,7 +222,9 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 				errs <- err
 			}
 		}()
-		go s.certs.Watch(ctx, 5*time.Second, o.Log)
+		if s.certs != nil {
+			go s.certs.Watch(ctx, 5*time.Second, o.Log)
+		}
 	}
 	if s.agents != nil {
 		go func() {
@@ -227,7 +240,7 @@ func (s *servers) run(ctx context.Context, outs *output.Outputs, files []*output
 	o.Log.Info("serving", "k8s_audit", s.auditLn.Addr().String(), "webserver", s.webLn.Addr().String(),
 		"admission", addrOf(s.admissionLn))
 	if o.AdmissionListening != nil && s.admissionLn != nil {
-		o.AdmissionListening(s.admissionLn.Addr(), s.certs.CABundle)
+		o.AdmissionListening(s.admissionLn.Addr(), s.caBundle)
 	}
 	if o.Listening != nil { // last: callers wait on it
 		o.Listening(s.auditLn.Addr(), s.webLn.Addr())
