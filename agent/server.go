@@ -50,20 +50,22 @@ func connect(o Options, sessions *session.Registry) (*serverLink, error) {
 	return l, nil
 }
 
-// clientCredentials loads the service's CA, the agent's certificate and
-// its token, whichever are configured.
-func clientCredentials(caFile, certFile, keyFile, tokenFile string) (*tls.Config, string, error) {
+// clientCredentials loads the service's CA and the agent's certificate,
+// and reads its token (at every connection), whichever are configured.
+func clientCredentials(caFile, certFile, keyFile, tokenFile string) (*tls.Config, func() (string, error), error) {
 	cfg, err := output.ClientTLS(caFile, certFile, keyFile)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	var token string
-	if tokenFile != "" {
+	if tokenFile == "" {
+		return cfg, nil, nil
+	}
+	token := func() (string, error) {
 		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			return nil, "", err
-		}
-		token = strings.TrimSpace(string(b))
+		return strings.TrimSpace(string(b)), err
+	}
+	if _, err := token(); err != nil {
+		return nil, nil, fmt.Errorf("token: %w", err)
 	}
 	return cfg, token, nil
 }

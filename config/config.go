@@ -60,6 +60,13 @@ type Agents struct {
 	ListenPort    int    `yaml:"listen_port"`
 	Endpoint      string `yaml:"endpoint"`
 	ListenerAuth  `yaml:",inline"`
+	// TokenAudience, when set, accepts agents' projected ServiceAccount
+	// tokens of that audience, checked by a TokenReview (needs a cluster);
+	// the node an agent speaks for is then the node its token is bound to.
+	TokenAudience string `yaml:"token_audience"`
+	// ServiceAccounts may stream with a token ("namespace:name").
+	ServiceAccounts    []string      `yaml:"service_accounts"`
+	TokenReviewTimeout time.Duration `yaml:"token_review_timeout"`
 }
 
 // ListenerAuth is a listener's TLS and client authentication. Without a
@@ -232,8 +239,9 @@ func Default() *Config {
 			Mode: "enforce", ExemptNamespaces: []string{"kube-system", "peregrine"},
 			LatencyBudget: 800 * time.Millisecond, MaxBodyBytes: 7 << 20, Workers: 4},
 		ExecSessions: ExecSessions{Enabled: true, Window: time.Minute, Wait: 5 * time.Second},
-		Agents:       Agents{ListenAddress: "127.0.0.1", ListenPort: 9767, Endpoint: "/agent/v1/stream"},
-		Server:       Server{Buffer: 100000},
+		Agents: Agents{ListenAddress: "127.0.0.1", ListenPort: 9767, Endpoint: "/agent/v1/stream",
+			TokenReviewTimeout: 10 * time.Second},
+		Server: Server{Buffer: 100000},
 		Certificates: Certificates{Namespace: "peregrine", ConfigMap: "peregrine-ca", Webhook: "peregrine",
 			Validity: 30 * 24 * time.Hour, CAValidity: 10 * 365 * 24 * time.Hour},
 	}

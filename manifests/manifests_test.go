@@ -103,8 +103,11 @@ func TestShippedConfigs(t *testing.T) {
 		t.Error("the agents listener is off")
 	}
 	agent := shippedConfig(t, "agent.yaml")
-	if !strings.HasPrefix(agent.Server.URL, "https://") || agent.Server.CAFile == "" || agent.Server.CertFile == "" {
-		t.Errorf("agent streams without TLS and a client certificate: %+v", agent.Server)
+	if !strings.HasPrefix(agent.Server.URL, "https://") || agent.Server.CAFile == "" || agent.Server.TokenFile == "" {
+		t.Errorf("agent streams without TLS and its token: %+v", agent.Server)
+	}
+	if srv.Agents.TokenAudience != "peregrine" || len(srv.Agents.ServiceAccounts) != 1 {
+		t.Errorf("the service does not check the agents' tokens: %+v", srv.Agents)
 	}
 }
 
@@ -119,6 +122,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"ClusterRole/peregrine-server": {
 			{"[]", "[pods]", "[]", "[get list watch]"},
 			{"[admissionregistration.k8s.io]", "[validatingwebhookconfigurations]", "[peregrine]", "[get list watch update]"},
+			{"[authentication.k8s.io]", "[tokenreviews]", "[]", "[create]"},
 		},
 		"Role/peregrine-server": {
 			{"[]", "[secrets configmaps]", "[peregrine-ca]", "[get update]"},

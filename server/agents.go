@@ -24,6 +24,9 @@ func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Po
 	if err != nil {
 		return fmt.Errorf("agents: %w", err)
 	}
+	if auth.review, err = newAgentTokens(o.Config, o.Registry, o.Log); err != nil {
+		return fmt.Errorf("agents: %w", err)
+	}
 	var src stream.PodSource
 	if pods != nil {
 		src = podSource{pods}
@@ -38,11 +41,12 @@ func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Po
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.POST(a.Endpoint, func(c *gin.Context) {
-		if err := auth.check(c.Request); err != nil {
+		node, err := auth.identify(c.Request)
+		if err != nil {
 			c.AbortWithStatusJSON(authStatus(err), gin.H{"error": err.Error()})
 			return
 		}
-		s.hub.ServeHTTP(c.Writer, c.Request)
+		s.hub.ServeHTTP(c.Writer, c.Request.WithContext(stream.WithNode(c.Request.Context(), node)))
 	})
 	s.agents = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	return nil

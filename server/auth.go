@@ -24,7 +24,8 @@ type authenticator struct {
 	tokens  [][]byte
 	certs   bool
 	names   []string
-	section string // the configuration section, for messages
+	section string       // the configuration section, for messages
+	review  *agentTokens // agents' ServiceAccount tokens, checked by TokenReview; nil elsewhere
 }
 
 var (
@@ -32,29 +33,41 @@ var (
 	errForbidden       = errors.New("client certificate accepted, but its common name is not in")
 )
 
-func (a *authenticator) enabled() bool { return a.certs || len(a.tokens) > 0 }
+func (a *authenticator) enabled() bool { return a.certs || len(a.tokens) > 0 || a.review != nil }
 
 // check authenticates r; with no method configured every request passes
 // (the listener is then loopback-only).
 func (a *authenticator) check(r *http.Request) error {
+	_, err := a.identify(r)
+	return err
+}
+
+// identify authenticates r and returns the node its credential is bound
+// to: "" for certificates and static tokens, which name none.
+func (a *authenticator) identify(r *http.Request) (string, error) {
 	if !a.enabled() {
-		return nil
+		return "", nil
 	}
 	if a.certs && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 		cn := r.TLS.VerifiedChains[0][0].Subject.CommonName
 		if len(a.names) > 0 && !slices.Contains(a.names, cn) {
-			return fmt.Errorf("%w %s.allowed_client_names", errForbidden, a.section)
+			return "", fmt.Errorf("%w %s.allowed_client_names", errForbidden, a.section)
 		}
-		return nil
+		return "", nil
 	}
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		for _, t := range a.tokens {
-			if subtle.ConstantTimeCompare([]byte(tok), t) == 1 {
-				return nil
-			}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", errUnauthenticated
+	}
+	for _, t := range a.tokens {
+		if subtle.ConstantTimeCompare([]byte(tok), t) == 1 {
+			return "", nil
 		}
 	}
-	return errUnauthenticated
+	if a.review != nil {
+		return a.review.node(r)
+	}
+	return "", errUnauthenticated
 }
 
 // secured loads a listener's TLS configuration and authenticator, and
@@ -84,7 +97,7 @@ func secured(section, addr string, la config.ListenerAuth, managed *certs.Rotati
 
 // authStatus is the HTTP status of an authentication failure.
 func authStatus(err error) int {
-	if errors.Is(err, errForbidden) {
+	if errors.Is(err, errForbidden) || errors.Is(err, errNotAgent) || errors.Is(err, errNoNode) {
 		return http.StatusForbidden
 	}
 	return http.StatusUnauthorized

@@ -25,7 +25,10 @@ type ClientOptions struct {
 	Node     string
 	Hostname string
 	TLS      *tls.Config // CA, and the client certificate for mTLS
-	Token    string      // bearer token, when not authenticating by certificate
+	// Token gives the bearer token, when not authenticating by
+	// certificate; it is asked at every connection, so that a projected
+	// ServiceAccount token the kubelet renews is read again.
+	Token func() (string, error)
 	// Buffer bounds the alerts kept until the service acknowledges them.
 	Buffer int
 	Log    *slog.Logger
@@ -152,8 +155,12 @@ func (c *Client) session(ctx context.Context) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-peregrine-stream")
-	if c.opts.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	if c.opts.Token != nil {
+		tok, err := c.opts.Token()
+		if err != nil {
+			return fmt.Errorf("read token: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	writeErr := make(chan error, 1)
 	go func() { writeErr <- c.writeLoop(ctx, pw) }()

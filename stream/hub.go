@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -143,6 +144,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "stream: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	if bound := boundNode(r.Context()); bound != "" && hello.Node != bound {
+		http.Error(w, fmt.Sprintf("stream: this agent's credential is for node %q, not %q", bound, hello.Node), http.StatusForbidden)
+		return
+	}
 	c := &agentConn{node: hello.Node, out: make(chan frame, 4096), done: make(chan struct{})}
 	if !h.attach(c) {
 		http.Error(w, "stream: the service is stopping", http.StatusServiceUnavailable)
@@ -279,4 +284,21 @@ func (h *Hub) podsFrame(node string, version *uint64) (frame, bool) {
 	}
 	*version = v
 	return frame{KindPods, Pods{Containers: h.pods.Node(node)}}, true
+}
+
+type nodeKey struct{}
+
+// WithNode says that the request's credential is bound to node (a
+// pod-bound ServiceAccount token): the hub then serves it as that node's
+// agent only, whatever its hello says. "" binds nothing.
+func WithNode(ctx context.Context, node string) context.Context {
+	if node == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, nodeKey{}, node)
+}
+
+func boundNode(ctx context.Context) string {
+	n, _ := ctx.Value(nodeKey{}).(string)
+	return n
 }
