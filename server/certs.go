@@ -23,16 +23,9 @@ func managedCerts(ctx context.Context, c *config.Config, log *slog.Logger, wg *s
 	if mc.Secret == "" {
 		return nil, nil
 	}
-	cfg, ok, err := kube.Config(c.Kubernetes.Kubeconfig)
+	client, err := kubeClient(c, "certificates.secret")
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("certificates.secret needs a cluster: run in one or set kubernetes.kubeconfig")
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	store := &kube.CAStore{Client: client, Namespace: mc.Namespace, Secret: mc.Secret, ConfigMap: mc.ConfigMap,
 		Validity: mc.CAValidity, Log: log}
@@ -59,4 +52,20 @@ func managedCerts(ctx context.Context, c *config.Config, log *slog.Logger, wg *s
 		})
 	}
 	return rot, nil
+}
+
+// kubeClient is a client of the configured cluster, for a feature
+// (named for the message) that cannot work without one.
+func kubeClient(c *config.Config, feature string) (kubernetes.Interface, error) {
+	cfg, ok, err := kube.Config(c.Kubernetes.Kubeconfig)
+	if err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("%s needs a cluster: run in one or set kubernetes.kubeconfig", feature)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return client, nil
 }

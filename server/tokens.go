@@ -16,10 +16,8 @@ import (
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
 	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	webhooktoken "k8s.io/apiserver/plugin/pkg/authenticator/token/webhook"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/peregrine-sec/peregrine/config"
-	"github.com/peregrine-sec/peregrine/kube"
 )
 
 // nodeNameKey is where a TokenReview reports the node a pod-bound
@@ -48,15 +46,9 @@ func newAgentTokens(c *config.Config, reg prometheus.Registerer, log *slog.Logge
 	if a.TokenAudience == "" {
 		return nil, nil
 	}
-	cfg, ok, err := kube.Config(c.Kubernetes.Kubeconfig)
+	client, err := kubeClient(c, "agents.token_audience")
 	if err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, errors.New("agents.token_audience needs a cluster for its TokenReviews: run in one or set kubernetes.kubeconfig")
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
 	t := &agentTokens{log: log, audience: authn.Audiences{a.TokenAudience}, failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_agent_auth_failures_total",
 		Help: "Agents refused by token authentication, by reason."}, []string{"reason"})}

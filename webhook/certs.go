@@ -2,20 +2,14 @@ package webhook
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/peregrine-sec/peregrine/certs"
 )
 
 // CertSource serves the webhook's certificate: from files, reloaded when
@@ -86,32 +80,16 @@ func (s *CertSource) TLSConfig() *tls.Config {
 // GenerateCerts makes a CA and a serving certificate for the DNS names
 // (plus localhost and 127.0.0.1), valid for a year.
 func GenerateCerts(dnsNames []string) (*CertSource, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
 	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "peregrine-webhook-ca"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("generate CA: %w", err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := certs.NewCA(now, 365*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "peregrine-webhook"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    append([]string{"localhost"}, dnsNames...), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	cert, err := ca.Serving(append([]string{"localhost", "127.0.0.1"}, dnsNames...), now, 365*24*time.Hour)
 	if err != nil {
-		return nil, fmt.Errorf("generate serving certificate: %w", err)
+		return nil, err
 	}
-	s := &CertSource{CABundle: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
-	s.cur.Store(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key})
+	s := &CertSource{CABundle: ca.CertPEM}
+	s.cur.Store(cert)
 	return s, nil
 }
