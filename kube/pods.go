@@ -116,10 +116,13 @@ func trim(o any) (any, error) {
 }
 
 func (p *Pods) set(o any) {
-	pod, ok := o.(*corev1.Pod)
-	if !ok {
-		return
+	if pod, ok := o.(*corev1.Pod); ok {
+		p.Set(pod)
 	}
+}
+
+// Set indexes pod as the watch does when the pod is added or changes.
+func (p *Pods) Set(pod *corev1.Pod) {
 	key := pod.Namespace + "/" + pod.Name
 	byName := map[string]*Container{}
 	for _, s := range pod.Status.ContainerStatuses {

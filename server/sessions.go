@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,6 +21,9 @@ type SessionRouter struct {
 	remote Remote              // agents streaming to this service; nil: none
 	log    *slog.Logger
 	routed *prometheus.CounterVec
+	// how long, and how often, an announcement the pod watch cannot
+	// place is tried again
+	resolveFor, resolveEvery time.Duration
 }
 
 // Remote reaches the agents of other nodes.
@@ -34,7 +38,7 @@ func (r *SessionRouter) SetRemote(remote Remote) { r.remote = remote }
 // NewSessionRouter routes with pods (nil: no cluster, nothing resolves) to
 // the agents given.
 func NewSessionRouter(pods *kube.Pods, agents []*session.Registry, reg prometheus.Registerer, log *slog.Logger) *SessionRouter {
-	r := &SessionRouter{pods: pods, agents: agents, log: log,
+	r := &SessionRouter{pods: pods, agents: agents, log: log, resolveFor: defaultResolveFor, resolveEvery: defaultResolveEvery,
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_exec_sessions_total",
 			Help: "Exec sessions announced, by source (admission, audit) and outcome (routed; unresolved: pod or container unknown; no_agent: the node's agent is not connected)."},
 			[]string{"source", "outcome"})}
@@ -42,11 +46,29 @@ func NewSessionRouter(pods *kube.Pods, agents []*session.Registry, reg prometheu
 	return r
 }
 
+// Resolving an announcement the pod watch cannot place yet is tried again
+// for a while: the watch lags the apiserver (a pod exec'd into as soon as
+// it runs, as kubectl run -i does, or a watch reconnecting after an
+// apiserver restart). The process starts only after admission answers, so
+// an announcement made a little later still binds it in most cases.
+const (
+	defaultResolveFor   = 3 * time.Second
+	defaultResolveEvery = 100 * time.Millisecond
+)
+
 // Announce routes an exec announced by source.
 func (r *SessionRouter) Announce(a session.Announcement, source string) {
+	r.announce(a, source, time.Now().Add(r.resolveFor))
+}
+
+func (r *SessionRouter) announce(a session.Announcement, source string, until time.Time) {
 	c, ok := (*kube.Container)(nil), false
 	if r.pods != nil {
 		c, ok = r.pods.ByName(a.Namespace, a.Pod, a.Container)
+	}
+	if (!ok || c.ID == "") && r.pods != nil && time.Now().Before(until) {
+		time.AfterFunc(r.resolveEvery, func() { r.announce(a, source, until) })
+		return
 	}
 	if !ok || c.ID == "" {
 		r.routed.WithLabelValues(source, "unresolved").Inc()
