@@ -1,0 +1,307 @@
+package realnode
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/peregrine-sec/peregrine/internal/image"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
+	"github.com/peregrine-sec/peregrine/kube"
+	"github.com/peregrine-sec/peregrine/manifests"
+	"github.com/peregrine-sec/peregrine/selftest"
+)
+
+// serviceIP is the peregrine-server Service's cluster IP in the test
+// overlay: the apiserver posts audit events there (it resolves no
+// Service names), so the serving certificate names it.
+const serviceIP = "10.0.0.50"
+
+func moduleRoot() string {
+	_, self, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(self), "..", "..")
+}
+
+// buildImage builds the static binary and the image peregrine:e2e.
+func buildImage(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "peregrine")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/peregrine")
+	cmd.Dir, cmd.Env = moduleRoot(), append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build peregrine: %v\n%s", err, out)
+	}
+	tar := filepath.Join(dir, "peregrine-image.tar")
+	if err := image.Write(tar, image.Options{Binary: bin, CACerts: "/etc/ssl/certs/ca-certificates.crt",
+		Tag: "peregrine:e2e", Version: "e2e", Created: time.Unix(0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	return tar
+}
+
+// writeOverlay writes the test's kustomize overlay of manifests/: the
+// image just built (never pulled), the Service at a fixed cluster IP the
+// serving certificate names, and the service's configuration with it.
+func writeOverlay(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	base, err := filepath.Rel(dir, filepath.Join(moduleRoot(), "manifests"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	never := "- op: add\n  path: /spec/template/spec/containers/0/imagePullPolicy\n  value: Never\n"
+	k := map[string]any{
+		"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+		"resources": []string{base},
+		"images":    []any{map[string]any{"name": "peregrine", "newTag": "e2e"}},
+		"patches": []any{
+			map[string]any{"target": map[string]any{"kind": "Deployment", "name": "peregrine-server"}, "patch": never},
+			map[string]any{"target": map[string]any{"kind": "DaemonSet", "name": "peregrine-agent"}, "patch": never},
+			map[string]any{"target": map[string]any{"kind": "Service", "name": "peregrine-server"},
+				"patch": "- op: add\n  path: /spec/clusterIP\n  value: " + serviceIP + "\n"},
+			map[string]any{"target": map[string]any{"kind": "ConfigMap", "name": "peregrine-config"},
+				"patch": configPatch(t, "server.yaml", true)},
+			map[string]any{"target": map[string]any{"kind": "ConfigMap", "name": "peregrine-agent-config"},
+				"patch": configPatch(t, "agent.yaml", false)},
+			map[string]any{"target": map[string]any{"kind": "Deployment", "name": "peregrine-server"}, "patch": mountRules},
+			map[string]any{"target": map[string]any{"kind": "DaemonSet", "name": "peregrine-agent"}, "patch": mountRules},
+		},
+		"configMapGenerator": []any{map[string]any{"name": "peregrine-e2e-rules", "namespace": "peregrine",
+			"files": []string{"rules.yaml"}, "options": map[string]any{"disableNameSuffixHash": true}}},
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), e2eRules(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := yaml.Marshal(k)
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// mountRules mounts the test's rules (the built-in ones and
+// testdata/e2e_rules.yaml) into a workload.
+const mountRules = `- op: add
+  path: /spec/template/spec/volumes/-
+  value: {name: e2e-rules, configMap: {name: peregrine-e2e-rules}}
+- op: add
+  path: /spec/template/spec/containers/0/volumeMounts/-
+  value: {name: e2e-rules, mountPath: /etc/peregrine/rules, readOnly: true}
+`
+
+func e2eRules(t *testing.T) []byte {
+	t.Helper()
+	builtin, err := os.ReadFile(filepath.Join(moduleRoot(), "policies", "peregrine_rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := os.ReadFile("testdata/e2e_rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(append(builtin, '\n'), extra...)
+}
+
+// configPatch replaces the configuration in a shipped ConfigMap with one
+// that loads the test's rules and, for the service, whose certificate
+// also names serviceIP.
+func configPatch(t *testing.T, file string, service bool) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(moduleRoot(), "manifests", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		var d struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+		}
+		if yaml.Unmarshal([]byte(doc), &d) == nil && d.Kind == "ConfigMap" {
+			if err := yaml.Unmarshal([]byte(d.Data["peregrine.yaml"]), &cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cfg["rules_files"] = []string{"/etc/peregrine/rules/rules.yaml"}
+	cfg["rule_matching"] = "all" // the test's rules fire beside the built-in ones
+	if service {
+		certs := cfg["certificates"].(map[string]any)
+		certs["dns_names"] = append(certs["dns_names"].([]any), serviceIP)
+	}
+	text, _ := yaml.Marshal(cfg)
+	patch, _ := yaml.Marshal([]any{map[string]any{"op": "replace", "path": "/data/peregrine.yaml", "value": string(text)}})
+	return string(patch)
+}
+
+// TestInstallOnRealNode: kubectl apply -k installs Peregrine on a real
+// node; admission refuses a privileged pod through the Service; a real
+// kubectl exec's shell reading /etc/shadow raises an alert, from the
+// agent pod through the service, that names the Kubernetes user.
+func TestInstallOnRealNode(t *testing.T) {
+	c := startCluster(t)
+	img := buildImage(t)
+	start := time.Now()
+	c.ctrImport(t, img)
+	c.mustKubectl(t, "apply", "-k", writeOverlay(t))
+	defer c.dumpOnFailure(t)
+	c.mustKubectl(t, "-n", "peregrine", "rollout", "status", "deployment/peregrine-server", "--timeout=180s")
+	c.mustKubectl(t, "-n", "peregrine", "rollout", "status", "daemonset/peregrine-agent", "--timeout=180s")
+	t.Logf("installed and Ready in %s", time.Since(start).Round(time.Second))
+
+	c.mustKubectl(t, "create", "namespace", "shop")
+	out, err := c.kubectl("admin", "-n", "shop", "run", "priv", "--image="+c.env["REALNODE_BUSYBOX_IMAGE"],
+		"--image-pull-policy=Never", `--overrides={"spec":{"containers":[{"name":"priv","image":"`+c.env["REALNODE_BUSYBOX_IMAGE"]+
+			`","imagePullPolicy":"Never","command":["sleep","3600"],"securityContext":{"privileged":true}}]}}`)
+	if err == nil || !strings.Contains(out, "denied by Peregrine: Deny privileged container") {
+		t.Errorf("privileged pod: %v\n%s", err, out)
+	}
+
+	c.wireAudit(t)
+
+	// The container itself runs the command alice will exec, every 2 s.
+	c.mustKubectl(t, "-n", "shop", "run", "app", "--image="+c.env["REALNODE_BUSYBOX_IMAGE"], "--image-pull-policy=Never",
+		"--command", "--", "sh", "-c", `while :; do sh -c "cat /etc/shadow" >/dev/null; sleep 2; done`)
+	c.mustKubectl(t, "-n", "shop", "wait", "pod/app", "--for=condition=Ready", "--timeout=120s")
+	// The pod watch knows the pod once the container's own reads carry its
+	// name (after the apiserver restart the watch takes a while to return).
+	c.waitLog(t, time.Minute, `"rule":"E2E shadow read"`, `"k8s.pod.name":"app"`)
+	if out, err := c.kubectl("alice", "-n", "shop", "exec", "app", "--", "sh", "-c", "cat /etc/shadow"); err != nil {
+		t.Fatalf("alice's exec: %v\n%s", err, out)
+	}
+	c.checkAttribution(t)
+
+	var report strings.Builder
+	err = selftest.Run(context.Background(), selftest.Options{Config: c.restConfig(t), Image: c.env["REALNODE_BUSYBOX_IMAGE"],
+		PullPolicy: corev1.PullNever, ServiceNamespace: "peregrine", ServiceSelector: "app.kubernetes.io/name=peregrine-server",
+		Timeout: time.Minute, Out: &report})
+	t.Logf("selftest:\n%s", report.String())
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+func (c *cluster) restConfig(t *testing.T) *rest.Config {
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.env["KUBECONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// wireAudit does what an operator does on the control plane: peregrine
+// audit-config's kubeconfig and policy, and the apiserver restarted with
+// them.
+func (c *cluster) wireAudit(t *testing.T) {
+	t.Helper()
+	kc, err := kube.AuditKubeconfig(context.Background(), kubernetes.NewForConfigOrDie(c.restConfig(t)), kube.AuditCredential{
+		Namespace: "peregrine", Secret: "peregrine-ca", URL: "https://" + serviceIP + ":9443/k8s-audit",
+		CommonName: "kube-apiserver", Validity: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	kcFile, policy := filepath.Join(dir, "audit-webhook.kubeconfig"), filepath.Join(dir, "audit-policy.yaml")
+	os.WriteFile(kcFile, kc, 0o600)
+	os.WriteFile(policy, manifests.AuditPolicy, 0o644)
+	c.run(t, 3*time.Minute, []string{"REALNODE_APISERVER_ARGS=--audit-policy-file=" + policy + " --audit-webhook-config-file=" + kcFile +
+		" --audit-webhook-batch-max-wait=1s"}, "apiserver-restart")
+	c.mustKubectl(t, "wait", "node", "--all", "--for=condition=Ready", "--timeout=60s")
+}
+
+func (c *cluster) ctrImport(t *testing.T, tar string) {
+	t.Helper()
+	out, err := exec.Command("ctr", "--address", c.env["REALNODE_CONTAINERD_SOCK"], "-n", "k8s.io", "images", "import", tar).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ctr images import: %v\n%s", err, out)
+	}
+}
+
+// waitLog waits for a line of the service's output holding every one of subs.
+func (c *cluster) waitLog(t *testing.T, timeout time.Duration, subs ...string) string {
+	t.Helper()
+	var logs string
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		logs, _ = c.kubectl("admin", "-n", "peregrine", "logs", "deployment/peregrine-server")
+		for _, l := range strings.Split(logs, "\n") {
+			if testenv.ContainsAll(l, subs) {
+				return l
+			}
+		}
+	}
+	t.Fatalf("no line with %q in the service's output:\n%s", subs, tail([]byte(logs), 6000))
+	return ""
+}
+
+// dumpOnFailure shows what the cluster and Peregrine said.
+func (c *cluster) dumpOnFailure(t *testing.T) {
+	if !t.Failed() {
+		return
+	}
+	for _, args := range [][]string{{"get", "pods", "-A", "-o", "wide"}, {"-n", "peregrine", "describe", "pods"},
+		{"-n", "peregrine", "logs", "deployment/peregrine-server", "--tail=80"},
+		{"-n", "peregrine", "logs", "daemonset/peregrine-agent", "--tail=80"}} {
+		out, _ := c.kubectl("admin", args...)
+		t.Logf("kubectl %s:\n%s", strings.Join(args, " "), tail([]byte(out), 6000))
+	}
+}
+
+// checkAttribution: the read by alice's exec carries who, which session,
+// which pod and container; the same command started by the container
+// itself carries no session.
+func (c *cluster) checkAttribution(t *testing.T) {
+	t.Helper()
+	cid := strings.TrimPrefix(c.mustKubectl(t, "-n", "shop", "get", "pod", "app", "-o",
+		"jsonpath={.status.containerStatuses[0].containerID}"), "containerd://")
+	read := alertFields(t, c.waitLog(t, 30*time.Second, `"rule":"E2E shadow read"`, `"k8s.exec.user":"alice"`))
+	audited := alertFields(t, c.waitLog(t, 30*time.Second, `"rule":"E2E exec audited"`, `"ka.user.name":"alice"`))
+	want := map[string]any{"k8s.exec.user": "alice", "k8s.exec.command": "sh -c cat /etc/shadow", "k8s.pod.name": "app",
+		"k8s.ns.name": "shop", "container.full_id": cid, "container.id": cid[:12],
+		"container.image.repository": "docker.io/library/busybox", "k8s.exec.auditid": audited["ka.auditid"]}
+	for k, v := range want {
+		if read[k] != v {
+			t.Errorf("%s = %v, want %v", k, read[k], v)
+		}
+	}
+	if g, _ := read["k8s.exec.groups"].(string); !strings.Contains(g, "sre") {
+		t.Errorf("k8s.exec.groups = %v, want sre among them", read["k8s.exec.groups"])
+	}
+	// The container's own identical command carries no session, and
+	// no read but alice's one is attributed.
+	c.waitLog(t, 30*time.Second, `"rule":"E2E shadow read"`, `"k8s.exec.user":null`)
+	time.Sleep(6 * time.Second) // past exec_sessions.wait, so that held alerts are out
+	logs, _ := c.kubectl("admin", "-n", "peregrine", "logs", "deployment/peregrine-server")
+	n := 0
+	for _, l := range strings.Split(logs, "\n") {
+		if testenv.ContainsAll(l, []string{`"rule":"E2E shadow read"`, `"k8s.exec.user":"alice"`}) {
+			n++
+		}
+	}
+	if n != 1 { // the container reads every 2 s: a misattributed read would be counted here
+		t.Errorf("%d reads attributed to alice, want 1", n)
+	}
+}
+
+func alertFields(t *testing.T, line string) map[string]any {
+	t.Helper()
+	var a struct {
+		OutputFields map[string]any `json:"output_fields"`
+	}
+	if err := json.Unmarshal([]byte(line), &a); err != nil {
+		t.Fatalf("alert %q: %v", line, err)
+	}
+	return a.OutputFields
+}
