@@ -41,6 +41,9 @@ func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Po
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.POST(a.Endpoint, func(c *gin.Context) {
+		// The agent's request body never ends: without full duplex a
+		// refusal would wait to drain it before answering, and hang.
+		_ = http.NewResponseController(c.Writer).EnableFullDuplex()
 		node, err := auth.identify(c.Request)
 		if err != nil {
 			c.AbortWithStatusJSON(authStatus(err), gin.H{"error": err.Error()})

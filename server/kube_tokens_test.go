@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/kubetest"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 	"github.com/peregrine-sec/peregrine/stream"
 )
@@ -166,4 +168,20 @@ func serveAgents(t *testing.T, reg *prometheus.Registry, extra ...string) net.Ad
 		t.Fatalf("serve: %v", err)
 	}
 	return nil
+}
+
+// TestAgentRefusalAnswered: a refused agent gets its answer while its
+// request body is still open (the stream never ends it), and retries.
+func TestAgentRefusalAnswered(t *testing.T) {
+	ca := testpki.NewCA(t)
+	addr := serveAgents(t, prometheus.NewRegistry(), "kubernetes.kubeconfig="+kubetest.Kubeconfig(t, ca, kubetest.FreePort(t), kubetest.AdminToken),
+		"agents.token_review_timeout=500ms")
+	var logs testenv.Buffer
+	cl := stream.NewClient(stream.ClientOptions{URL: "http://" + addr.String() + "/agent/v1/stream", Node: "n", Hostname: "h",
+		Token: func() (string, error) { return "some-token", nil }, Log: slog.New(slog.NewTextHandler(&logs, nil))}, prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cl.Start(ctx) }()
+	defer func() { cancel(); <-done }()
+	testenv.WaitLine(t, &logs, 5*time.Second, "stream to the service down", "service answered 401 Unauthorized")
 }

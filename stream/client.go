@@ -63,6 +63,7 @@ func NewClient(o ClientOptions, reg prometheus.Registerer) *Client {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = o.TLS
+	tr.ResponseHeaderTimeout = 30 * time.Second // the service answers at once; never wait on one that does not
 	c := &Client{opts: o, http: &http.Client{Transport: tr}, wake: make(chan struct{}, 1),
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "peregrine_stream_connected",
 			Help: "1 while the agent's stream to the service is up."}),
