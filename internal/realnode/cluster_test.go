@@ -27,7 +27,7 @@ func startCluster(t *testing.T) *cluster {
 	_, self, _, _ := runtime.Caller(0)
 	c := &cluster{script: filepath.Join(filepath.Dir(self), "realnode.sh")}
 	c.run(t, 30*time.Minute, nil, "build")
-	c.run(t, 5*time.Minute, nil, "down") // whatever an earlier run left
+	c.run(t, 5*time.Minute, nil, "down")            // whatever an earlier run left
 	if os.Getenv("PEREGRINE_REALNODE_KEEP") == "" { // set it to look at a failed run's cluster
 		t.Cleanup(func() { c.run(t, 5*time.Minute, nil, "down") })
 	}

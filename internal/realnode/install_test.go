@@ -1,12 +1,15 @@
 package realnode
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +186,7 @@ func TestInstallOnRealNode(t *testing.T) {
 		t.Fatalf("alice's exec: %v\n%s", err, out)
 	}
 	c.checkAttribution(t)
+	c.measureExecLatency(t, 20)
 
 	var report strings.Builder
 	err = selftest.Run(context.Background(), selftest.Options{Config: c.restConfig(t), Image: c.env["REALNODE_BUSYBOX_IMAGE"],
@@ -304,4 +308,68 @@ func alertFields(t *testing.T, line string) map[string]any {
 		t.Fatalf("alert %q: %v", line, err)
 	}
 	return a.OutputFields
+}
+
+// measureExecLatency reports the time from kubectl exec returning to the
+// attributed alert in the service's output, over n execs (of a rule that
+// does not read k8s.exec.auditid, which waits for the audit event).
+func (c *cluster) measureExecLatency(t *testing.T, n int) {
+	t.Helper()
+	lines := c.follow(t)
+	var lat []time.Duration
+	for i := range n {
+		cmd := fmt.Sprintf("cat /etc/shadow # %d", i)
+		if out, err := c.kubectl("alice", "-n", "shop", "exec", "app", "--", "sh", "-c", cmd); err != nil {
+			t.Fatalf("exec %d: %v\n%s", i, err, out)
+		}
+		done := time.Now()
+		want := []string{`"rule":"E2E shadow read without audit ID"`, `"k8s.exec.command":"sh -c ` + cmd + `"`}
+		for seen := false; !seen; {
+			select {
+			case l := <-lines:
+				seen = testenv.ContainsAll(l.text, want)
+				if seen {
+					lat = append(lat, max(0, l.at.Sub(done)))
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("exec %d: no attributed alert", i)
+			}
+		}
+	}
+	slices.Sort(lat)
+	t.Logf("exec to attributed alert over %d execs: p50 %s, p99 %s (the maximum at this count), min %s",
+		n, lat[n/2].Round(time.Millisecond), lat[n-1].Round(time.Millisecond), lat[0].Round(time.Millisecond))
+}
+
+type logLine struct {
+	text string
+	at   time.Time
+}
+
+// follow streams the service's output from now on, each line with when
+// it was read.
+func (c *cluster) follow(t *testing.T) <-chan logLine {
+	t.Helper()
+	cmd := exec.Command("kubectl", "--kubeconfig", c.env["KUBECONFIG"], "-n", "peregrine", "logs", "-f",
+		"deployment/peregrine-server", "--since=1s")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan logLine, 1024)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			select {
+			case lines <- logLine{sc.Text(), time.Now()}:
+			default: // the test stopped reading
+			}
+		}
+	}()
+	return lines
 }
