@@ -242,3 +242,34 @@ func podImages(d map[string]any) []string {
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
+
+// TestAgentLeastPrivilege: the agent is not privileged and adds exactly
+// the capabilities the probes need (tried on a real node; the real-node
+// test runs it so).
+func TestAgentLeastPrivilege(t *testing.T) {
+	for _, d := range docs(t, "agent.yaml") {
+		if d["kind"] != "DaemonSet" {
+			continue
+		}
+		c := podContainers(d)[0]
+		sc := c["securityContext"].(map[string]any)
+		caps := sc["capabilities"].(map[string]any)
+		got := fmt.Sprint(sc["privileged"], caps["drop"], caps["add"])
+		if want := "false [ALL] [BPF PERFMON SYS_PTRACE DAC_READ_SEARCH]"; got != want {
+			t.Errorf("agent securityContext %s, want %s", got, want)
+		}
+		return
+	}
+	t.Fatal("no DaemonSet in agent.yaml")
+}
+
+func podContainers(d map[string]any) []map[string]any {
+	spec, _ := d["spec"].(map[string]any)
+	tmpl, _ := spec["template"].(map[string]any)
+	pod, _ := tmpl["spec"].(map[string]any)
+	var out []map[string]any
+	for _, c := range asList(pod["containers"]) {
+		out = append(out, c.(map[string]any))
+	}
+	return out
+}
