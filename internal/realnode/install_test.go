@@ -58,7 +58,7 @@ func buildImage(t *testing.T) string {
 // writeOverlay writes the test's kustomize overlay of manifests/: the
 // image just built (never pulled), the Service at a fixed cluster IP the
 // serving certificate names, and the service's configuration with it.
-func writeOverlay(t *testing.T) string {
+func writeOverlay(t *testing.T, alertsURL string) string {
 	t.Helper()
 	dir := t.TempDir()
 	base, err := filepath.Rel(dir, filepath.Join(moduleRoot(), "manifests"))
@@ -76,9 +76,9 @@ func writeOverlay(t *testing.T) string {
 			map[string]any{"target": map[string]any{"kind": "Service", "name": "peregrine-server"},
 				"patch": "- op: add\n  path: /spec/clusterIP\n  value: " + serviceIP + "\n"},
 			map[string]any{"target": map[string]any{"kind": "ConfigMap", "name": "peregrine-config"},
-				"patch": configPatch(t, "server.yaml", true)},
+				"patch": configPatch(t, "server.yaml", alertsURL)},
 			map[string]any{"target": map[string]any{"kind": "ConfigMap", "name": "peregrine-agent-config"},
-				"patch": configPatch(t, "agent.yaml", false)},
+				"patch": configPatch(t, "agent.yaml", "")},
 			map[string]any{"target": map[string]any{"kind": "Deployment", "name": "peregrine-server"}, "patch": mountRules},
 			map[string]any{"target": map[string]any{"kind": "DaemonSet", "name": "peregrine-agent"}, "patch": mountRules},
 		},
@@ -119,9 +119,9 @@ func e2eRules(t *testing.T) []byte {
 }
 
 // configPatch replaces the configuration in a shipped ConfigMap with one
-// that loads the test's rules and, for the service, whose certificate
-// also names serviceIP.
-func configPatch(t *testing.T, file string, service bool) string {
+// that loads the test's rules and, for the service (alertsURL set), whose
+// certificate also names serviceIP and whose alerts also go to alertsURL.
+func configPatch(t *testing.T, file, alertsURL string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(moduleRoot(), "manifests", file))
 	if err != nil {
@@ -141,9 +141,10 @@ func configPatch(t *testing.T, file string, service bool) string {
 	}
 	cfg["rules_files"] = []string{"/etc/peregrine/rules/rules.yaml"}
 	cfg["rule_matching"] = "all" // the test's rules fire beside the built-in ones
-	if service {
+	if alertsURL != "" {
 		certs := cfg["certificates"].(map[string]any)
 		certs["dns_names"] = append(certs["dns_names"].([]any), serviceIP)
+		cfg["http_output"] = map[string]any{"enabled": true, "url": alertsURL}
 	}
 	text, _ := yaml.Marshal(cfg)
 	patch, _ := yaml.Marshal([]any{map[string]any{"op": "replace", "path": "/data/peregrine.yaml", "value": string(text)}})
@@ -159,7 +160,8 @@ func TestInstallOnRealNode(t *testing.T) {
 	img := buildImage(t)
 	start := time.Now()
 	c.ctrImport(t, img)
-	c.mustKubectl(t, "apply", "-k", writeOverlay(t))
+	col := startCollector(t, c.env["REALNODE_NODE_IP"])
+	c.mustKubectl(t, "apply", "-k", writeOverlay(t, col.url))
 	defer c.dumpOnFailure(t)
 	c.mustKubectl(t, "-n", "peregrine", "rollout", "status", "deployment/peregrine-server", "--timeout=180s")
 	c.mustKubectl(t, "-n", "peregrine", "rollout", "status", "daemonset/peregrine-agent", "--timeout=180s")
@@ -173,7 +175,7 @@ func TestInstallOnRealNode(t *testing.T) {
 		t.Errorf("privileged pod: %v\n%s", err, out)
 	}
 
-	c.wireAudit(t)
+	auditLog := c.wireAudit(t)
 
 	// The container itself runs the command alice will exec, every 2 s.
 	c.mustKubectl(t, "-n", "shop", "run", "app", "--image="+c.env["REALNODE_BUSYBOX_IMAGE"], "--image-pull-policy=Never",
@@ -196,6 +198,7 @@ func TestInstallOnRealNode(t *testing.T) {
 	if err != nil {
 		t.Error(err)
 	}
+	c.checkRestart(t, col, auditLog)
 }
 
 func (c *cluster) restConfig(t *testing.T) *rest.Config {
@@ -208,8 +211,9 @@ func (c *cluster) restConfig(t *testing.T) *rest.Config {
 
 // wireAudit does what an operator does on the control plane: peregrine
 // audit-config's kubeconfig and policy, and the apiserver restarted with
-// them.
-func (c *cluster) wireAudit(t *testing.T) {
+// them. The apiserver also writes what it sends to a log, whose path it
+// returns: the count of what the service must have evaluated.
+func (c *cluster) wireAudit(t *testing.T) string {
 	t.Helper()
 	kc, err := kube.AuditKubeconfig(context.Background(), kubernetes.NewForConfigOrDie(c.restConfig(t)), kube.AuditCredential{
 		Namespace: "peregrine", Secret: "peregrine-ca", URL: "https://" + serviceIP + ":9443/k8s-audit",
@@ -221,9 +225,11 @@ func (c *cluster) wireAudit(t *testing.T) {
 	kcFile, policy := filepath.Join(dir, "audit-webhook.kubeconfig"), filepath.Join(dir, "audit-policy.yaml")
 	os.WriteFile(kcFile, kc, 0o600)
 	os.WriteFile(policy, manifests.AuditPolicy, 0o644)
+	log := filepath.Join(dir, "audit.log")
 	c.run(t, 3*time.Minute, []string{"REALNODE_APISERVER_ARGS=--audit-policy-file=" + policy + " --audit-webhook-config-file=" + kcFile +
-		" --audit-webhook-batch-max-wait=1s"}, "apiserver-restart")
+		" --audit-webhook-batch-max-wait=1s --audit-log-path=" + log}, "apiserver-restart")
 	c.mustKubectl(t, "wait", "node", "--all", "--for=condition=Ready", "--timeout=60s")
+	return log
 }
 
 func (c *cluster) ctrImport(t *testing.T, tar string) {
