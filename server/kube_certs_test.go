@@ -56,12 +56,7 @@ func serveManaged(t *testing.T, kubeconfig string) (adm, aud net.Addr, stop func
 // so the real apiserver calls it with no certificate step by hand; a
 // restart keeps the CA; a foreign Secret is a clear startup error.
 func TestManagedCertificates(t *testing.T) {
-	kubetest.BinDir(t)
-	ca := testpki.NewCA(t)
-	port := kubetest.FreePort(t)
-	kubeconfig := kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken)
-	k := kubetest.Start(t, kubetest.Options{CA: ca, Port: port})
-	k.Namespaces(t, "peregrine", "shop")
+	k, kubeconfig := startKube(t, "peregrine", "shop")
 	addr, auditAddr, stop := serveManaged(t, kubeconfig)
 	hook := kubetest.ShippedWebhook(t) // no caBundle: the service sets it
 	hook["failurePolicy"], hook["clientConfig"] = "Fail", map[string]any{"url": "https://" + addr.String() + "/validate"}
@@ -99,12 +94,7 @@ func TestManagedCertificates(t *testing.T) {
 
 // TestCASecretRace: replicas starting together end up with one CA.
 func TestCASecretRace(t *testing.T) {
-	kubetest.BinDir(t)
-	ca := testpki.NewCA(t)
-	port := kubetest.FreePort(t)
-	kubeconfig := kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken)
-	k := kubetest.Start(t, kubetest.Options{CA: ca, Port: port})
-	k.Namespaces(t, "peregrine")
+	_, kubeconfig := startKube(t, "peregrine")
 	client := clientFor(t, kubeconfig)
 	got := make(chan string, 4)
 	for range cap(got) {
@@ -128,6 +118,19 @@ func TestCASecretRace(t *testing.T) {
 	if first != caOf(t, client) {
 		t.Error("the CA returned is not the one stored")
 	}
+}
+
+// startKube runs a real apiserver with namespaces, and returns it with an
+// admin kubeconfig for it.
+func startKube(t *testing.T, namespaces ...string) (*kubetest.Env, string) {
+	t.Helper()
+	kubetest.BinDir(t)
+	ca := testpki.NewCA(t)
+	port := kubetest.FreePort(t)
+	kubeconfig := kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken)
+	k := kubetest.Start(t, kubetest.Options{CA: ca, Port: port})
+	k.Namespaces(t, namespaces...)
+	return k, kubeconfig
 }
 
 func waitDenied(t *testing.T, k *kubetest.Env) {

@@ -67,11 +67,7 @@ func helloAs(t *testing.T, addr net.Addr, token, node string) (int, string) {
 // tokens checked by TokenReview against the real apiserver, and speak for
 // the node their token is bound to, never another.
 func TestAgentTokens(t *testing.T) {
-	kubetest.BinDir(t)
-	ca := testpki.NewCA(t)
-	port := kubetest.FreePort(t)
-	k := kubetest.Start(t, kubetest.Options{CA: ca, Port: port})
-	k.Namespaces(t, "peregrine")
+	k, kubeconfig := startKube(t, "peregrine")
 	k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/namespaces/peregrine/serviceaccounts", kubetest.Obj("ServiceAccount", "peregrine-agent", nil), 201)
 	for _, n := range []string{"node-a", "node-b"} {
 		k.MustDo(t, kubetest.AdminToken, http.MethodPost, "/api/v1/nodes", kubetest.Obj("Node", n, nil), 201)
@@ -79,7 +75,7 @@ func TestAgentTokens(t *testing.T) {
 			"nodeName": n, "serviceAccountName": "peregrine-agent", "containers": []any{map[string]any{"name": "a", "image": "peregrine:test"}}}), 201)
 	}
 	reg := prometheus.NewRegistry()
-	addr := serveAgents(t, reg, "kubernetes.kubeconfig="+kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken))
+	addr := serveAgents(t, reg, "kubernetes.kubeconfig="+kubeconfig)
 	tokenA := tokenFor(t, k, "peregrine-agent", "peregrine", "agent-node-a")
 	type res struct {
 		Code int
