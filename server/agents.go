@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -46,6 +48,7 @@ func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Po
 		_ = http.NewResponseController(c.Writer).EnableFullDuplex()
 		node, err := auth.identify(c.Request)
 		if err != nil {
+			consumeHello(c)
 			c.AbortWithStatusJSON(authStatus(err), gin.H{"error": err.Error()})
 			return
 		}
@@ -72,4 +75,12 @@ func (p podSource) Node(node string) []runtime.PodInfo {
 func PodInfo(c *kube.Container) runtime.PodInfo {
 	return runtime.PodInfo{ID: c.ID, Name: c.Name, Image: c.Image, Namespace: c.Namespace, Pod: c.Pod, PodUID: c.PodUID,
 		PodIP: c.PodIP, Labels: c.Labels}
+}
+
+// consumeHello reads what a refused agent sent first, for at most a
+// second, so that closing the connection does not reset it before the
+// agent has read why it was refused (unread data at close makes a reset).
+func consumeHello(c *gin.Context) {
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(time.Second))
+	_, _, _ = stream.ReadFrame(bufio.NewReader(io.LimitReader(c.Request.Body, 64<<10)))
 }
