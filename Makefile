@@ -6,6 +6,8 @@ BENCHTIME ?= 1s
 FUZZTIME  ?= 30s
 
 .DEFAULT_GOAL := help
+SHELL         := bash
+.SHELLFLAGS   := -o pipefail -c
 
 .PHONY: help
 help: ## Show this help
@@ -33,10 +35,10 @@ run: build ## Run everything on this machine (peregrine run: agent + audit + adm
 	./$(BIN) run
 
 .PHONY: test
-test: ## Run all tests; builds the cluster parts they need once (cached); the corpus is ../shared/conformance or $PEREGRINE_CONFORMANCE
+test: ## Run all tests and say what was skipped; builds the cluster parts they need once (cached); the corpus is ../shared/conformance or $PEREGRINE_CONFORMANCE
 	@bin=$$(bash internal/kubetest/build.sh) && \
 	if [ "$$(id -u)" = 0 ]; then bash internal/realnode/realnode.sh build; fi && \
-	PEREGRINE_KUBE_BIN=$$bin $(GO) test -count=1 -timeout 30m $(PKGS)
+	PEREGRINE_KUBE_BIN=$$bin $(GO) test -count=1 -timeout 30m -json $(PKGS) | $(GO) run ./internal/testsummary
 
 .PHONY: bench
 bench: ## Run the benchmarks and print ns/op and allocations
