@@ -168,9 +168,23 @@ func TestInstallOnRealNode(t *testing.T) {
 	t.Logf("installed and Ready in %s", time.Since(start).Round(time.Second))
 
 	c.mustKubectl(t, "create", "namespace", "shop")
-	out, err := c.kubectl("admin", "-n", "shop", "run", "priv", "--image="+c.env["REALNODE_BUSYBOX_IMAGE"],
-		"--image-pull-policy=Never", `--overrides={"spec":{"containers":[{"name":"priv","image":"`+c.env["REALNODE_BUSYBOX_IMAGE"]+
-			`","imagePullPolicy":"Never","command":["sleep","3600"],"securityContext":{"privileged":true}}]}}`)
+	privileged := func(extra ...string) (string, error) {
+		return c.kubectl("admin", append([]string{"-n", "shop", "run", "priv", "--image=" + c.env["REALNODE_BUSYBOX_IMAGE"],
+			"--image-pull-policy=Never", `--overrides={"spec":{"containers":[{"name":"priv","image":"` + c.env["REALNODE_BUSYBOX_IMAGE"] +
+				`","imagePullPolicy":"Never","command":["sleep","3600"],"securityContext":{"privileged":true}}]}}`}, extra...)...)
+	}
+	// The webhook fails open (failurePolicy Ignore) until the apiserver
+	// has the caBundle the service set and kube-proxy routes its Service:
+	// wait for a dry run to be judged, as an operator would.
+	start = time.Now()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		out, _ := privileged("--dry-run=server")
+		if strings.Contains(out, "denied by Peregrine") || time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("admission enforced %s after Ready", time.Since(start).Round(100*time.Millisecond))
+	out, err := privileged()
 	if err == nil || !strings.Contains(out, "denied by Peregrine: Deny privileged container") {
 		t.Errorf("privileged pod: %v\n%s", err, out)
 	}
