@@ -81,7 +81,9 @@ func eventsOf(vals []*fastjson.Value, line int, what string) ([]*Event, error) {
 	for i, v := range vals {
 		if err := checkEvent(v, line); err != nil {
 			var de *DecodeError
-			errors.As(err, &de)
+			if !errors.As(err, &de) {
+				return nil, fmt.Errorf("%s %d: %w", what, i, err)
+			}
 			de.Msg = fmt.Sprintf("%s %d: %s", what, i, de.Msg)
 			return nil, de
 		}

@@ -1,13 +1,11 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 	"unsafe"
 
 	"github.com/valyala/fastjson"
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 )
 
 // Event is one decoded audit event. It references the memory of the
@@ -33,15 +31,6 @@ func (e *Event) Value() *fastjson.Value { return e.v }
 
 // JSON returns the event's JSON text.
 func (e *Event) JSON() []byte { return e.v.MarshalTo(nil) }
-
-// Typed decodes the event into the apiserver's audit/v1 type.
-func (e *Event) Typed() (*auditv1.Event, error) {
-	var ev auditv1.Event
-	if err := json.Unmarshal(e.JSON(), &ev); err != nil {
-		return nil, fmt.Errorf("decode audit event: %w", err)
-	}
-	return &ev, nil
-}
 
 // AuditID returns the event's auditID, or "".
 func (e *Event) AuditID() string { return str(e.hot[hotAuditID]) }

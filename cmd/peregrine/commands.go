@@ -163,7 +163,7 @@ func fieldsCmd() *cobra.Command {
 			return inspect.Fields(o)
 		},
 	}
-	c.Flags().StringVar(&o.Source, "source", "", "only this source: syscall or k8s_audit")
+	c.Flags().StringVar(&o.Source, "source", "", "only this source: syscall, k8s_audit or k8s_admission")
 	c.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
 	return c
 }
