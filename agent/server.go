@@ -33,10 +33,7 @@ func connect(o Options, sessions *session.Registry) (*serverLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	node := s.NodeName
-	if node == "" {
-		node = os.Getenv("NODE_NAME") // the downward API
-	}
+	node := s.NodeName // the command resolves $NODE_NAME into it
 	if node == "" {
 		node = o.Hostname
 	}

@@ -32,6 +32,9 @@ func agentCmd() *cobra.Command {
 			if serverURL != "" {
 				cfg.Server.URL = serverURL
 			}
+			if cfg.Server.NodeName == "" {
+				cfg.Server.NodeName = os.Getenv("NODE_NAME") // the downward API, in the DaemonSet
+			}
 			switch format {
 			case "json":
 				cfg.JSONOutput = true
