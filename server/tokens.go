@@ -73,9 +73,12 @@ func (t *agentTokens) node(r *http.Request) (string, error) {
 	r = r.WithContext(authn.WithAudiences(r.Context(), t.audience))
 	resp, ok, err := t.auth.AuthenticateRequest(r)
 	if err != nil || !ok {
+		// bearertoken reports a token the review rejected as "invalid bearer
+		// token"; any other error is the review itself failing (the
+		// apiserver unreachable or slow), which refuses all the same.
 		reason := "invalid"
 		if err != nil && !strings.Contains(err.Error(), "invalid bearer token") {
-			reason = "review_failed" // the apiserver did not answer: refused all the same
+			reason = "review_failed"
 		}
 		t.failures.WithLabelValues(reason).Inc()
 		t.log.Warn("agent refused: token not accepted", "reason", reason, "err", err)
