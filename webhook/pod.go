@@ -4,16 +4,16 @@ import (
 	"strings"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/peregrine-sec/peregrine/audit"
 )
 
 // podFacts are derived once per request from a pod being written.
 type podFacts struct {
 	tags, noLimits []string
-	// spec is the pod spec of the request's object; ephemeral are the
+	// ephemeral holds the adm.ephemeral.* values by property, for the
 	// ephemeral containers the request adds (see addedEphemeral).
-	spec      *fastjson.Value
-	ephemeral []*fastjson.Value
-	lists     map[string][]string // adm.ephemeral.* values by property, read once
+	ephemeral map[string][]string
 }
 
 // pod computes the facts on first use; they are empty for anything but a
@@ -27,19 +27,19 @@ func (r *Request) pod() *podFacts {
 	if q.Resource.Resource != "pods" || (q.Operation != "CREATE" && q.Operation != "UPDATE") {
 		return r.facts
 	}
-	r.facts.spec = r.audit.Value().Get("requestObject", "spec")
+	spec := r.audit.Value().Get("requestObject", "spec")
 	switch q.SubResource {
 	case "":
-		r.facts.containerFacts()
+		r.facts.containerFacts(spec)
 	case "ephemeralcontainers":
-		r.facts.ephemeral = addedEphemeral(r.facts.spec, r.old)
+		r.facts.ephemeral = ephemeralFacts(spec, addedEphemeral(spec, r.old))
 	}
 	return r.facts
 }
 
-func (f *podFacts) containerFacts() {
+func (f *podFacts) containerFacts(spec *fastjson.Value) {
 	for _, kind := range []string{"initContainers", "containers", "ephemeralContainers"} {
-		for _, c := range f.spec.GetArray(kind) {
+		for _, c := range spec.GetArray(kind) {
 			f.tags = append(f.tags, imageTag(string(c.GetStringBytes("image"))))
 			if kind == "containers" && !hasLimits(c) {
 				f.noLimits = append(f.noLimits, string(c.GetStringBytes("name")))
@@ -64,6 +64,47 @@ func addedEphemeral(spec, old *fastjson.Value) []*fastjson.Value {
 		}
 	}
 	return added
+}
+
+// Properties of ephemeral containers that no ka.* field has; the others
+// are the ka.req.pod.containers.* suffixes, with the k8saudit semantics.
+const (
+	targetProperty  = "target"  // targetContainerName, where set
+	commandProperty = "command" // command and args joined with blanks, one per container
+)
+
+var ephemeralProperties = []string{"name", "image", "image.repository", "privileged", "add_capabilities", "eff_run_as_user"}
+
+// ephemeralFacts reads every adm.ephemeral.* property of the added
+// containers: few requests add any, and rules read several.
+func ephemeralFacts(spec *fastjson.Value, added []*fastjson.Value) map[string][]string {
+	if len(added) == 0 {
+		return nil
+	}
+	m := map[string][]string{}
+	for _, prop := range ephemeralProperties {
+		read, _ := audit.ContainerProperty(prop) // each is a ka.req.pod.containers.* suffix (TestEphemeralFields)
+		m[prop], _ = read(spec, added)
+	}
+	for _, c := range added {
+		if t := c.GetStringBytes("targetContainerName"); len(t) > 0 {
+			m[targetProperty] = append(m[targetProperty], string(t))
+		}
+		m[commandProperty] = append(m[commandProperty], strings.Join(containerCommand(c), " "))
+	}
+	return m
+}
+
+// containerCommand is a container's command followed by its args: what it
+// runs when both are set (an image's entrypoint is not known here).
+func containerCommand(c *fastjson.Value) []string {
+	var cmd []string
+	for _, key := range []string{"command", "args"} {
+		for _, v := range c.GetArray(key) {
+			cmd = append(cmd, string(v.GetStringBytes()))
+		}
+	}
+	return cmd
 }
 
 // imageTag is the tag of an image reference: what follows the last ':'

@@ -122,62 +122,9 @@ var admFields = map[string]func(string) (acc, bool){
 }
 
 // ephemeral reads a property of every ephemeral container the request
-// adds, with the semantics of the ka.req.pod.containers.* field of the
-// same suffix, or one of the properties below.
+// adds (computed once per request, in pod).
 func ephemeral(prop string) func(string) (acc, bool) {
-	return list(func(r *Request) []string {
-		f := r.pod()
-		if v, ok := f.lists[prop]; ok {
-			return v
-		}
-		var v []string
-		if len(f.ephemeral) > 0 {
-			v = ephemeralProperty(prop, f)
-		}
-		if f.lists == nil {
-			f.lists = map[string][]string{}
-		}
-		f.lists[prop] = v
-		return v
-	})
-}
-
-// Properties of ephemeral containers that no ka.* field has.
-const (
-	targetProperty  = "target"  // targetContainerName, where set
-	commandProperty = "command" // command and args joined with blanks, one per container
-)
-
-func ephemeralProperty(prop string, f *podFacts) []string {
-	var out []string
-	switch prop {
-	case targetProperty:
-		for _, c := range f.ephemeral {
-			if t := c.GetStringBytes("targetContainerName"); len(t) > 0 {
-				out = append(out, string(t))
-			}
-		}
-	case commandProperty:
-		for _, c := range f.ephemeral {
-			out = append(out, strings.Join(containerCommand(c), " "))
-		}
-	default:
-		read, _ := audit.ContainerProperty(prop)
-		out, _ = read(f.spec, f.ephemeral)
-	}
-	return out
-}
-
-// containerCommand is a container's command followed by its args: what it
-// runs when both are set (an image's entrypoint is not known here).
-func containerCommand(c *fastjson.Value) []string {
-	var cmd []string
-	for _, key := range []string{"command", "args"} {
-		for _, v := range c.GetArray(key) {
-			cmd = append(cmd, string(v.GetStringBytes()))
-		}
-	}
-	return cmd
+	return list(func(r *Request) []string { return r.pod().ephemeral[prop] })
 }
 
 // pointer reads an RFC 6901 pointer into a JSON document of the request.
