@@ -36,7 +36,11 @@ func auditConfigCmd() *cobra.Command {
 			} else if !ok {
 				return fmt.Errorf("no cluster: give --kubeconfig")
 			}
-			kc, err := kube.AuditKubeconfig(cmd.Context(), kubernetes.NewForConfigOrDie(cfg), a)
+			client, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return fmt.Errorf("kubernetes client: %w", err)
+			}
+			kc, err := kube.AuditKubeconfig(cmd.Context(), client, a)
 			if err != nil {
 				return err
 			}
