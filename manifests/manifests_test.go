@@ -231,12 +231,9 @@ func TestKustomization(t *testing.T) {
 
 // podImages lists the container images of a workload object.
 func podImages(d map[string]any) []string {
-	spec, _ := d["spec"].(map[string]any)
-	tmpl, _ := spec["template"].(map[string]any)
-	pod, _ := tmpl["spec"].(map[string]any)
 	var out []string
-	for _, c := range append(asList(pod["initContainers"]), asList(pod["containers"])...) {
-		out = append(out, fmt.Sprint(c.(map[string]any)["image"]))
+	for _, c := range podContainers(d, "initContainers", "containers") {
+		out = append(out, fmt.Sprint(c["image"]))
 	}
 	return out
 }
@@ -251,7 +248,7 @@ func TestAgentLeastPrivilege(t *testing.T) {
 		if d["kind"] != "DaemonSet" {
 			continue
 		}
-		c := podContainers(d)[0]
+		c := podContainers(d, "containers")[0]
 		sc := c["securityContext"].(map[string]any)
 		caps := sc["capabilities"].(map[string]any)
 		got := fmt.Sprint(sc["privileged"], caps["drop"], caps["add"])
@@ -263,13 +260,17 @@ func TestAgentLeastPrivilege(t *testing.T) {
 	t.Fatal("no DaemonSet in agent.yaml")
 }
 
-func podContainers(d map[string]any) []map[string]any {
+// podContainers lists the containers of a workload's pod template, of
+// the lists named (containers, initContainers).
+func podContainers(d map[string]any, lists ...string) []map[string]any {
 	spec, _ := d["spec"].(map[string]any)
 	tmpl, _ := spec["template"].(map[string]any)
 	pod, _ := tmpl["spec"].(map[string]any)
 	var out []map[string]any
-	for _, c := range asList(pod["containers"]) {
-		out = append(out, c.(map[string]any))
+	for _, l := range lists {
+		for _, c := range asList(pod[l]) {
+			out = append(out, c.(map[string]any))
+		}
 	}
 	return out
 }
