@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/bpf"
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/lifecycle"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/engine"
 	"github.com/peregrine-sec/peregrine/policies/fields"
@@ -21,7 +23,7 @@ import (
 	"github.com/peregrine-sec/peregrine/session"
 )
 
-// Options configure Run.
+// Options configure an Agent.
 type Options struct {
 	Config   *config.Config
 	Hostname string
@@ -29,9 +31,9 @@ type Options struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 	Procfs   string // default /proc
-	// Ready, when set, is called once the probes are attached.
-	Ready func()
-	// Outputs, when set, are shared (peregrine run) and managed by the caller.
+	// Reopen, when set, reopens the file outputs at every receive (SIGHUP).
+	Reopen <-chan os.Signal
+	// Outputs, when set, are shared (peregrine run) and run by the caller.
 	Outputs *output.Outputs
 	// Record, when set, receives every captured event (a capture file for
 	// peregrine replay --syscalls).
@@ -43,78 +45,88 @@ type Options struct {
 	Pods runtime.Pods
 }
 
-// Run captures and evaluates until ctx ends.
+// Agent is `peregrine agent`, built: rules compiled, probes attached,
+// running processes scanned. Run runs it once.
+type Agent struct {
+	names       *runtime.Names
+	link        *serverLink // nil: standalone
+	outputs     *output.Outputs
+	ownsOutputs bool
+	capture     *bpf.Capture
+	loop        *loop
+}
+
+// Run builds the agent and captures until ctx ends.
 func Run(ctx context.Context, o Options) error {
+	a, err := New(o)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// New builds the agent. It needs root (or the capabilities the DaemonSet
+// gives) and BTF, for the probes; once it returns, they capture.
+func New(o Options) (*Agent, error) {
 	set, err := inspect.LoadValid(o.Config.RulesFiles)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	names := runtime.NewNames(runtime.SystemLookup, time.Minute, o.Log)
-	eng, err := NewEngine(set, o.Config, runtime.Source{Names: names})
+	a := &Agent{names: runtime.NewNames(runtime.SystemLookup, time.Minute, o.Log), outputs: o.Outputs}
+	eng, err := NewEngine(set, o.Config, runtime.Source{Names: a.names})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer background(ctx, func(ctx context.Context) { names.Start(ctx) })()
 	if o.Sessions == nil && o.Config.Server.URL != "" && o.Config.ExecSessions.Enabled {
 		o.Sessions = session.NewRegistry(o.Config.ExecSessions.Window)
 	}
-	link, err := connect(o, o.Sessions)
-	if err != nil {
-		return err
+	if a.link, err = connect(o, o.Sessions); err != nil {
+		return nil, err
 	}
-	if link != nil && o.Pods == nil {
-		o.Pods = link.pods
+	if a.link != nil && o.Pods == nil {
+		o.Pods = a.link.pods
 	}
-	outs, stopOutputs, err := outputsOf(ctx, o, link)
-	if err != nil {
-		return err
-	}
-	defer stopOutputs()
 	capture, table, err := attach(eng, o)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer capture.Close()
-	if o.Ready != nil {
-		o.Ready()
+	if a.outputs == nil {
+		if a.outputs, err = a.buildOutputs(o); err != nil {
+			capture.Close()
+			return nil, err
+		}
+		a.ownsOutputs = true
 	}
-	l := newLoop(table, eng, outs, o)
-	// Held alerts go out before the outputs stop (deferred calls run last first).
-	defer background(ctx, l.releaseHeld)()
-	return capture.Run(ctx, l.handle)
+	a.capture, a.loop = capture, newLoop(table, eng, a.outputs, o)
+	return a, nil
 }
 
-// background runs fn until ctx ends or the returned stop is called, which
-// waits for it.
-func background(ctx context.Context, fn func(context.Context)) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { fn(ctx); close(done) }()
-	return func() { cancel(); <-done }
-}
-
-// outputsOf is where alerts go: the shared outputs (peregrine run), or the
-// configured ones plus the stream to the service. stop drains them.
-func outputsOf(ctx context.Context, o Options, link *serverLink) (*output.Outputs, func(), error) {
-	stopLink := func() {}
-	if link != nil {
-		stopLink = link.start(context.WithoutCancel(ctx))
-	}
-	if o.Outputs != nil {
-		return o.Outputs, stopLink, nil
-	}
+// buildOutputs opens the configured outputs, and the stream to the
+// service when there is one.
+func (a *Agent) buildOutputs(o Options) (*output.Outputs, error) {
 	var extra []output.Sink
-	if link != nil {
-		extra = append(extra, link.client)
+	if a.link != nil {
+		extra = append(extra, a.link.client)
 	}
-	outs, _, err := output.Build(o.Config, o.Stdout, o.Registry, o.Log, extra...)
-	if err != nil {
-		stopLink()
-		return nil, nil, err
+	return output.Build(o.Config, output.Env{Stdout: o.Stdout, Registry: o.Registry, Log: o.Log, Reopen: o.Reopen}, extra...)
+}
+
+// Run captures and evaluates until ctx ends, then stops inside out: the
+// capture drains the ring buffer, held alerts go out, the outputs deliver
+// them, and the stream to the service sends what it has not had
+// acknowledged. It releases the probes when it returns.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.capture.Close()
+	var link, outputs lifecycle.Stage
+	if a.link != nil {
+		link = lifecycle.Stage{lifecycle.Loop(a.link.client.Start)}
 	}
-	// Outputs outlive ctx until stop: they deliver what is still queued.
-	stop := background(context.WithoutCancel(ctx), func(ctx context.Context) { outs.Start(ctx) })
-	return outs, func() { stop(); stopLink() }, nil
+	if a.ownsOutputs {
+		outputs = lifecycle.Stage{lifecycle.Loop(a.outputs.Start)}
+	}
+	return lifecycle.Run(ctx, link, outputs,
+		lifecycle.Stage{lifecycle.Loop(a.names.Start), lifecycle.Loop(a.loop.releaseHeld)},
+		lifecycle.Stage{lifecycle.Func(func(ctx context.Context) error { return a.capture.Run(ctx, a.loop.handle) })})
 }
 
 // attach loads the probe for what the rules need, then scans /proc: a

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,24 +36,37 @@ func startAgent(t *testing.T, rulesFiles ...string) *testenv.Buffer {
 		t.Fatal(err)
 	}
 	out := &testenv.Buffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Hostname: "node", Stdout: out, Registry: prometheus.NewRegistry(),
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("agent: %v", err)
-	}
+	stop := running(t, Options{Config: cfg, Hostname: "node", Stdout: out})
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("agent: %v", err)
 		}
 	})
 	return out
+}
+
+// running builds an agent from o (quiet defaults for what o leaves unset)
+// and runs it; once running returns, the probes capture. stop ends it and
+// says how Run returned.
+func running(t testing.TB, o Options) (stop func() error) {
+	t.Helper()
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	a, err := New(o)
+	if err != nil {
+		t.Fatalf("agent: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return sync.OnceValue(func() error {
+		cancel()
+		return <-done
+	})
 }
 
 func waitAlert(t testing.TB, out *testenv.Buffer, substrings ...string) string {
@@ -131,17 +145,11 @@ func TestRecordReplay(t *testing.T) {
 	}
 	var capture testenv.Buffer
 	live := &testenv.Buffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Stdout: live, Registry: prometheus.NewRegistry(), Record: &capture,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Ready: func() { close(ready) }})
-	}()
-	<-ready
+	stop := running(t, Options{Config: cfg, Stdout: live, Record: &capture})
+	defer stop()
 	run(t, "cat", "/etc/shadow")
 	waitAlert(t, live, `"rule":"Read sensitive file untrusted"`)
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	set, err := inspect.LoadValid([]string{rulesFile})

@@ -3,8 +3,6 @@ package agent
 import (
 	"bufio"
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,18 +38,8 @@ func runAgent(b *testing.B, rulesFiles ...string) (stop func(), reg *prometheus.
 		b.Fatal(err)
 	}
 	reg = prometheus.NewRegistry()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Registry: reg, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready: func() { close(ready) }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		b.Fatal(err)
-	}
-	return func() { cancel(); <-done }, reg
+	stopAgent := running(b, Options{Config: cfg, Registry: reg})
+	return func() { _ = stopAgent() }, reg
 }
 
 // pair measures with and without side by side, in the order round i of an

@@ -50,8 +50,8 @@ func holdingLoop(t *testing.T, wait time.Duration) (*loop, *session.Registry, *t
 	outs := output.New(output.FormatOf(cfg), []output.SinkConfig{{Sink: output.NewWriter("test", out), MinPriority: rules.Debug}},
 		prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
-	outsDone := make(chan error, 1)
-	go func() { outsDone <- outs.Start(ctx) }()
+	outsDone := make(chan struct{})
+	go func() { outs.Start(ctx); close(outsDone) }()
 	reg := session.NewRegistry(time.Minute)
 	table := runtime.NewTable(procfs)
 	table.Sessions = reg

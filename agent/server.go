@@ -1,13 +1,11 @@
 package agent
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/runtime"
@@ -65,18 +63,6 @@ func clientCredentials(caFile, certFile, keyFile, tokenFile string) (*tls.Config
 		return nil, nil, fmt.Errorf("token: %w", err)
 	}
 	return cfg, token, nil
-}
-
-// start runs the stream until ctx ends; the returned stop waits for it.
-func (l *serverLink) start(ctx context.Context) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { l.client.Start(ctx); close(done) }()
-	return func() {
-		l.client.Drain(2 * time.Second) // the last alerts, if the service is there
-		cancel()
-		<-done
-	}
 }
 
 // streamedPods are the node's containers as the service last sent them.

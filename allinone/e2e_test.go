@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -65,36 +64,22 @@ func startClusterWith(t testing.TB, webhook bool, tee io.Writer, rulesFiles ...s
 	if tee != nil {
 		c.out = io.MultiWriter(c.stdout, tee)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	adm, auditAddr, agentUp, done := make(chan admission, 1), make(chan net.Addr, 1), make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Hostname: "node-1", Stdout: c.out, Registry: c.reg,
-			Log:                slog.New(slog.NewTextHandler(io.Discard, nil)),
-			AgentReady:         func() { close(agentUp) },
-			Listening:          func(a, _ net.Addr) { auditAddr <- a },
-			AdmissionListening: func(a net.Addr, ca []byte) { adm <- admission{a, ca} }})
-	}()
-	var a admission
-	var audit net.Addr
-	for a.addr == nil || audit == nil || agentUp != nil {
-		select {
-		case a = <-adm:
-		case audit = <-auditAddr:
-		case <-agentUp:
-			agentUp = nil
-		case err := <-done:
-			t.Fatalf("peregrine run: %v", err)
-		case <-time.After(30 * time.Second):
-			t.Fatal("peregrine run not up in 30s")
-		}
+	n, err := New(context.Background(), Options{Config: cfg, Hostname: "node-1", Stdout: c.out, Registry: c.reg,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatalf("peregrine run: %v", err)
 	}
-	// Stop the apiserver first (registered later, runs first): its audit
-	// buffer flushes to a live endpoint.
-	t.Cleanup(func() { cancel(); <-done })
-	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + audit.String() + "/k8s-audit", Port: port})
+	if !n.Capturing() {
+		t.Fatal("peregrine run: the node agent did not start")
+	}
+	// The apiserver stops first (its cleanup, registered later, runs
+	// first): its audit buffer flushes to a live endpoint.
+	running(t, n.Run)
+	addrs := n.Service().Addrs()
+	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + addrs.Audit.String() + "/k8s-audit", Port: port})
 	c.kube.Namespaces(t, "shop")
 	if webhook {
-		c.kube.RegisterWebhook(t, "https://"+a.addr.String()+"/validate", a.ca, "shop")
+		c.kube.RegisterWebhook(t, "https://"+addrs.Admission.String()+"/validate", n.Service().CABundle(), "shop")
 	} else {
 		c.announcer = "audit"
 	}
@@ -124,44 +109,43 @@ func startStreamCluster(t *testing.T) *cluster {
 	}
 	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry(), announcer: "admission"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	adm, auditAddr, agentsAddr := make(chan admission, 1), make(chan net.Addr, 1), make(chan net.Addr, 1)
-	srvDone := make(chan error, 1)
-	go func() {
-		srvDone <- server.Run(ctx, server.Options{Config: srvCfg, Hostname: "control-plane", Stdout: c.stdout, Log: log,
-			Registry: c.reg, AgentsListening: func(a net.Addr) { agentsAddr <- a },
-			Listening:          func(a, _ net.Addr) { auditAddr <- a },
-			AdmissionListening: func(a net.Addr, ca []byte) { adm <- admission{a, ca} }})
-	}()
-	a, audit, agents := <-adm, <-auditAddr, <-agentsAddr
+	svc, err := server.New(context.Background(), server.Options{Config: srvCfg, Hostname: "control-plane", Stdout: c.stdout,
+		Log: log, Registry: c.reg})
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	addrs := svc.Addrs()
 	agentCfg, err := config.Load("", []string{"rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml,testdata/session_rules.yaml]",
-		"stdout_output.enabled=false", "exec_sessions.wait=10s", "server.url=https://" + agents.String() + "/agent/v1/stream",
+		"stdout_output.enabled=false", "exec_sessions.wait=10s", "server.url=https://" + addrs.Agents.String() + "/agent/v1/stream",
 		"server.ca_file=" + ca.CertPEM, "server.cert_file=" + agentCert, "server.key_file=" + agentKey, "server.node_name=node-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	agentUp, agentDone := make(chan struct{}), make(chan error, 1)
-	go func() {
-		agentDone <- agent.Run(ctx, agent.Options{Config: agentCfg, Hostname: "node-1", Log: log,
-			Registry: prometheus.NewRegistry(), Ready: func() { close(agentUp) }})
-	}()
-	select {
-	case <-agentUp:
-	case err := <-agentDone:
+	ag, err := agent.New(agent.Options{Config: agentCfg, Hostname: "node-1", Log: log, Registry: prometheus.NewRegistry()})
+	if err != nil {
 		t.Fatalf("agent: %v", err)
 	}
-	t.Cleanup(func() { cancel(); <-agentDone; <-srvDone })
-	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + audit.String() + "/k8s-audit", Port: port})
+	running(t, svc.Serve) // stops after the agent, whose cleanup runs first
+	running(t, ag.Run)
+	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + addrs.Audit.String() + "/k8s-audit", Port: port})
 	c.kube.Namespaces(t, "shop")
-	c.kube.RegisterWebhook(t, "https://"+a.addr.String()+"/validate", a.ca, "shop")
+	c.kube.RegisterWebhook(t, "https://"+addrs.Admission.String()+"/validate", svc.CABundle(), "shop")
 	c.allowExec(t)
 	c.node(t)
 	return c
 }
 
-type admission struct {
-	addr net.Addr
-	ca   []byte
+// running runs run until the test ends, and checks how it returned.
+func running(t testing.TB, run func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
 }
 
 // allowExec lets the groups devs (alice) and ops (bob) exec into pods.

@@ -4,12 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/agent"
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/lifecycle"
 	"github.com/peregrine-sec/peregrine/kube"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/runtime"
@@ -17,68 +18,87 @@ import (
 	"github.com/peregrine-sec/peregrine/session"
 )
 
-// Options configure Run.
+// Options configure a Node.
 type Options struct {
 	Config   *config.Config
 	Hostname string
 	Stdout   io.Writer
 	Log      *slog.Logger
 	Registry *prometheus.Registry
-	// Outputs, when set, are started and stopped by the caller; otherwise
-	// Run builds them from the configuration.
-	Outputs *output.Outputs
-	// AgentReady, Listening and AdmissionListening are told when the parts
-	// are up (tests).
-	AgentReady         func()
-	Listening          func(auditAddr, webAddr net.Addr)
-	AdmissionListening func(addr net.Addr, caBundle []byte)
+	// Reopen, when set, reopens the file outputs at every receive (SIGHUP).
+	Reopen <-chan os.Signal
 }
 
-// Run serves and captures until ctx ends. Without root or BTF the agent
-// does not run and the service goes on alone, with a warning.
+// Node is `peregrine run`, built: the service and, where the machine
+// allows it, the node agent, sharing the outputs, the pod watch and exec
+// sessions.
+type Node struct {
+	log     *slog.Logger
+	outputs *output.Outputs
+	service *server.Service
+	agent   *agent.Agent // nil: no kernel capture here (no root, no BTF)
+}
+
+// Run builds the node and runs it until ctx ends.
 func Run(ctx context.Context, o Options) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if o.Outputs == nil {
-		outs, _, err := output.Build(o.Config, o.Stdout, o.Registry, o.Log)
-		if err != nil {
-			return err
-		}
-		outCtx, stopOutputs := context.WithCancel(context.WithoutCancel(ctx))
-		outDone := make(chan error, 1)
-		go func() { outDone <- outs.Start(outCtx) }()
-		defer func() { stopOutputs(); <-outDone }()
-		o.Outputs = outs
-	}
-	pods, err := kube.Watch(ctx, o.Config.Kubernetes.Kubeconfig, o.Log)
+	n, err := New(ctx, o)
 	if err != nil {
 		return err
 	}
+	return n.Run(ctx)
+}
+
+// New builds the service, then the agent. Without root or BTF the agent
+// cannot be built, and the service goes on alone, with a warning.
+func New(ctx context.Context, o Options) (*Node, error) {
+	outs, err := output.Build(o.Config, output.Env{Stdout: o.Stdout, Registry: o.Registry, Log: o.Log, Reopen: o.Reopen})
+	if err != nil {
+		return nil, err
+	}
 	var sessions *session.Registry
-	var router *server.SessionRouter
+	var local []*session.Registry
 	if o.Config.ExecSessions.Enabled {
 		sessions = session.NewRegistry(o.Config.ExecSessions.Window)
-		router = server.NewSessionRouter(pods, []*session.Registry{sessions}, o.Registry, o.Log)
+		local = append(local, sessions)
 	}
+	svc, err := server.New(ctx, server.Options{Config: o.Config, Hostname: o.Hostname, Log: o.Log, Registry: o.Registry,
+		Outputs: outs, Agents: local})
+	if err != nil {
+		outs.Close()
+		return nil, err
+	}
+	n := &Node{log: o.Log, outputs: outs, service: svc}
 	agentOpts := agent.Options{Config: o.Config, Hostname: o.Hostname, Log: o.Log, Registry: o.Registry,
-		Outputs: o.Outputs, Sessions: sessions, Ready: o.AgentReady}
-	if pods != nil {
+		Outputs: outs, Sessions: sessions}
+	if pods := svc.Pods(); pods != nil {
 		agentOpts.Pods = podLookup{pods}
 	}
-	agentDone := make(chan struct{})
-	go func() {
-		defer close(agentDone)
-		if err := agent.Run(ctx, agentOpts); err != nil && ctx.Err() == nil {
-			// The service is still useful without kernel capture (no root, no BTF).
-			o.Log.Warn("node agent not running; serving audit and admission only", "err", err)
-		}
-	}()
-	err = server.Run(ctx, server.Options{Config: o.Config, Hostname: o.Hostname, Stdout: o.Stdout, Log: o.Log,
-		Registry: o.Registry, Outputs: o.Outputs, Sessions: router, Pods: pods, Listening: o.Listening,
-		AdmissionListening: o.AdmissionListening})
-	cancel()
-	<-agentDone
-	return err
+	if n.agent, err = agent.New(agentOpts); err != nil {
+		o.Log.Warn("node agent not running; serving audit and admission only", "err", err)
+	}
+	return n, nil
+}
+
+// Service is the node's service (where it listens).
+func (n *Node) Service() *server.Service { return n.service }
+
+// Capturing reports whether the node agent runs: false where the machine
+// does not allow kernel capture.
+func (n *Node) Capturing() bool { return n.agent != nil }
+
+// Run runs the service and the agent until ctx ends, then the shared
+// outputs deliver what both raised. The agent failing does not stop the
+// service.
+func (n *Node) Run(ctx context.Context) error {
+	parts := lifecycle.Stage{lifecycle.Func(n.service.Serve)}
+	if n.agent != nil {
+		parts = append(parts, lifecycle.Loop(func(ctx context.Context) {
+			if err := n.agent.Run(ctx); err != nil {
+				n.log.Warn("node agent stopped; serving audit and admission only", "err", err)
+			}
+		}))
+	}
+	return lifecycle.Run(ctx, lifecycle.Stage{lifecycle.Loop(n.outputs.Start)}, parts)
 }
 
 // podLookup shows the pod watch to the agent's process table.

@@ -257,11 +257,12 @@ func (c *Capture) Run(ctx context.Context, fn func(*Record)) error {
 	var rec ringbuf.Record
 	var part Record // shorter records are copied here, the rest cleared
 	done := make(chan struct{})
-	go func() {
-		<-ctx.Done()
-		c.rd.Flush() // wake the reader for the records sent without a wake-up
+	// When ctx ends, wake the reader for the records sent without a
+	// wake-up; a Run that ends first (an error) cancels that.
+	defer context.AfterFunc(ctx, func() {
+		c.rd.Flush()
 		close(done)
-	}()
+	})()
 	for {
 		c.rd.SetDeadline(time.Now().Add(c.opts.FlushEvery))
 		err := c.rd.ReadInto(&rec)

@@ -2,8 +2,7 @@ package kube
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
+	"errors"
 	"maps"
 	"strings"
 	"sync"
@@ -13,9 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Container is what the cluster says of one container of a pod.
@@ -34,44 +31,31 @@ type Container struct {
 // Pods indexes the cluster's pods by container id and by pod, from an
 // informer. Safe for concurrent use.
 type Pods struct {
-	mu    sync.RWMutex
-	byID  map[string]*Container
-	byPod map[string]map[string]*Container // "ns/name" → container name → container
-	nodes map[string]uint64                // node → version of its containers
+	client kubernetes.Interface // what Start watches with; nil: an index filled by hand (tests)
+	mu     sync.RWMutex
+	byID   map[string]*Container
+	byPod  map[string]map[string]*Container // "ns/name" → container name → container
+	nodes  map[string]uint64                // node → version of its containers
 }
 
-// Config reads a kubeconfig, or the in-cluster service account when path
-// is empty; it reports ok false outside a cluster without a kubeconfig.
-func Config(path string) (*rest.Config, bool, error) {
-	if path != "" {
-		c, err := clientcmd.BuildConfigFromFlags("", path)
-		if err != nil {
-			return nil, false, fmt.Errorf("kubeconfig %s: %w", path, err)
-		}
-		return c, true, nil
-	}
-	c, err := rest.InClusterConfig()
-	if err == rest.ErrNotInCluster {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("in-cluster config: %w", err)
-	}
-	return c, true, nil
-}
-
-// NewPods returns an empty index; Start fills it.
+// NewPods returns an empty index that nothing fills.
 func NewPods() *Pods {
 	return &Pods{byID: map[string]*Container{}, byPod: map[string]map[string]*Container{}, nodes: map[string]uint64{}}
 }
 
+// WatchPods returns an index that Start fills from the cluster.
+func WatchPods(client kubernetes.Interface) *Pods {
+	p := NewPods()
+	p.client = client
+	return p
+}
+
 // Start watches pods until ctx ends.
-func (p *Pods) Start(ctx context.Context, cfg *rest.Config) error {
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("kubernetes client: %w", err)
+func (p *Pods) Start(ctx context.Context) error {
+	if p.client == nil {
+		return errors.New("watch pods: no cluster client")
 	}
-	f := informers.NewSharedInformerFactory(client, 10*time.Minute)
+	f := informers.NewSharedInformerFactory(p.client, 10*time.Minute)
 	inf := f.Core().V1().Pods().Informer()
 	// Keep only what the index needs: pods can be large (managed fields,
 	// annotations), and a cluster has many.
@@ -213,20 +197,4 @@ func (p *Pods) ByName(ns, pod, name string) (*Container, bool) {
 	}
 	c, ok := byName[name]
 	return c, ok
-}
-
-// Watch starts a pod watch when a cluster is configured (kubeconfig, or
-// in-cluster); nil, nil when there is none.
-func Watch(ctx context.Context, kubeconfig string, log *slog.Logger) (*Pods, error) {
-	cfg, ok, err := Config(kubeconfig)
-	if err != nil || !ok {
-		return nil, err
-	}
-	pods := NewPods()
-	go func() {
-		if err := pods.Start(ctx, cfg); err != nil {
-			log.Error("pod watch stopped", "err", err)
-		}
-	}()
-	return pods, nil
 }

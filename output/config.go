@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,30 +23,37 @@ func FormatOf(c *config.Config) Format {
 	}
 }
 
-// Build opens every enabled output of the configuration; it also returns
-// the file sinks, which SIGHUP reopens. Extra sinks (an agent's stream to
-// the service) join them.
-func Build(c *config.Config, stdout io.Writer, reg prometheus.Registerer, log *slog.Logger, extra ...Sink) (*Outputs, []*File, error) {
+// Env is what outputs take from the process that runs them.
+type Env struct {
+	Stdout   io.Writer // stdout_output writes here
+	Registry prometheus.Registerer
+	Log      *slog.Logger
+	// Reopen, when set, reopens the file outputs at every receive: the
+	// commands send SIGHUP here, which is how log rotation asks.
+	Reopen <-chan os.Signal
+}
+
+// Build opens every enabled output of the configuration. Extra sinks (an
+// agent's stream to the service) join them.
+func Build(c *config.Config, env Env, extra ...Sink) (*Outputs, error) {
 	var sinks []SinkConfig
-	var files []*File
 	add := func(s Sink) {
 		sinks = append(sinks, SinkConfig{Sink: s, MinPriority: c.Priority, QueueSize: c.OutputsQueue.Capacity})
 	}
 	if c.StdoutOutput.Enabled {
-		add(NewWriter("stdout", stdout))
+		add(NewWriter("stdout", env.Stdout))
 	}
 	if c.FileOutput.Enabled {
 		f, err := NewFile(c.FileOutput.Filename)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		files = append(files, f)
 		add(f)
 	}
 	if c.SyslogOutput.Enabled {
 		s, err := NewSyslog(c.SyslogOutput.Network, c.SyslogOutput.Address)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		add(s)
 	}
@@ -55,7 +63,7 @@ func Build(c *config.Config, stdout io.Writer, reg prometheus.Registerer, log *s
 			CACert: h.CACert, MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
 			JSON: c.JSONOutput, Retries: h.Retries, Timeout: h.Timeout})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		add(s)
 	}
@@ -66,7 +74,9 @@ func Build(c *config.Config, stdout io.Writer, reg prometheus.Registerer, log *s
 		add(s)
 	}
 	if len(sinks) == 0 {
-		return nil, nil, fmt.Errorf("no output enabled: alerts would go nowhere (enable stdout_output, file_output, ...)")
+		return nil, fmt.Errorf("no output enabled: alerts would go nowhere (enable stdout_output, file_output, ...)")
 	}
-	return New(FormatOf(c), sinks, reg, log), files, nil
+	o := New(FormatOf(c), sinks, env.Registry, env.Log)
+	o.reopen = env.Reopen
+	return o, nil
 }

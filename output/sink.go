@@ -3,6 +3,7 @@ package output
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +25,7 @@ type Outputs struct {
 	sinks   []*queued
 	log     *slog.Logger
 	metrics *metrics
-	wg      sync.WaitGroup
+	reopen  <-chan os.Signal
 }
 
 type queued struct {
@@ -76,19 +77,50 @@ func New(format Format, sinks []SinkConfig, reg prometheus.Registerer, log *slog
 }
 
 // Start runs one goroutine per sink until ctx ends; then each sink drains
-// its queue, is closed, and Start returns.
-func (o *Outputs) Start(ctx context.Context) error {
+// its queue, is closed, and Start returns. Meanwhile it reopens the file
+// outputs whenever Env.Reopen asks.
+func (o *Outputs) Start(ctx context.Context) {
+	var wg sync.WaitGroup
 	for _, q := range o.sinks {
-		o.wg.Add(1)
-		go o.run(ctx, q)
+		wg.Go(func() { o.run(ctx, q) })
 	}
-	<-ctx.Done()
-	o.wg.Wait()
-	return nil
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.reopen:
+			o.Reopen()
+		}
+	}
+}
+
+// Close closes the sinks of outputs that were never started (Start closes
+// its own when it returns).
+func (o *Outputs) Close() {
+	for _, q := range o.sinks {
+		if err := q.sink.Close(); err != nil {
+			o.log.Warn("closing output", "output", q.sink.Name(), "err", err)
+		}
+	}
+}
+
+// reopener is a sink that can reopen what it writes to (File).
+type reopener interface{ Reopen() error }
+
+// Reopen reopens the sinks that write to files, after log rotation moved
+// them; a sink that fails keeps writing where it did, and says so.
+func (o *Outputs) Reopen() {
+	for _, q := range o.sinks {
+		if r, ok := q.sink.(reopener); ok {
+			if err := r.Reopen(); err != nil {
+				o.log.Error("reopening output", "output", q.sink.Name(), "err", err)
+			}
+		}
+	}
 }
 
 func (o *Outputs) run(ctx context.Context, q *queued) {
-	defer o.wg.Done()
 	name := q.sink.Name()
 	send := func(a *Alert) {
 		// Deliver even while shutting down: the context only stops the loop.

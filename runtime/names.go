@@ -41,14 +41,14 @@ func NewNames(lookup Lookup, refresh time.Duration, log *slog.Logger) *Names {
 }
 
 // Start resolves the names rules use until ctx ends.
-func (n *Names) Start(ctx context.Context) error {
+func (n *Names) Start(ctx context.Context) {
 	tick := time.NewTicker(n.refresh)
 	defer tick.Stop()
 	for {
 		n.resolveAll(ctx)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-tick.C:
 		case <-n.added:
 		}

@@ -1,19 +1,16 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"strconv"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
+	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/config"
-	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/internal/lifecycle"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 	"github.com/peregrine-sec/peregrine/session"
 	"github.com/peregrine-sec/peregrine/webhook"
@@ -21,7 +18,7 @@ import (
 
 // addAdmission sets up the validating webhook listener: TLS always, with
 // the certificate from files (reloaded) or generated at start.
-func (s *servers) addAdmission(a config.Admission, set *rules.Set, outs *output.Outputs, o Options) error {
+func (s *Service) addAdmission(a config.Admission, set *rules.Set, managed *certs.Rotating, o Options) error {
 	policy, err := policyOf(a)
 	if err != nil {
 		return err
@@ -32,7 +29,7 @@ func (s *servers) addAdmission(a config.Admission, set *rules.Set, outs *output.
 			return fmt.Errorf("compile admission rules: %w", err)
 		}
 	}
-	tlsCfg, err := s.admissionTLS(a, o)
+	tlsCfg, err := s.admissionTLS(a, managed, o)
 	if err != nil {
 		return err
 	}
@@ -47,19 +44,17 @@ func (s *servers) addAdmission(a config.Admission, set *rules.Set, outs *output.
 		}
 		tlsCfg.ClientCAs, tlsCfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(a.ListenAddress, strconv.Itoa(a.ListenPort)))
+	ln, err := listen(joinHostPort(a.ListenAddress, a.ListenPort), tlsCfg)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	s.admissionLn = tlsListener(ln, tlsCfg)
-	h := webhook.NewHandler(deciders, a.LatencyBudget, a.MaxBodyBytes, outs.Publish, o.Registry, o.Log)
-	if o.Sessions != nil {
-		h.AnnounceExecs(func(a session.Announcement) { o.Sessions.Announce(a, "admission") })
+	h := webhook.NewHandler(deciders, a.LatencyBudget, a.MaxBodyBytes, s.outputs.Publish, o.Registry, o.Log)
+	if s.sessions != nil {
+		h.AnnounceExecs(func(a session.Announcement) { s.sessions.Announce(a, "admission") })
 	}
-	r := gin.New()
-	r.Use(gin.Recovery())
+	r := newRouter()
 	r.POST(a.Endpoint, h.Serve)
-	s.admission = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	s.admission = newEndpoint("admission", ln, r)
 	o.Log.Info("admission rules loaded", "rules", len(deciders[0].Rules()), "mode", a.Mode)
 	return nil
 }
@@ -80,17 +75,18 @@ func policyOf(a config.Admission) (webhook.Policy, error) {
 
 // admissionTLS serves the certificate from files, else the managed one,
 // else one generated at start.
-func (s *servers) admissionTLS(a config.Admission, o Options) (*tls.Config, error) {
-	if a.CertFile == "" && s.managed != nil {
-		s.caBundle = s.managed.CA().CertPEM
-		return s.managed.ServerTLS(), nil
+func (s *Service) admissionTLS(a config.Admission, managed *certs.Rotating, o Options) (*tls.Config, error) {
+	if a.CertFile == "" && managed != nil {
+		s.caBundle = managed.CA().CertPEM
+		return managed.ServerTLS(), nil
 	}
-	var err error
-	if s.certs, err = certsOf(a, o); err != nil {
+	src, err := certsOf(a, o)
+	if err != nil {
 		return nil, err
 	}
-	s.caBundle = s.certs.CABundle
-	return s.certs.TLSConfig(), nil
+	s.caBundle = src.CABundle
+	s.background = append(s.background, lifecycle.Loop(func(ctx context.Context) { src.Watch(ctx, 5*time.Second, o.Log) }))
+	return src.TLSConfig(), nil
 }
 
 func certsOf(a config.Admission, o Options) (*webhook.CertSource, error) {

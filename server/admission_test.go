@@ -61,7 +61,7 @@ func TestAdmissionEndpoint(t *testing.T) {
 		len(r.AuditAnnotations["request-id"]) != 24 {
 		t.Errorf("response %s", body)
 	}
-	ts.stop(t)
+	ts.stop()
 	if !strings.Contains(ts.stdout.String(), `"rule":"Deny privileged container"`) || !strings.Contains(ts.stdout.String(), `"adm.verdict":"deny"`) {
 		t.Errorf("no alert for the denial:\n%s", ts.stdout.String())
 	}

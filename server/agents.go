@@ -4,44 +4,40 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/kube"
-	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/stream"
 )
 
 // addAgents opens the listener node agents stream to: their alerts are
 // published here, exec sessions and pod metadata go to them.
-func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Pods, o Options) error {
-	addr := net.JoinHostPort(a.ListenAddress, strconv.Itoa(a.ListenPort))
-	tlsCfg, auth, err := secured("agents", addr, a.ListenerAuth, s.managed)
+func (s *Service) addAgents(c *config.Config, cl cluster, managed *certs.Rotating, o Options) (*stream.Hub, error) {
+	a := c.Agents
+	addr := joinHostPort(a.ListenAddress, a.ListenPort)
+	tlsCfg, auth, err := secured("agents", addr, a.ListenerAuth, managed)
 	if err != nil {
-		return fmt.Errorf("agents: %w", err)
+		return nil, fmt.Errorf("agents: %w", err)
 	}
-	if auth.review, err = newAgentTokens(o.Config, o.Registry, o.Log); err != nil {
-		return fmt.Errorf("agents: %w", err)
+	if auth.review, err = newAgentTokens(a, cl, o.Registry, o.Log); err != nil {
+		return nil, fmt.Errorf("agents: %w", err)
 	}
 	var src stream.PodSource
-	if pods != nil {
-		src = podSource{pods}
+	if s.pods != nil {
+		src = podSource{s.pods}
 	}
-	s.hub = stream.NewHub(outs.Publish, src, o.Registry, o.Log)
-	if o.Sessions != nil {
-		o.Sessions.SetRemote(s.hub)
+	hub := stream.NewHub(s.outputs.Publish, src, o.Registry, o.Log)
+	ln, err := listen(addr, tlsCfg)
+	if err != nil {
+		return nil, err
 	}
-	if s.agentsLn, err = listen(addr, tlsCfg); err != nil {
-		return err
-	}
-	r := gin.New()
-	r.Use(gin.Recovery())
+	r := newRouter()
 	r.POST(a.Endpoint, func(c *gin.Context) {
 		// The agent's request body never ends: without full duplex a
 		// refusal would wait to drain it before answering, and hang.
@@ -52,10 +48,11 @@ func (s *servers) addAgents(a config.Agents, outs *output.Outputs, pods *kube.Po
 			c.AbortWithStatusJSON(authStatus(err), gin.H{"error": err.Error()})
 			return
 		}
-		s.hub.ServeHTTP(c.Writer, c.Request.WithContext(stream.WithNode(c.Request.Context(), node)))
+		hub.ServeHTTP(c.Writer, c.Request.WithContext(stream.WithNode(c.Request.Context(), node)))
 	})
-	s.agents = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	return nil
+	s.agents = newEndpoint("agents", ln, r)
+	s.agents.stopping = hub.Close // streams end; agents keep what was not acknowledged
+	return hub, nil
 }
 
 // podSource shows the pod watch to the agents' streams.

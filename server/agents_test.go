@@ -2,20 +2,15 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/testenv"
@@ -37,14 +32,8 @@ func TestAgentsListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout := &testenv.Buffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs, done := make(chan net.Addr, 1), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Hostname: "test", Stdout: stdout, Registry: prometheus.NewRegistry(),
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AgentsListening: func(a net.Addr) { addrs <- a }})
-	}()
-	url := "https://" + (<-addrs).String() + "/agent/v1/stream"
-	defer func() { cancel(); <-done }()
+	s, _ := serving(t, Options{Config: cfg, Stdout: stdout})
+	url := "https://" + s.Addrs().Agents.String() + "/agent/v1/stream"
 	pem, _ := os.ReadFile(ca.CertPEM)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/certs"
+	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/output"
 )
 
@@ -43,6 +45,27 @@ func newAuditMetrics(reg prometheus.Registerer, depth func() float64) *auditMetr
 	}
 	reg.MustRegister(m.requests, m.received, m.queued, m.rejected, m.evaluated, m.depth)
 	return m
+}
+
+// addAudit binds the audit webhook listener and its queue.
+func (s *Service) addAudit(c *config.Config, managed *certs.Rotating, o Options) error {
+	a := c.K8sAudit
+	addr := joinHostPort(a.ListenAddress, a.ListenPort)
+	tlsCfg, auth, err := secured("k8s_audit", addr, a.ListenerAuth, managed)
+	if err != nil {
+		return err
+	}
+	q := newQueue[*audit.Event](a.QueueSize)
+	s.handler = &auditHandler{queue: q, auth: auth, maxBody: a.MaxBodyBytes, retryAfter: a.RetryAfter, log: o.Log,
+		metrics: newAuditMetrics(o.Registry, func() float64 { return float64(q.len()) })}
+	ln, err := listen(addr, tlsCfg)
+	if err != nil {
+		return err
+	}
+	r := newRouter()
+	r.POST(a.Endpoint, s.handler.serve)
+	s.audit = newEndpoint("k8s_audit", ln, r)
+	return nil
 }
 
 // auditHandler receives what the apiserver's audit webhook backend posts.

@@ -2,20 +2,15 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/conformance"
@@ -40,15 +35,10 @@ func BenchmarkAdmissionLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	url, pool := make(chan string, 1), x509.NewCertPool()
-	go Run(ctx, Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registry: prometheus.NewRegistry(), AdmissionListening: func(a net.Addr, ca []byte) {
-			pool.AppendCertsFromPEM(ca)
-			url <- "https://" + a.String() + "/validate"
-		}})
-	target := <-url
+	s, _ := serving(b, Options{Config: cfg})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(s.CABundle())
+	target := "https://" + s.Addrs().Admission.String() + "/validate"
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64}}
 	body := []byte(privilegedReview)
 	send := func() time.Duration {

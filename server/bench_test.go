@@ -2,10 +2,7 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,12 +40,8 @@ func BenchmarkAuditHTTP(b *testing.B) {
 		b.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addrs := make(chan net.Addr, 1)
-	go Run(ctx, Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registry: reg, Listening: func(a, _ net.Addr) { addrs <- a }})
-	url := "http://" + (<-addrs).String() + "/k8s-audit"
+	s, _ := serving(b, Options{Config: cfg, Registry: reg})
+	url := "http://" + s.Addrs().Audit.String() + "/k8s-audit"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()

@@ -4,26 +4,41 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/lifecycle"
 	"github.com/peregrine-sec/peregrine/kube"
 )
 
-// managedCerts sets up the service's own certificates when
+// cluster is the service's one client of its cluster, shared by what needs
+// it: the pod watch, the managed certificates, agents' token reviews.
+type cluster struct {
+	client kubernetes.Interface // nil outside a cluster without a kubeconfig
+}
+
+// need returns the client for a feature (named for the message) that
+// cannot work without one.
+func (c cluster) need(feature string) (kubernetes.Interface, error) {
+	if c.client == nil {
+		return nil, fmt.Errorf("%s needs a cluster: run in one or set kubernetes.kubeconfig", feature)
+	}
+	return c.client, nil
+}
+
+// manageCerts sets up the service's own certificates when
 // certificates.secret is set (nil otherwise): the CA from its Secret (made
 // on first start) and published, the webhook's caBundle kept current, and
-// a serving certificate renewed before it expires. What it starts runs
-// until ctx ends, in wg.
-func managedCerts(ctx context.Context, c *config.Config, log *slog.Logger, wg *sync.WaitGroup) (*certs.Rotating, error) {
+// a serving certificate renewed before it expires. What has to keep
+// running joins the service's background.
+func (s *Service) manageCerts(ctx context.Context, c *config.Config, cl cluster, log *slog.Logger) (*certs.Rotating, error) {
 	mc := c.Certificates
 	if mc.Secret == "" {
 		return nil, nil
 	}
-	client, err := kubeClient(c, "certificates.secret")
+	client, err := cl.need("certificates.secret")
 	if err != nil {
 		return nil, err
 	}
@@ -42,30 +57,10 @@ func managedCerts(ctx context.Context, c *config.Config, log *slog.Logger, wg *s
 	if err != nil {
 		return nil, err
 	}
-	wg.Go(func() { rot.Start(ctx) })
+	s.background = append(s.background, lifecycle.Loop(rot.Start))
 	if mc.Webhook != "" {
 		b := &kube.CABundle{Client: client, Webhook: mc.Webhook, CA: ca.CertPEM, Log: log}
-		wg.Go(func() {
-			if err := b.Start(ctx); err != nil {
-				log.Error("caBundle watch stopped", "err", err)
-			}
-		})
+		s.background = append(s.background, lifecycle.Func(b.Start))
 	}
 	return rot, nil
-}
-
-// kubeClient is a client of the configured cluster, for a feature
-// (named for the message) that cannot work without one.
-func kubeClient(c *config.Config, feature string) (kubernetes.Interface, error) {
-	cfg, ok, err := kube.Config(c.Kubernetes.Kubeconfig)
-	if err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, fmt.Errorf("%s needs a cluster: run in one or set kubernetes.kubeconfig", feature)
-	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return client, nil
 }

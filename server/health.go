@@ -1,18 +1,20 @@
 package server
 
 import (
+	"crypto/tls"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/peregrine-sec/peregrine/config"
 )
 
 // webRouter serves /healthz (the process is up), /readyz (rules loaded,
 // listeners up, not shutting down) and /metrics.
-func (s *servers) webRouter(healthz string, reg *prometheus.Registry) http.Handler {
-	r := gin.New()
-	r.Use(gin.Recovery())
+func (s *Service) webRouter(healthz string, reg *prometheus.Registry) http.Handler {
+	r := newRouter()
 	ok := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 	r.GET(healthz, ok)
 	if healthz != "/healthz" {
@@ -27,4 +29,22 @@ func (s *servers) webRouter(healthz string, reg *prometheus.Registry) http.Handl
 	})
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 	return r
+}
+
+// addWeb binds the web listener: health, readiness and metrics.
+func (s *Service) addWeb(c *config.Config, reg *prometheus.Registry) error {
+	w := c.Webserver
+	var tlsCfg *tls.Config
+	if w.SSLEnabled {
+		var err error
+		if tlsCfg, err = serverTLS(w.SSLCertificate, w.SSLCertificate, ""); err != nil {
+			return err
+		}
+	}
+	ln, err := listen(joinHostPort(w.ListenAddress, w.ListenPort), tlsCfg)
+	if err != nil {
+		return err
+	}
+	s.web = newEndpoint("webserver", ln, s.webRouter(w.K8sHealthzEndpoint, reg))
+	return nil
 }

@@ -1,16 +1,10 @@
 package server
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/kubetest"
@@ -34,23 +28,9 @@ func startAdmissionEnv(t testing.TB) *admissionEnv {
 		t.Fatal(err)
 	}
 	env := &admissionEnv{stdout: &testenv.Buffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	type admAddr struct {
-		addr net.Addr
-		ca   []byte
-	}
-	adm, auditAddr, done := make(chan admAddr, 1), make(chan net.Addr, 1), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Hostname: "it", Stdout: env.stdout,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
-			AdmissionListening: func(a net.Addr, ca []byte) { adm <- admAddr{a, ca} },
-			Listening:          func(a, _ net.Addr) { auditAddr <- a }})
-	}()
-	a := <-adm
-	<-auditAddr
-	t.Cleanup(func() { cancel(); <-done })
+	s, _ := serving(t, Options{Config: cfg, Hostname: "it", Stdout: env.stdout})
 	env.kube = kubetest.Start(t, kubetest.Options{CA: testpki.NewCA(t)})
-	env.register(t, "https://"+a.addr.String()+"/validate", a.ca)
+	env.register(t, "https://"+s.Addrs().Admission.String()+"/validate", s.CABundle())
 	return env
 }
 

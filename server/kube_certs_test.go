@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -34,21 +33,8 @@ func serveManaged(t *testing.T, kubeconfig string) (adm, aud net.Addr, stop func
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	admc, audc, done := make(chan net.Addr, 1), make(chan net.Addr, 1), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Hostname: "it", Stdout: io.Discard,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
-			AdmissionListening: func(a net.Addr, _ []byte) { admc <- a }, Listening: func(a, _ net.Addr) { audc <- a }})
-	}()
-	select {
-	case aud = <-audc:
-		return <-admc, aud, func() { cancel(); <-done }
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve: %v", err)
-	}
-	return nil, nil, nil
+	s, stop := serving(t, Options{Config: cfg})
+	return s.Addrs().Admission, s.Addrs().Audit, stop
 }
 
 // TestManagedCertificates: with certificates.secret, serve makes its CA in

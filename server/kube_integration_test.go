@@ -1,17 +1,11 @@
 package server
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/conformance"
@@ -38,17 +32,10 @@ func TestRealAPIServerAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout := &testenv.Buffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs, done := make(chan net.Addr, 1), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Hostname: "it", Stdout: stdout,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
-			Listening: func(a, _ net.Addr) { addrs <- a }})
-	}()
-	auditURL := "https://" + (<-addrs).String() + "/k8s-audit"
-	// Stop the apiserver before Peregrine (registered later, runs first), so
-	// its audit buffer flushes to a live endpoint.
-	t.Cleanup(func() { cancel(); <-done })
+	s, _ := serving(t, Options{Config: cfg, Hostname: "it", Stdout: stdout})
+	auditURL := "https://" + s.Addrs().Audit.String() + "/k8s-audit"
+	// The apiserver stops before Peregrine (its cleanup, registered later,
+	// runs first), so its audit buffer flushes to a live endpoint.
 	env := kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: auditURL})
 
 	ns := "demo"

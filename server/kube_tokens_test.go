@@ -149,21 +149,8 @@ func serveAgents(t *testing.T, reg *prometheus.Registry, extra ...string) net.Ad
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	agents, done := make(chan net.Addr, 1), make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{Config: cfg, Hostname: "it", Stdout: io.Discard, Registry: reg,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AgentsListening: func(a net.Addr) { agents <- a }})
-	}()
-	select {
-	case a := <-agents:
-		t.Cleanup(func() { cancel(); <-done })
-		return a
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve: %v", err)
-	}
-	return nil
+	s, _ := serving(t, Options{Config: cfg, Registry: reg})
+	return s.Addrs().Agents
 }
 
 // TestAgentRefusalAnswered: a refused agent gets its answer while its
@@ -176,8 +163,8 @@ func TestAgentRefusalAnswered(t *testing.T) {
 	cl := stream.NewClient(stream.ClientOptions{URL: "http://" + addr.String() + "/agent/v1/stream", Node: "n", Hostname: "h",
 		Token: func() (string, error) { return "some-token", nil }, Log: slog.New(slog.NewTextHandler(&logs, nil))}, prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cl.Start(ctx) }()
+	done := make(chan struct{})
+	go func() { cl.Start(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	testenv.WaitLine(t, &logs, 5*time.Second, "stream to the service down", "service answered 401 Unauthorized")
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,8 +26,7 @@ type testServer struct {
 	admissionURL     string
 	admissionCA      *x509.CertPool
 	stdout           *testenv.Buffer
-	cancel           context.CancelFunc
-	done             chan error
+	stop             func() // stops serving, waits, and checks Serve's error
 	ca               *testpki.CA
 	pool             *x509.CertPool
 }
@@ -48,38 +46,19 @@ func startServer(t *testing.T, overrides ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{stdout: &testenv.Buffer{}, done: make(chan error, 1), ca: ca, pool: x509.NewCertPool()}
+	ts := &testServer{stdout: &testenv.Buffer{}, ca: ca, pool: x509.NewCertPool()}
 	pem, _ := os.ReadFile(ca.CertPEM)
 	ts.pool.AppendCertsFromPEM(pem)
-	ctx, cancel := context.WithCancel(context.Background())
-	ts.cancel = cancel
-	addrs := make(chan [2]net.Addr, 1)
-	go func() {
-		ts.done <- Run(ctx, Options{Config: cfg, Hostname: "test", Stdout: ts.stdout,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: prometheus.NewRegistry(),
-			Listening: func(a, w net.Addr) { addrs <- [2]net.Addr{a, w} },
-			AdmissionListening: func(a net.Addr, ca []byte) {
-				ts.admissionURL = "https://" + a.String() + "/validate"
-				ts.admissionCA = x509.NewCertPool()
-				ts.admissionCA.AppendCertsFromPEM(ca)
-			}})
-	}()
-	select {
-	case a := <-addrs:
-		ts.auditURL, ts.webURL = "https://"+a[0].String()+"/k8s-audit", "http://"+a[1].String()
-	case err := <-ts.done:
-		t.Fatalf("server did not start: %v", err)
+	s, stop := serving(t, Options{Config: cfg, Stdout: ts.stdout})
+	a := s.Addrs()
+	ts.stop = stop
+	ts.auditURL, ts.webURL = "https://"+a.Audit.String()+"/k8s-audit", "http://"+a.Web.String()
+	if a.Admission != nil {
+		ts.admissionURL = "https://" + a.Admission.String() + "/validate"
+		ts.admissionCA = x509.NewCertPool()
+		ts.admissionCA.AppendCertsFromPEM(s.CABundle())
 	}
-	t.Cleanup(func() { ts.stop(t) })
 	return ts
-}
-
-func (ts *testServer) stop(t *testing.T) {
-	ts.cancel()
-	if err := <-ts.done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
-	ts.done <- nil // later stops see it stopped
 }
 
 func (ts *testServer) client(certs ...tls.Certificate) *http.Client {
@@ -184,7 +163,7 @@ func TestAlertsAndDrain(t *testing.T) {
 	if !strings.Contains(string(metrics), "peregrine_audit_events_received_total 3") {
 		t.Errorf("metrics lack the received count:\n%s", metrics)
 	}
-	ts.stop(t)
+	ts.stop()
 	lines := strings.Split(strings.TrimSpace(ts.stdout.String()), "\n")
 	if len(lines) != 3 || !strings.Contains(lines[0], `"rule":"Exec or attach into a pod"`) ||
 		!strings.Contains(lines[0], `"time":"2026-11-28T10:00:00.123456000Z"`) || !strings.Contains(lines[0], `"hostname":"test"`) {

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"context"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +17,8 @@ import (
 // SessionRouter takes exec sessions from admission (announced before the
 // process starts) and audit (confirmations, or late announcements without
 // a webhook), finds the container and node from the pod watch, and hands
-// them to the agents that bind them.
+// them to the agents that bind them. Start retries what the pod watch
+// cannot place yet.
 type SessionRouter struct {
 	pods   *kube.Pods
 	agents []*session.Registry // agents in this process (peregrine run)
@@ -24,6 +28,17 @@ type SessionRouter struct {
 	// how long, and how often, an announcement the pod watch cannot
 	// place is tried again
 	resolveFor, resolveEvery time.Duration
+
+	mu      sync.Mutex
+	pending []pendingAnnouncement // oldest first
+	wake    chan struct{}
+}
+
+// pendingAnnouncement is one the pod watch could not place yet.
+type pendingAnnouncement struct {
+	a      session.Announcement
+	source string
+	until  time.Time
 }
 
 // Remote reaches the agents of other nodes.
@@ -32,13 +47,11 @@ type Remote interface {
 	Confirm(session.Confirmation)
 }
 
-// SetRemote routes to streaming agents too; call before serving.
-func (r *SessionRouter) SetRemote(remote Remote) { r.remote = remote }
-
 // NewSessionRouter routes with pods (nil: no cluster, nothing resolves) to
-// the agents given.
-func NewSessionRouter(pods *kube.Pods, agents []*session.Registry, reg prometheus.Registerer, log *slog.Logger) *SessionRouter {
-	r := &SessionRouter{pods: pods, agents: agents, log: log, resolveFor: defaultResolveFor, resolveEvery: defaultResolveEvery,
+// the agents in this process and to remote ones (nil: none).
+func NewSessionRouter(pods *kube.Pods, agents []*session.Registry, remote Remote, reg prometheus.Registerer, log *slog.Logger) *SessionRouter {
+	r := &SessionRouter{pods: pods, agents: agents, remote: remote, log: log, wake: make(chan struct{}, 1),
+		resolveFor: defaultResolveFor, resolveEvery: defaultResolveEvery,
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_exec_sessions_total",
 			Help: "Exec sessions announced, by source (admission, audit) and outcome (routed; unresolved: pod or container unknown; no_agent: the node's agent is not connected)."},
 			[]string{"source", "outcome"})}
@@ -54,27 +67,76 @@ func NewSessionRouter(pods *kube.Pods, agents []*session.Registry, reg prometheu
 const (
 	defaultResolveFor   = 3 * time.Second
 	defaultResolveEvery = 100 * time.Millisecond
+	maxPending          = 10000 // past this, an unplaced announcement is given up at once
 )
 
 // Announce routes an exec announced by source.
 func (r *SessionRouter) Announce(a session.Announcement, source string) {
-	r.announce(a, source, time.Now().Add(r.resolveFor))
+	p := pendingAnnouncement{a: a, source: source, until: time.Now().Add(r.resolveFor)}
+	if r.route(p, false) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.pending) >= maxPending {
+		r.giveUp(p)
+		return
+	}
+	r.pending = append(r.pending, p)
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
-func (r *SessionRouter) announce(a session.Announcement, source string, until time.Time) {
+// Start retries the pending announcements until ctx ends; what is still
+// pending then is counted unresolved.
+func (r *SessionRouter) Start(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			r.retry(time.Time{}, true)
+			return
+		case <-r.wake:
+		}
+		for r.retry(time.Now(), false) > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(r.resolveEvery):
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+}
+
+// retry routes what the pod watch now places, gives up what is overdue
+// (everything when last), and says how many are left.
+func (r *SessionRouter) retry(now time.Time, last bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = slices.DeleteFunc(r.pending, func(p pendingAnnouncement) bool {
+		return r.route(p, last || !now.Before(p.until))
+	})
+	return len(r.pending)
+}
+
+// route delivers p when the pod watch places it, or gives it up when
+// final; it reports whether p is done with.
+func (r *SessionRouter) route(p pendingAnnouncement, final bool) bool {
 	c, ok := (*kube.Container)(nil), false
 	if r.pods != nil {
-		c, ok = r.pods.ByName(a.Namespace, a.Pod, a.Container)
-	}
-	if (!ok || c.ID == "") && r.pods != nil && time.Now().Before(until) {
-		time.AfterFunc(r.resolveEvery, func() { r.announce(a, source, until) })
-		return
+		c, ok = r.pods.ByName(p.a.Namespace, p.a.Pod, p.a.Container)
 	}
 	if !ok || c.ID == "" {
-		r.routed.WithLabelValues(source, "unresolved").Inc()
-		r.log.Debug("exec session for an unknown container", "namespace", a.Namespace, "pod", a.Pod, "container", a.Container)
-		return
+		if final || r.pods == nil {
+			r.giveUp(p)
+			return true
+		}
+		return false
 	}
+	a := p.a
 	a.ContainerID, a.PodUID, a.Node, a.Container = c.ID, c.PodUID, c.Node, c.Name
 	delivered := len(r.agents) > 0
 	for _, ag := range r.agents {
@@ -87,7 +149,13 @@ func (r *SessionRouter) announce(a session.Announcement, source string, until ti
 	if !delivered {
 		outcome = "no_agent"
 	}
-	r.routed.WithLabelValues(source, outcome).Inc()
+	r.routed.WithLabelValues(p.source, outcome).Inc()
+	return true
+}
+
+func (r *SessionRouter) giveUp(p pendingAnnouncement) {
+	r.routed.WithLabelValues(p.source, "unresolved").Inc()
+	r.log.Debug("exec session for an unknown container", "namespace", p.a.Namespace, "pod", p.a.Pod, "container", p.a.Container)
 }
 
 // FromAudit confirms or announces the session an audit event is about.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"sync"
@@ -42,9 +43,13 @@ func (r *remoteAgents) announced() []session.Announcement {
 // unresolved after it.
 func TestAnnounceWaitsForThePodWatch(t *testing.T) {
 	pods, remote, reg := kube.NewPods(), &remoteAgents{}, prometheus.NewRegistry()
-	r := NewSessionRouter(pods, nil, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	r.SetRemote(remote)
+	r := NewSessionRouter(pods, nil, remote, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r.resolveFor, r.resolveEvery = time.Second, 10*time.Millisecond
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { r.Start(ctx) })
+	defer wg.Wait()
+	defer cancel()
 	r.Announce(session.Announcement{ID: "late-pod", User: "alice", Namespace: "shop", Pod: "app", Container: "app"}, "admission")
 	r.Announce(session.Announcement{ID: "no-pod", User: "bob", Namespace: "shop", Pod: "ghost", Container: "c"}, "admission")
 	time.Sleep(100 * time.Millisecond)

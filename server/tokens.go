@@ -41,12 +41,11 @@ type agentTokens struct {
 	log      *slog.Logger
 }
 
-func newAgentTokens(c *config.Config, reg prometheus.Registerer, log *slog.Logger) (*agentTokens, error) {
-	a := c.Agents
+func newAgentTokens(a config.Agents, cl cluster, reg prometheus.Registerer, log *slog.Logger) (*agentTokens, error) {
 	if a.TokenAudience == "" {
 		return nil, nil
 	}
-	client, err := kubeClient(c, "agents.token_audience")
+	client, err := cl.need("agents.token_audience")
 	if err != nil {
 		return nil, err
 	}

@@ -28,8 +28,8 @@ func BenchmarkStreamThroughput(b *testing.B) {
 	tlsCfg := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
 	cl := NewClient(ClientOptions{URL: srv.URL, Node: "node-1", TLS: tlsCfg, Log: log, Buffer: 1 << 22}, prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cl.Start(ctx) }()
+	done := make(chan struct{})
+	go func() { cl.Start(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	alert := &output.Alert{Time: time.Now(), Rule: "Terminal shell in container", Priority: rules.Notice, Source: "syscall",
 		Hostname: "node-1", Message: "A shell was spawned in a container with an attached terminal | evt_type=execve user=root " +

@@ -31,7 +31,10 @@ type ClientOptions struct {
 	Token func() (string, error)
 	// Buffer bounds the alerts kept until the service acknowledges them.
 	Buffer int
-	Log    *slog.Logger
+	// DrainFor bounds how long a stopping client keeps sending what the
+	// service has not acknowledged yet (default 2 s).
+	DrainFor time.Duration
+	Log      *slog.Logger
 	// What the service sends.
 	OnAnnounce func(session.Announcement)
 	OnConfirm  func(session.Confirmation)
@@ -60,6 +63,9 @@ type Client struct {
 func NewClient(o ClientOptions, reg prometheus.Registerer) *Client {
 	if o.Buffer <= 0 {
 		o.Buffer = 100000
+	}
+	if o.DrainFor <= 0 {
+		o.DrainFor = 2 * time.Second
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = o.TLS
@@ -123,15 +129,28 @@ func (c *Client) poke() {
 }
 
 // Start streams until ctx ends, reconnecting with exponential backoff
-// (1 s to 30 s) while the service is away.
-func (c *Client) Start(ctx context.Context) error {
+// (1 s to 30 s) while the service is away; then, for up to DrainFor, it
+// goes on until the service has acknowledged every alert sent so far.
+func (c *Client) Start(ctx context.Context) {
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { c.reconnect(runCtx) })
+	<-ctx.Done()
+	c.drain(c.opts.DrainFor)
+	stop()
+}
+
+// reconnect keeps a session up until ctx ends.
+func (c *Client) reconnect(ctx context.Context) {
 	backoff := time.Second
 	for {
 		start := time.Now()
-		err := c.session(ctx)
+		err := c.connect(ctx)
 		c.connected.Set(0)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
 		if time.Since(start) > time.Minute {
 			backoff = time.Second // it was up a while: start over
@@ -139,15 +158,15 @@ func (c *Client) Start(ctx context.Context) error {
 		c.opts.Log.Warn("stream to the service down; retrying", "err", err, "in", backoff)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
 }
 
-// session runs one connection until it fails or ctx ends.
-func (c *Client) session(ctx context.Context) error {
+// connect runs one connection until it fails or ctx ends.
+func (c *Client) connect(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -287,9 +306,9 @@ func (c *Client) dispatch(kind byte, payload []byte) error {
 	return nil
 }
 
-// Drain waits, up to timeout, until every alert sent so far is
+// drain waits, up to timeout, until every alert sent so far is
 // acknowledged.
-func (c *Client) Drain(timeout time.Duration) {
+func (c *Client) drain(timeout time.Duration) {
 	c.poke()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {

@@ -92,8 +92,8 @@ func TestStream(t *testing.T) {
 		OnAnnounce: func(a session.Announcement) { announced <- a }, OnPods: func(c []runtime.PodInfo) { podsSeen <- c }},
 		prometheus.NewRegistry())
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cl.Start(ctx) }()
+	done := make(chan struct{})
+	go func() { cl.Start(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
 	if c := <-podsSeen; len(c) != 1 || c[0].ID != "c1" {

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/peregrine-sec/peregrine/agent"
@@ -41,10 +39,10 @@ func agentCmd() *cobra.Command {
 			case "text":
 				cfg.JSONOutput = false
 			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			o := agent.Options{Config: cfg, Hostname: hostnameOf(cfg.Hostname),
-				Stdout: cmd.OutOrStdout(), Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), Registry: reg}
+			hup, stop := hangups()
+			defer stop()
+			o := agent.Options{Config: cfg, Hostname: hostnameOf(cfg.Hostname), Stdout: cmd.OutOrStdout(),
+				Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), Registry: newRegistry(), Reopen: hup}
 			if record != "" {
 				f, err := os.Create(record)
 				if err != nil {

@@ -38,11 +38,11 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			hup, stop := hangups()
+			defer stop()
 			return server.Run(cmd.Context(), server.Options{
 				Config: cfg, Hostname: hostnameOf(cfg.Hostname), Stdout: cmd.OutOrStdout(),
-				Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), Registry: reg, Reopen: hangups(),
+				Log: slog.New(slog.NewJSONHandler(os.Stderr, nil)), Registry: newRegistry(), Reopen: hup,
 			})
 		},
 	}
@@ -50,20 +50,20 @@ func serveCmd() *cobra.Command {
 	return c
 }
 
-// hangups turns SIGHUP into reopen requests for the file outputs.
-func hangups() <-chan struct{} {
+// hangups delivers SIGHUP, with which log rotation asks the file outputs
+// to reopen, until stop; without it SIGHUP would end the process.
+func hangups() (<-chan os.Signal, func()) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGHUP)
-	out := make(chan struct{}, 1)
-	go func() {
-		for range sig {
-			select {
-			case out <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	return out
+	return sig, func() { signal.Stop(sig) }
+}
+
+// newRegistry is the metrics registry of a command that serves them, with
+// the Go runtime's and the process's metrics.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 func hostnameOf(configured string) string {
