@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ type cluster struct {
 	// announcer is who announces sessions: admission, or audit when no
 	// webhook is installed.
 	announcer string
+	stop      func() // stops Peregrine (the end of the test does too)
 }
 
 // startCluster runs with our default rules and testdata/session_rules.yaml.
@@ -74,7 +76,7 @@ func startClusterWith(t testing.TB, webhook bool, tee io.Writer, rulesFiles ...s
 	}
 	// The apiserver stops first (its cleanup, registered later, runs
 	// first): its audit buffer flushes to a live endpoint.
-	running(t, n.Run)
+	c.stop = running(t, n.Run)
 	addrs := n.Service().Addrs()
 	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + addrs.Audit.String() + "/k8s-audit", Port: port})
 	c.kube.Namespaces(t, "shop")
@@ -125,8 +127,9 @@ func startStreamCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatalf("agent: %v", err)
 	}
-	running(t, svc.Serve) // stops after the agent, whose cleanup runs first
-	running(t, ag.Run)
+	stopService := running(t, svc.Serve) // stops after the agent, whose cleanup runs first
+	stopAgent := running(t, ag.Run)
+	c.stop = func() { stopAgent(); stopService() }
 	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + addrs.Audit.String() + "/k8s-audit", Port: port})
 	c.kube.Namespaces(t, "shop")
 	c.kube.RegisterWebhook(t, "https://"+addrs.Admission.String()+"/validate", svc.CABundle(), "shop")
@@ -135,17 +138,20 @@ func startStreamCluster(t *testing.T) *cluster {
 	return c
 }
 
-// running runs run until the test ends, and checks how it returned.
-func running(t testing.TB, run func(context.Context) error) {
+// running runs run until stop or the end of the test, and checks how it
+// returned.
+func running(t testing.TB, run func(context.Context) error) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx) }()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("run: %v", err)
 		}
 	})
+	t.Cleanup(stop)
+	return stop
 }
 
 // allowExec lets the groups devs (alice) and ops (bob) exec into pods.
@@ -278,6 +284,24 @@ func TestExecSessionEndToEnd(t *testing.T) {
 	t.Run("audit only", func(t *testing.T) {
 		execSessionEndToEnd(t, startClusterWith(t, false, nil, "../policies/peregrine_rules.yaml", "testdata/session_rules.yaml"))
 	})
+}
+
+// TestRunLeavesNoGoroutines: peregrine run, after an exec session from
+// admission to attributed alert, leaves no goroutine behind once its
+// context ends (and serve + agent neither).
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		start func(*testing.T) *cluster
+	}{{"run", func(t *testing.T) *cluster { return startCluster(t) }}, {"serve+agent", startStreamCluster}} {
+		t.Run(tt.name, func(t *testing.T) {
+			check := testenv.LeakCheck(t)
+			c := tt.start(t)
+			execSessionEndToEnd(t, c)
+			c.stop()
+			check()
+		})
+	}
 }
 
 func execSessionEndToEnd(t *testing.T, c *cluster) {

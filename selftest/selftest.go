@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,7 +54,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer client.CoreV1().Namespaces().Delete(context.WithoutCancel(ctx), ns.Name, metav1.DeleteOptions{})
 	s := &run{o: o, client: client, ns: ns.Name, seen: make(chan alert, 64)}
-	watchCtx, stop := context.WithCancel(ctx)
+	defer s.scans.Wait()
+	watchCtx, stop := context.WithCancel(ctx) // stopped first: the scans end
 	defer stop()
 	if err := s.watchService(watchCtx); err != nil {
 		return err
@@ -71,6 +73,7 @@ type run struct {
 	client kubernetes.Interface
 	ns     string
 	seen   chan alert
+	scans  sync.WaitGroup // one per service pod's log stream
 }
 
 // alert is what the check reads of an alert line.
@@ -127,7 +130,7 @@ func (s *run) watchService(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("read the output of %s/%s: %w", p.Namespace, p.Name, err)
 		}
-		go s.scan(ctx, r)
+		s.scans.Go(func() { s.scan(ctx, r) })
 	}
 	return nil
 }

@@ -55,6 +55,7 @@ func (s *Service) addAdmission(a config.Admission, set *rules.Set, managed *cert
 	r := newRouter()
 	r.POST(a.Endpoint, h.Serve)
 	s.admission = newEndpoint("admission", ln, r)
+	s.admission.stopped = h.Wait // decisions past their budget publish their alerts
 	o.Log.Info("admission rules loaded", "rules", len(deciders[0].Rules()), "mode", a.Mode)
 	return nil
 }

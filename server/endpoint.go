@@ -20,6 +20,7 @@ type endpoint struct {
 	ln       net.Listener
 	srv      *http.Server
 	stopping func() // when set, called before the server shuts down
+	stopped  func() // when set, called once it has
 }
 
 // listen binds addr, with TLS when cfg is set.
@@ -69,6 +70,9 @@ func (e *endpoint) Start(ctx context.Context) error {
 			defer cancel()
 			if e.srv.Shutdown(shutdownCtx) != nil {
 				e.srv.Close() // past the grace period: cut what is left
+			}
+			if e.stopped != nil {
+				e.stopped()
 			}
 		}),
 	})

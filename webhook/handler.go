@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,7 +28,15 @@ type Handler struct {
 	log      *slog.Logger
 	metrics  *metrics
 	announce func(session.Announcement) // nil: exec sessions are not correlated
+	// deciding counts decisions in flight, which may outlive their request
+	// past the budget: Wait waits for them, so that their alerts are
+	// published before the outputs stop.
+	deciding sync.WaitGroup
 }
+
+// Wait waits for the decisions still running; call it once the server has
+// shut down.
+func (h *Handler) Wait() { h.deciding.Wait() }
 
 // AnnounceExecs makes every admitted exec an announced exec session.
 func (h *Handler) AnnounceExecs(announce func(session.Announcement)) { h.announce = announce }
@@ -105,7 +114,7 @@ func (h *Handler) Serve(c *gin.Context) {
 func (h *Handler) decide(req *Request) *Decision {
 	start := time.Now()
 	done := make(chan *Decision, 1)
-	go func() {
+	h.deciding.Go(func() {
 		d := <-h.deciders
 		dec := d.Decide(req, start)
 		h.deciders <- d
@@ -114,7 +123,7 @@ func (h *Handler) decide(req *Request) *Decision {
 		}
 		h.metrics.latency.Observe(time.Since(start).Seconds())
 		done <- dec
-	}()
+	})
 	timer := time.NewTimer(h.budget)
 	defer timer.Stop()
 	select {
