@@ -2,9 +2,7 @@ package server
 
 import (
 	"errors"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,12 +13,12 @@ import (
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/ingress"
 	"github.com/peregrine-sec/peregrine/output"
 )
 
 // auditMetrics count every audit event and request, by what became of it.
 type auditMetrics struct {
-	requests  *prometheus.CounterVec
 	received  prometheus.Counter
 	queued    prometheus.Counter
 	rejected  *prometheus.CounterVec
@@ -30,8 +28,6 @@ type auditMetrics struct {
 
 func newAuditMetrics(reg prometheus.Registerer, depth func() float64) *auditMetrics {
 	m := &auditMetrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_audit_requests_total",
-			Help: "Audit webhook requests, by HTTP status code."}, []string{"code"}),
 		received: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_audit_events_received_total",
 			Help: "Audit events decoded from requests."}),
 		queued: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_audit_events_queued_total",
@@ -43,7 +39,7 @@ func newAuditMetrics(reg prometheus.Registerer, depth func() float64) *auditMetr
 		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "peregrine_audit_queue_events",
 			Help: "Audit events waiting in the queue."}, depth),
 	}
-	reg.MustRegister(m.requests, m.received, m.queued, m.rejected, m.evaluated, m.depth)
+	reg.MustRegister(m.received, m.queued, m.rejected, m.evaluated, m.depth)
 	return m
 }
 
@@ -56,7 +52,9 @@ func (s *Service) addAudit(c *config.Config, managed *certs.Rotating, o Options)
 		return err
 	}
 	q := newQueue[*audit.Event](a.QueueSize)
-	s.handler = &auditHandler{queue: q, auth: auth, maxBody: a.MaxBodyBytes, retryAfter: a.RetryAfter, log: o.Log,
+	s.handler = &auditHandler{queue: q, auth: auth, retryAfter: a.RetryAfter, log: o.Log,
+		post: ingress.NewJSONPost("peregrine_audit_requests_total", "Audit webhook requests, by HTTP status code.",
+			a.MaxBodyBytes, "k8s_audit.max_body_bytes", o.Registry),
 		metrics: newAuditMetrics(o.Registry, func() float64 { return float64(q.len()) })}
 	ln, err := listen(addr, tlsCfg)
 	if err != nil {
@@ -72,39 +70,24 @@ func (s *Service) addAudit(c *config.Config, managed *certs.Rotating, o Options)
 type auditHandler struct {
 	queue      *queue[*audit.Event]
 	auth       *authenticator
-	maxBody    int64
+	post       *ingress.JSONPost
 	retryAfter time.Duration
 	metrics    *auditMetrics
 	log        *slog.Logger
 }
 
-func (h *auditHandler) fail(c *gin.Context, code int, msg string) {
-	h.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
-	c.AbortWithStatusJSON(code, gin.H{"error": msg})
-}
-
 func (h *auditHandler) serve(c *gin.Context) {
 	if err := h.auth.check(c.Request); err != nil {
-		h.fail(c, authStatus(err), err.Error())
+		h.post.Fail(c, authStatus(err), err.Error())
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
-		h.fail(c, http.StatusUnsupportedMediaType, "content type must be application/json")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.maxBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		h.fail(c, http.StatusRequestEntityTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes (k8s_audit.max_body_bytes)")
-		return
-	case err != nil:
-		h.fail(c, http.StatusBadRequest, "reading body: "+err.Error())
+	body, ok := h.post.Read(c)
+	if !ok {
 		return
 	}
 	events, err := audit.DecodeBatch(body)
 	if err != nil {
-		h.fail(c, http.StatusBadRequest, err.Error())
+		h.post.Fail(c, http.StatusBadRequest, err.Error())
 		return
 	}
 	h.metrics.received.Add(float64(len(events)))
@@ -116,12 +99,11 @@ func (h *auditHandler) serve(c *gin.Context) {
 		}
 		h.metrics.rejected.WithLabelValues(reason).Add(float64(len(events)))
 		c.Header("Retry-After", strconv.Itoa(max(1, int(h.retryAfter.Seconds()))))
-		h.fail(c, code, err.Error())
+		h.post.Fail(c, code, err.Error())
 		return
 	}
 	h.metrics.queued.Add(float64(len(events)))
-	h.metrics.requests.WithLabelValues("200").Inc()
-	c.JSON(http.StatusOK, gin.H{"accepted": len(events)})
+	h.post.OK(c, gin.H{"accepted": len(events)})
 }
 
 // evaluate takes batches until the queue is closed and drained.

@@ -1,12 +1,8 @@
 package webhook
 
 import (
-	"errors"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -15,6 +11,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/peregrine-sec/peregrine/internal/ingress"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/session"
 )
@@ -23,7 +20,7 @@ import (
 type Handler struct {
 	deciders chan *Decider // a pool: a Decider evaluates one request at a time
 	budget   time.Duration
-	maxBody  int64
+	post     *ingress.JSONPost
 	publish  func(*output.Alert)
 	log      *slog.Logger
 	metrics  *metrics
@@ -42,7 +39,6 @@ func (h *Handler) Wait() { h.deciding.Wait() }
 func (h *Handler) AnnounceExecs(announce func(session.Announcement)) { h.announce = announce }
 
 type metrics struct {
-	requests   *prometheus.CounterVec
 	decisions  *prometheus.CounterVec
 	latency    prometheus.Histogram
 	overBudget prometheus.Counter
@@ -53,13 +49,13 @@ type metrics struct {
 // and is counted.
 func NewHandler(deciders []*Decider, budget time.Duration, maxBody int64, publish func(*output.Alert),
 	reg prometheus.Registerer, log *slog.Logger) *Handler {
-	h := &Handler{deciders: make(chan *Decider, len(deciders)), budget: budget, maxBody: maxBody, publish: publish, log: log}
+	h := &Handler{deciders: make(chan *Decider, len(deciders)), budget: budget, publish: publish, log: log,
+		post: ingress.NewJSONPost("peregrine_admission_requests_total", "Admission webhook requests, by HTTP status code.",
+			maxBody, "admission.max_body_bytes", reg)}
 	for _, d := range deciders {
 		h.deciders <- d
 	}
 	h.metrics = &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_admission_requests_total",
-			Help: "Admission webhook requests, by HTTP status code."}, []string{"code"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_admission_decisions_total",
 			Help: "Admission decisions: allowed, denied, warned (allowed with warnings), over_budget (admitted undecided)."}, []string{"decision"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "peregrine_admission_decision_seconds",
@@ -67,38 +63,24 @@ func NewHandler(deciders []*Decider, budget time.Duration, maxBody int64, publis
 		overBudget: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_admission_over_budget_total",
 			Help: "Requests admitted because the decision exceeded the latency budget."}),
 	}
-	reg.MustRegister(h.metrics.requests, h.metrics.decisions, h.metrics.latency, h.metrics.overBudget)
+	reg.MustRegister(h.metrics.decisions, h.metrics.latency, h.metrics.overBudget)
 	return h
-}
-
-func (h *Handler) fail(c *gin.Context, code int, msg string) {
-	h.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
-	c.AbortWithStatusJSON(code, gin.H{"error": msg})
 }
 
 // Serve is the gin handler for POST /validate.
 func (h *Handler) Serve(c *gin.Context) {
-	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
-		h.fail(c, http.StatusUnsupportedMediaType, "content type must be application/json")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.maxBody))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		h.fail(c, http.StatusRequestEntityTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes (admission.max_body_bytes)")
-		return
-	} else if err != nil {
-		h.fail(c, http.StatusBadRequest, "reading body: "+err.Error())
+	body, ok := h.post.Read(c)
+	if !ok {
 		return
 	}
 	rev, err := DecodeReview(body)
 	if err != nil {
-		h.fail(c, http.StatusBadRequest, err.Error())
+		h.post.Fail(c, http.StatusBadRequest, err.Error())
 		return
 	}
 	req, err := NewRequest(rev.Request, time.Now())
 	if err != nil {
-		h.fail(c, http.StatusBadRequest, err.Error())
+		h.post.Fail(c, http.StatusBadRequest, err.Error())
 		return
 	}
 	dec := h.decide(req)
@@ -106,8 +88,7 @@ func (h *Handler) Serve(c *gin.Context) {
 		// Before answering: the apiserver starts the process right after.
 		h.announce(a)
 	}
-	h.metrics.requests.WithLabelValues("200").Inc()
-	c.JSON(http.StatusOK, Response(rev, dec))
+	h.post.OK(c, Response(rev, dec))
 }
 
 // decide runs the decision within the latency budget.
