@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/session"
 	"github.com/peregrine-sec/peregrine/stream"
@@ -48,7 +48,7 @@ func connect(o Options, sessions *session.Registry) (*serverLink, error) {
 // clientCredentials loads the service's CA and the agent's certificate,
 // and reads its token (at every connection), whichever are configured.
 func clientCredentials(caFile, certFile, keyFile, tokenFile string) (*tls.Config, func() (string, error), error) {
-	cfg, err := output.ClientTLS(caFile, certFile, keyFile)
+	cfg, err := certs.ClientTLS(caFile, certFile, keyFile)
 	if err != nil {
 		return nil, nil, err
 	}

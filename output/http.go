@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/peregrine-sec/peregrine/certs"
 )
 
 // HTTPConfig is http_output.
@@ -36,7 +38,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 	if cfg.MTLS {
 		certFile, keyFile = cfg.ClientCert, cfg.ClientKey
 	}
-	tlsCfg, err := ClientTLS(cfg.CACert, certFile, keyFile)
+	tlsCfg, err := certs.ClientTLS(cfg.CACert, certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("http output %w", err)
 	}

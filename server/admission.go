@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"time"
@@ -34,15 +33,10 @@ func (s *Service) addAdmission(a config.Admission, set *rules.Set, managed *cert
 		return err
 	}
 	if a.ClientCAFile != "" {
-		pem, err := os.ReadFile(a.ClientCAFile)
-		if err != nil {
+		if tlsCfg.ClientCAs, err = certs.LoadPool(a.ClientCAFile); err != nil {
 			return fmt.Errorf("admission client CA: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("admission client CA %s: no certificate found", a.ClientCAFile)
-		}
-		tlsCfg.ClientCAs, tlsCfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		tlsCfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	ln, err := listen(joinHostPort(a.ListenAddress, a.ListenPort), tlsCfg)
 	if err != nil {
@@ -90,19 +84,19 @@ func (s *Service) admissionTLS(a config.Admission, managed *certs.Rotating, o Op
 	return src.TLSConfig(), nil
 }
 
-func certsOf(a config.Admission, o Options) (*webhook.CertSource, error) {
+func certsOf(a config.Admission, o Options) (*certs.Source, error) {
 	if a.CertFile != "" {
-		return webhook.LoadCerts(a.CertFile, a.KeyFile)
+		return certs.LoadFiles(a.CertFile, a.KeyFile)
 	}
-	certs, err := webhook.GenerateCerts(a.DNSNames)
+	src, err := certs.Generate(a.DNSNames)
 	if err != nil {
 		return nil, err
 	}
 	if a.CABundleFile != "" {
-		if err := os.WriteFile(a.CABundleFile, certs.CABundle, 0o644); err != nil {
+		if err := os.WriteFile(a.CABundleFile, src.CABundle, 0o644); err != nil {
 			return nil, fmt.Errorf("write admission CA bundle: %w", err)
 		}
 	}
 	o.Log.Info("admission certificate generated", "dns_names", a.DNSNames, "ca_bundle_file", a.CABundleFile)
-	return certs, nil
+	return src, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/subtle"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -76,7 +75,7 @@ func (a *authenticator) identify(r *http.Request) (string, error) {
 // Without a cert_file, a listener serves the managed certificate when
 // there is one, and accepts client certificates its CA signed.
 func secured(section, addr string, la config.ListenerAuth, managed *certs.Rotating) (*tls.Config, *authenticator, error) {
-	tlsCfg, err := serverTLS(la.CertFile, la.KeyFile, la.ClientCAFile)
+	tlsCfg, err := certs.ServerTLS(la.CertFile, la.KeyFile, la.ClientCAFile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,32 +120,6 @@ func readTokens(path string) ([][]byte, error) {
 		return nil, fmt.Errorf("tokens file %s: no token", path)
 	}
 	return out, sc.Err()
-}
-
-// serverTLS loads the serving certificate and, when set, the client CA.
-func serverTLS(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
-	if certFile == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("serving certificate: %w", err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if clientCAFile != "" {
-		pem, err := os.ReadFile(clientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client CA %s: no certificate found", clientCAFile)
-		}
-		// Certificates are optional at the handshake so that token clients
-		// can connect; the handler rejects requests without either.
-		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
-	}
-	return cfg, nil
 }
 
 var errInsecure = errors.New("refusing to serve the audit endpoint on a non-loopback address without TLS and authentication " +

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/config"
 )
 
@@ -37,7 +38,7 @@ func (s *Service) addWeb(c *config.Config, reg *prometheus.Registry) error {
 	var tlsCfg *tls.Config
 	if w.SSLEnabled {
 		var err error
-		if tlsCfg, err = serverTLS(w.SSLCertificate, w.SSLCertificate, ""); err != nil {
+		if tlsCfg, err = certs.ServerTLS(w.SSLCertificate, w.SSLCertificate, ""); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package webhook
+package certs
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 )
 
-func serial(t *testing.T, s *CertSource) string {
+func servedSerial(t *testing.T, s *Source) string {
 	t.Helper()
 	c, err := s.TLSConfig().GetCertificate(nil)
 	if err != nil {
@@ -30,11 +30,11 @@ func serial(t *testing.T, s *CertSource) string {
 func TestCertReload(t *testing.T) {
 	ca := testpki.NewCA(t)
 	cert, key := ca.Serving(t, "webhook")
-	s, err := LoadCerts(cert, key)
+	s, err := LoadFiles(cert, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := serial(t, s)
+	before := servedSerial(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go s.Watch(ctx, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -46,7 +46,7 @@ func TestCertReload(t *testing.T) {
 	later := time.Now().Add(time.Second) // make the change visible to a coarse mtime
 	os.Chtimes(cert, later, later)
 	deadline := time.Now().Add(5 * time.Second)
-	for serial(t, s) == before {
+	for servedSerial(t, s) == before {
 		if time.Now().After(deadline) {
 			t.Fatal("certificate not reloaded")
 		}
@@ -54,8 +54,8 @@ func TestCertReload(t *testing.T) {
 	}
 }
 
-func TestGenerateCerts(t *testing.T) {
-	s, err := GenerateCerts([]string{"peregrine-webhook.peregrine.svc"})
+func TestGenerate(t *testing.T) {
+	s, err := Generate([]string{"peregrine-webhook.peregrine.svc"})
 	if err != nil {
 		t.Fatal(err)
 	}

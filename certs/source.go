@@ -1,4 +1,4 @@
-package webhook
+package certs
 
 import (
 	"context"
@@ -8,14 +8,12 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
-
-	"github.com/peregrine-sec/peregrine/certs"
 )
 
-// CertSource serves the webhook's certificate: from files, reloaded when
-// they change (cert-manager or a Secret update rotates them), or generated
-// at start.
-type CertSource struct {
+// Source serves a listener's certificate: from files, reloaded when they
+// change (cert-manager or a Secret update rotates them), or generated at
+// start.
+type Source struct {
 	certFile, keyFile string
 	cur               atomic.Pointer[tls.Certificate]
 	modTime           time.Time
@@ -24,23 +22,23 @@ type CertSource struct {
 	CABundle []byte
 }
 
-// LoadCerts reads a certificate pair from files.
-func LoadCerts(certFile, keyFile string) (*CertSource, error) {
-	s := &CertSource{certFile: certFile, keyFile: keyFile}
+// LoadFiles reads a certificate pair from files.
+func LoadFiles(certFile, keyFile string) (*Source, error) {
+	s := &Source{certFile: certFile, keyFile: keyFile}
 	if err := s.reload(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *CertSource) reload() error {
+func (s *Source) reload() error {
 	st, err := os.Stat(s.certFile)
 	if err != nil {
-		return fmt.Errorf("admission certificate: %w", err)
+		return fmt.Errorf("serving certificate: %w", err)
 	}
 	pair, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
 	if err != nil {
-		return fmt.Errorf("admission certificate: %w", err)
+		return fmt.Errorf("serving certificate: %w", err)
 	}
 	s.cur.Store(&pair)
 	s.modTime = st.ModTime()
@@ -48,7 +46,7 @@ func (s *CertSource) reload() error {
 }
 
 // Watch reloads the files when they change, until ctx ends.
-func (s *CertSource) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
+func (s *Source) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
 	if s.certFile == "" {
 		return
 	}
@@ -61,9 +59,9 @@ func (s *CertSource) Watch(ctx context.Context, every time.Duration, log *slog.L
 		case <-t.C:
 			if st, err := os.Stat(s.certFile); err == nil && !st.ModTime().Equal(s.modTime) {
 				if err := s.reload(); err != nil {
-					log.Error("reloading admission certificate (keeping the current one)", "err", err)
+					log.Error("reloading the serving certificate (keeping the current one)", "file", s.certFile, "err", err)
 				} else {
-					log.Info("admission certificate reloaded", "file", s.certFile)
+					log.Info("serving certificate reloaded", "file", s.certFile)
 				}
 			}
 		}
@@ -72,16 +70,16 @@ func (s *CertSource) Watch(ctx context.Context, every time.Duration, log *slog.L
 
 // TLSConfig returns a server configuration that always serves the current
 // certificate.
-func (s *CertSource) TLSConfig() *tls.Config {
+func (s *Source) TLSConfig() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.cur.Load(), nil }}
 }
 
-// GenerateCerts makes a CA and a serving certificate for the DNS names
-// (plus localhost and 127.0.0.1), valid for a year.
-func GenerateCerts(dnsNames []string) (*CertSource, error) {
+// Generate makes a CA and a serving certificate for the DNS names (plus
+// localhost and 127.0.0.1), valid for a year.
+func Generate(dnsNames []string) (*Source, error) {
 	now := time.Now()
-	ca, err := certs.NewCA(now, 365*24*time.Hour)
+	ca, err := NewCA(now, 365*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +87,7 @@ func GenerateCerts(dnsNames []string) (*CertSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &CertSource{CABundle: ca.CertPEM}
+	s := &Source{CABundle: ca.CertPEM}
 	s.cur.Store(cert)
 	return s, nil
 }
