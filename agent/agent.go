@@ -220,10 +220,7 @@ func Evaluate(e *engine.Engine[runtime.Event], ev *runtime.Event, hostname strin
 // publishAlerts publishes an alert for each matched rule.
 func publishAlerts(matched []*engine.Rule[runtime.Event], ev *runtime.Event, hostname string, publish func(*output.Alert)) {
 	for _, r := range matched {
-		msg, vals := r.Output.Render(ev)
-		vals["evt.time"] = ev.Time
-		publish(&output.Alert{Time: time.Unix(0, ev.Time), Rule: r.Name, Priority: r.Priority,
-			Source: fields.SourceSyscall, Hostname: hostname, Message: msg, OutputFields: vals, Tags: r.Tags})
+		publish(output.Matched(r, ev, fields.SourceSyscall, hostname, time.Unix(0, ev.Time)))
 	}
 }
 
@@ -231,8 +228,7 @@ func publishAlerts(matched []*engine.Rule[runtime.Event], ev *runtime.Event, hos
 // src.Names may be nil (offline replay): fd.*ip.name checks then match
 // nothing.
 func NewEngine(set *rules.Set, c *config.Config, src runtime.Source) (*engine.Engine[runtime.Event], error) {
-	opts := engine.DefaultOptions()
-	opts.MinPriority, opts.MatchAll = c.Priority, c.RuleMatching == "all"
+	opts := c.EngineOptions()
 	opts.AppendOutput = SuggestedOutput
 	e, err := engine.New[runtime.Event](src, fields.Syscall(), set, opts)
 	if err != nil {

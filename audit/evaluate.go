@@ -32,19 +32,7 @@ func (ev *Evaluator) Rules() []*engine.Rule[Event] { return ev.engine.Rules() }
 func (ev *Evaluator) Evaluate(e *Event, out []*output.Alert) []*output.Alert {
 	ev.matches = ev.engine.Match(e, ev.matches[:0])
 	for _, r := range ev.matches {
-		t := e.Time()
-		msg, fieldVals := r.Output.Render(e)
-		fieldVals["evt.time"] = t.UnixNano()
-		out = append(out, &output.Alert{
-			Time:         t,
-			Rule:         r.Name,
-			Priority:     r.Priority,
-			Source:       fields.SourceK8sAudit,
-			Hostname:     ev.hostname,
-			Message:      msg,
-			OutputFields: fieldVals,
-			Tags:         r.Tags,
-		})
+		out = append(out, output.Matched(r, e, fields.SourceK8sAudit, ev.hostname, e.Time()))
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/peregrine-sec/peregrine/policies/engine"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 )
 
@@ -19,6 +20,16 @@ type Alert struct {
 	Message      string
 	OutputFields map[string]any
 	Tags         []string
+}
+
+// Matched is the alert of rule r matching ev, an event of source seen at
+// t on hostname: the rule's output rendered for ev, and among its fields
+// evt.time, as Falco's alerts have it whatever the source.
+func Matched[E any](r *engine.Rule[E], ev *E, source, hostname string, t time.Time) *Alert {
+	msg, vals := r.Output.Render(ev)
+	vals["evt.time"] = t.UnixNano()
+	return &Alert{Time: t, Rule: r.Name, Priority: r.Priority, Source: source, Hostname: hostname,
+		Message: msg, OutputFields: vals, Tags: r.Tags}
 }
 
 // Format says how alerts are rendered, with falco.yaml's option names.

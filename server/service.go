@@ -17,7 +17,6 @@ import (
 	"github.com/peregrine-sec/peregrine/internal/lifecycle"
 	"github.com/peregrine-sec/peregrine/kube"
 	"github.com/peregrine-sec/peregrine/output"
-	"github.com/peregrine-sec/peregrine/policies/engine"
 	"github.com/peregrine-sec/peregrine/policies/inspect"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 	"github.com/peregrine-sec/peregrine/session"
@@ -88,8 +87,7 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 		}
 		s.ownsOutputs = true
 	}
-	opts := engine.DefaultOptions()
-	opts.MinPriority, opts.MatchAll = c.Priority, c.RuleMatching == "all"
+	opts := c.EngineOptions()
 	s.workers = make([]*audit.Evaluator, max(1, c.K8sAudit.Workers))
 	for i := range s.workers {
 		if s.workers[i], err = audit.NewEvaluator(set, opts, o.Hostname); err != nil {

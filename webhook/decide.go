@@ -98,8 +98,8 @@ func (d *Decider) Decide(r *Request, now time.Time) *Decision {
 	var denials []string
 	d.matches = d.engine.Match(r, d.matches[:0])
 	for _, m := range d.matches {
-		msg, vals := m.Output.Render(r)
-		verdict := verdictOf(m.Action, mode)
+		a := output.Matched(m, r, fields.SourceK8sAdmission, d.hostname, now)
+		msg, verdict := a.Message, verdictOf(m.Action, mode)
 		switch verdict {
 		case "deny":
 			denials = append(denials, m.Name+": "+msg)
@@ -113,9 +113,8 @@ func (d *Decider) Decide(r *Request, now time.Time) *Decision {
 				dec.Rule = m.Name
 			}
 		}
-		vals["adm.verdict"], vals["adm.mode"], vals["adm.id"] = verdict, string(mode), r.ID
-		dec.Alerts = append(dec.Alerts, &output.Alert{Time: now, Rule: m.Name, Priority: m.Priority,
-			Source: fields.SourceK8sAdmission, Hostname: d.hostname, Message: msg, OutputFields: vals, Tags: m.Tags})
+		a.OutputFields["adm.verdict"], a.OutputFields["adm.mode"], a.OutputFields["adm.id"] = verdict, string(mode), r.ID
+		dec.Alerts = append(dec.Alerts, a)
 	}
 	if !dec.Allowed {
 		dec.Message = "denied by Peregrine: " + strings.Join(denials, "; ")
