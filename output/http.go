@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/peregrine-sec/peregrine/certs"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // HTTPConfig is http_output.
@@ -60,24 +61,15 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 func (s *HTTP) Name() string { return "http" }
 
 // Send implements Sink: it retries failed posts (network errors, 5xx and
-// 429) with exponential backoff.
+// 429) with exponential backoff, and returns the last post's error.
 func (s *HTTP) Send(ctx context.Context, line []byte, _ *Alert) error {
 	var err error
-	wait := s.cfg.Backoff
-	for attempt := 0; attempt <= s.cfg.Retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return err
-			}
-			wait *= 2
-		}
+	b := wait.Backoff{Duration: s.cfg.Backoff, Factor: 2, Steps: s.cfg.Retries + 1}
+	_ = wait.ExponentialBackoffWithContext(ctx, b, func(ctx context.Context) (bool, error) {
 		var retry bool
-		if retry, err = s.post(ctx, line); err == nil || !retry {
-			return err
-		}
-	}
+		retry, err = s.post(ctx, line)
+		return err == nil || !retry, nil
+	})
 	return err
 }
 

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/runtime"
@@ -144,7 +146,7 @@ func (c *Client) Start(ctx context.Context) {
 
 // reconnect keeps a session up until ctx ends.
 func (c *Client) reconnect(ctx context.Context) {
-	backoff := time.Second
+	backoff := reconnectBackoff()
 	for {
 		start := time.Now()
 		err := c.connect(ctx)
@@ -153,16 +155,22 @@ func (c *Client) reconnect(ctx context.Context) {
 			return
 		}
 		if time.Since(start) > time.Minute {
-			backoff = time.Second // it was up a while: start over
+			backoff = reconnectBackoff() // it was up a while: start over
 		}
-		c.opts.Log.Warn("stream to the service down; retrying", "err", err, "in", backoff)
+		in := backoff.Step()
+		c.opts.Log.Warn("stream to the service down; retrying", "err", err, "in", in)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff):
+		case <-time.After(in):
 		}
-		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// reconnectBackoff waits 1 s, then twice as long each time, up to 30 s;
+// the jitter spreads out a thousand agents whose service restarted.
+func reconnectBackoff() wait.Backoff {
+	return wait.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.2, Cap: 30 * time.Second, Steps: math.MaxInt32}
 }
 
 // connect runs one connection until it fails or ctx ends.
