@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/peregrine-sec/peregrine/internal/imageref"
 	"golang.org/x/sys/unix"
 )
 
@@ -114,17 +115,7 @@ func describe(c *Container, pods Pods) {
 	}
 	c.Name, c.Image, c.PodName, c.Namespace, c.PodUID = info.Name, info.Image, info.Pod, info.Namespace, info.PodUID
 	c.PodLabels, c.PodIP = info.Labels, info.PodIP
-	c.ImageRepo, c.ImageTag = splitImage(info.Image)
+	ref := imageref.Parse(info.Image)
+	c.ImageRepo, c.ImageTag = ref.Repository, ref.Tag
 	c.described = true
-}
-
-// splitImage splits an image reference into repository and tag
-// (registry:5000/app:1.2 → registry:5000/app, 1.2; a digest has no tag).
-func splitImage(ref string) (repo, tag string) {
-	ref, _, _ = strings.Cut(ref, "@")
-	slash := strings.LastIndexByte(ref, '/')
-	if colon := strings.LastIndexByte(ref, ':'); colon > slash {
-		return ref[:colon], ref[colon+1:]
-	}
-	return ref, ""
 }

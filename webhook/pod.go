@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/peregrine-sec/peregrine/audit"
+	"github.com/peregrine-sec/peregrine/internal/imageref"
 )
 
 // podFacts are derived once per request from a pod being written.
@@ -107,17 +108,17 @@ func containerCommand(c *fastjson.Value) []string {
 	return cmd
 }
 
-// imageTag is the tag of an image reference: what follows the last ':'
-// after the last '/', "" for a digest-pinned image, "latest" for neither.
+// imageTag is the tag of an image reference as the kubelet pulls it: ""
+// for a digest-pinned image, "latest" for one with neither.
 func imageTag(image string) string {
-	if strings.Contains(image, "@") {
+	switch ref := imageref.Parse(image); {
+	case ref.Digest != "":
 		return ""
+	case ref.Tag == "":
+		return "latest"
+	default:
+		return ref.Tag
 	}
-	last := image[strings.LastIndexByte(image, '/')+1:]
-	if i := strings.LastIndexByte(last, ':'); i >= 0 {
-		return last[i+1:]
-	}
-	return "latest"
 }
 
 func hasLimits(c *fastjson.Value) bool {
