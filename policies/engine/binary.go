@@ -1,11 +1,9 @@
 package engine
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"strconv"
-	"strings"
 
 	"github.com/peregrine-sec/peregrine/policies/condition"
 )
@@ -214,24 +212,6 @@ func intCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error)
 	return func(ev *E) bool { x, ok := acc.Int(ev); return ok && m(x) }, nil
 }
 
-func intOp(op string, n int64) (func(int64) bool, error) {
-	switch op {
-	case "=", "==":
-		return func(x int64) bool { return x == n }, nil
-	case "!=":
-		return func(x int64) bool { return x != n }, nil
-	case "<":
-		return func(x int64) bool { return x < n }, nil
-	case "<=":
-		return func(x int64) bool { return x <= n }, nil
-	case ">":
-		return func(x int64) bool { return x > n }, nil
-	case ">=":
-		return func(x int64) bool { return x >= n }, nil
-	}
-	return nil, fmt.Errorf("'%s' operator not supported for numeric filters", op)
-}
-
 // ipCheck compares addresses; a constant in CIDR form matches the
 // addresses it contains.
 func ipCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) {
@@ -273,61 +253,19 @@ func (c *compiler[E]) dynamic(acc Accessor[E], n *condition.BinaryCheck) (pred[E
 		return nil, err
 	}
 	if acc.Kind == KindInt && racc.Kind == KindInt {
-		cmpInt := ordered[int64](n.Op)
+		cmpInt := pairOf[int64](n.Op)
 		return func(ev *E) bool {
 			l, ok1 := acc.Int(ev)
 			r, ok2 := racc.Int(ev)
 			return ok1 && ok2 && cmpInt(l, r)
 		}, nil
 	}
-	ls, rs, cmpStr := asString(acc), asString(racc), pairOp(n.Op)
+	ls, rs, cmpStr := asString(acc), asString(racc), pairOf[string](n.Op)
 	return func(ev *E) bool {
 		l, ok1 := ls(ev)
 		r, ok2 := rs(ev)
 		return ok1 && ok2 && cmpStr(l, r)
 	}, nil
-}
-
-// ordered is op as a comparison of two runtime values; an operator that
-// does not order values never matches.
-func ordered[T cmp.Ordered](op string) func(l, r T) bool {
-	switch op {
-	case "=", "==", "in", "intersects":
-		return func(l, r T) bool { return l == r }
-	case "!=":
-		return func(l, r T) bool { return l != r }
-	case "<":
-		return func(l, r T) bool { return l < r }
-	case "<=":
-		return func(l, r T) bool { return l <= r }
-	case ">":
-		return func(l, r T) bool { return l > r }
-	case ">=":
-		return func(l, r T) bool { return l >= r }
-	}
-	return func(T, T) bool { return false }
-}
-
-// pairOp is ordered plus the string operators, for two runtime strings
-// (stringOp compiles against a constant).
-func pairOp(op string) func(l, r string) bool {
-	switch op {
-	case "contains":
-		return strings.Contains
-	case "icontains":
-		return containsFold
-	case "startswith":
-		return strings.HasPrefix
-	case "endswith":
-		return strings.HasSuffix
-	case "glob":
-		return func(l, r string) bool { return glob(r, l, false) }
-	case "iglob":
-		return func(l, r string) bool { return glob(r, l, true) }
-	case "pmatch":
-		return func(l, r string) bool { return pathMatch([]string{r}, l) }
-	}
-	return ordered[string](op)
 }
 
 func unwrapVal(e condition.Expr) condition.Expr {

@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -38,53 +36,6 @@ func (s strSet) has(v string) bool {
 		}
 	}
 	return false
-}
-
-// stringOp compiles op against one constant.
-func stringOp(op, v string) (strMatcher, error) {
-	switch op {
-	case "=", "==":
-		return func(s string) bool { return s == v }, nil
-	case "!=":
-		return func(s string) bool { return s != v }, nil
-	case "<":
-		return func(s string) bool { return s < v }, nil
-	case "<=":
-		return func(s string) bool { return s <= v }, nil
-	case ">":
-		return func(s string) bool { return s > v }, nil
-	case ">=":
-		return func(s string) bool { return s >= v }, nil
-	case "contains":
-		return func(s string) bool { return strings.Contains(s, v) }, nil
-	case "icontains":
-		return func(s string) bool { return containsFold(s, v) }, nil
-	case "startswith":
-		return func(s string) bool { return strings.HasPrefix(s, v) }, nil
-	case "endswith":
-		return func(s string) bool { return strings.HasSuffix(s, v) }, nil
-	case "glob":
-		return func(s string) bool { return glob(v, s, false) }, nil
-	case "iglob":
-		return func(s string) bool { return glob(v, s, true) }, nil
-	case "bcontains", "bstartswith":
-		b, err := hex.DecodeString(v)
-		if err != nil {
-			return nil, fmt.Errorf("'%s' is not a valid hex byte string for '%s'", v, op)
-		}
-		bs := string(b)
-		if op == "bcontains" {
-			return func(s string) bool { return strings.Contains(s, bs) }, nil
-		}
-		return func(s string) bool { return strings.HasPrefix(s, bs) }, nil
-	case "regex":
-		re, err := regexp.Compile(`^(?:` + v + `)$`)
-		if err != nil {
-			return nil, fmt.Errorf("invalid regex '%s': %w", v, err)
-		}
-		return re.MatchString, nil
-	}
-	return nil, fmt.Errorf("'%s' operator not supported for string filters", op)
 }
 
 // listOp compiles in, intersects and pmatch against a list of constants.
