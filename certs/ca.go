@@ -75,8 +75,8 @@ func ParseCA(certPEM, keyPEM []byte, now time.Time) (*CA, error) {
 	return &CA{Cert: cert, key: signer, CertPEM: certPEM, KeyPEM: keyPEM}, nil
 }
 
-// Pool is a pool holding the CA, to verify what it signed.
-func (ca *CA) Pool() *x509.CertPool {
+// pool is a pool holding the CA, to verify what it signed.
+func (ca *CA) pool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(ca.Cert)
 	return p

@@ -29,7 +29,7 @@ func TestCA(t *testing.T) {
 	if !srv.Leaf.NotAfter.Equal(ca.Cert.NotAfter) {
 		t.Errorf("serving certificate outlives its CA: %v > %v", srv.Leaf.NotAfter, ca.Cert.NotAfter)
 	}
-	opts := x509.VerifyOptions{Roots: ca.Pool(), DNSName: "peregrine.peregrine.svc", KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	opts := x509.VerifyOptions{Roots: ca.pool(), DNSName: "peregrine.peregrine.svc", KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	if _, err := srv.Leaf.Verify(opts); err != nil {
 		t.Errorf("serving certificate: %v", err)
 	}
@@ -40,7 +40,7 @@ func TestCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cl.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil || cl.Leaf.Subject.CommonName != "kube-apiserver" {
+	if _, err := cl.Leaf.Verify(x509.VerifyOptions{Roots: ca.pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil || cl.Leaf.Subject.CommonName != "kube-apiserver" {
 		t.Errorf("client certificate %q: %v", cl.Leaf.Subject.CommonName, err)
 	}
 }
@@ -97,7 +97,7 @@ func TestRotating(t *testing.T) {
 		}
 	}()
 	serial := func() string {
-		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: ca.pool(), ServerName: "127.0.0.1"})
 		if err != nil {
 			t.Fatal(err)
 		}

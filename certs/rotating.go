@@ -46,8 +46,8 @@ func (r *Rotating) renew() error {
 	return nil
 }
 
-// Current is the certificate served now.
-func (r *Rotating) Current() *tls.Certificate { return r.cur.Load().cert }
+// current is the certificate served now.
+func (r *Rotating) current() *tls.Certificate { return r.cur.Load().cert }
 
 // CA is the CA that signs the certificates.
 func (r *Rotating) CA() *CA { return r.ca }
@@ -56,8 +56,8 @@ func (r *Rotating) CA() *CA { return r.ca }
 // and verifies client certificates the CA signed, when a client gives one
 // (token clients give none; the handler decides what it requires).
 func (r *Rotating) ServerTLS() *tls.Config {
-	return &tls.Config{MinVersion: tls.VersionTLS12, ClientCAs: r.ca.Pool(), ClientAuth: tls.VerifyClientCertIfGiven,
-		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.Current(), nil }}
+	return &tls.Config{MinVersion: tls.VersionTLS12, ClientCAs: r.ca.pool(), ClientAuth: tls.VerifyClientCertIfGiven,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return r.current(), nil }}
 }
 
 // Start renews the certificate when due until ctx ends. A failed renewal
@@ -80,7 +80,7 @@ func (r *Rotating) Start(ctx context.Context) {
 			}
 			continue
 		}
-		r.log.Info("serving certificate renewed", "not_after", r.Current().Leaf.NotAfter.Format(time.RFC3339))
+		r.log.Info("serving certificate renewed", "not_after", r.current().Leaf.NotAfter.Format(time.RFC3339))
 	}
 }
 

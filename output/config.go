@@ -44,14 +44,14 @@ func Build(c *config.Config, env Env, extra ...Sink) (*Outputs, error) {
 		add(NewWriter("stdout", env.Stdout))
 	}
 	if c.FileOutput.Enabled {
-		f, err := NewFile(c.FileOutput.Filename)
+		f, err := newFile(c.FileOutput.Filename)
 		if err != nil {
 			return nil, err
 		}
 		add(f)
 	}
 	if c.SyslogOutput.Enabled {
-		s, err := NewSyslog(c.SyslogOutput.Network, c.SyslogOutput.Address)
+		s, err := newSyslog(c.SyslogOutput.Network, c.SyslogOutput.Address)
 		if err != nil {
 			return nil, err
 		}
@@ -59,7 +59,7 @@ func Build(c *config.Config, env Env, extra ...Sink) (*Outputs, error) {
 	}
 	if c.HTTPOutput.Enabled {
 		h := c.HTTPOutput
-		s, err := NewHTTP(HTTPConfig{URL: h.URL, UserAgent: h.UserAgent, Insecure: h.Insecure,
+		s, err := newHTTP(httpConfig{URL: h.URL, UserAgent: h.UserAgent, Insecure: h.Insecure,
 			CACert: h.CACert, MTLS: h.MTLS, ClientCert: h.ClientCert, ClientKey: h.ClientKey,
 			JSON: c.JSONOutput, Retries: h.Retries, Timeout: h.Timeout})
 		if err != nil {
@@ -68,7 +68,7 @@ func Build(c *config.Config, env Env, extra ...Sink) (*Outputs, error) {
 		add(s)
 	}
 	if c.ProgramOutput.Enabled {
-		add(NewProgram(c.ProgramOutput.Program))
+		add(newProgram(c.ProgramOutput.Program))
 	}
 	for _, s := range extra {
 		add(s)

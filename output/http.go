@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-// HTTPConfig is http_output.
-type HTTPConfig struct {
+// httpConfig is http_output.
+type httpConfig struct {
 	URL        string
 	UserAgent  string
 	Insecure   bool   // skip server certificate verification
@@ -27,14 +27,14 @@ type HTTPConfig struct {
 	Timeout    time.Duration
 }
 
-// HTTP posts each alert to a URL (http_output), reusing connections.
-type HTTP struct {
-	cfg    HTTPConfig
+// httpSink posts each alert to a URL (http_output), reusing connections.
+type httpSink struct {
+	cfg    httpConfig
 	client *http.Client
 }
 
-// NewHTTP builds the sink and its TLS configuration.
-func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
+// newHTTP builds the sink and its TLS configuration.
+func newHTTP(cfg httpConfig) (*httpSink, error) {
 	certFile, keyFile := "", ""
 	if cfg.MTLS {
 		certFile, keyFile = cfg.ClientCert, cfg.ClientKey
@@ -54,15 +54,15 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		cfg.UserAgent = "peregrine"
 	}
 	tr := &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}
-	return &HTTP{cfg: cfg, client: &http.Client{Transport: tr, Timeout: cfg.Timeout}}, nil
+	return &httpSink{cfg: cfg, client: &http.Client{Transport: tr, Timeout: cfg.Timeout}}, nil
 }
 
 // Name implements Sink.
-func (s *HTTP) Name() string { return "http" }
+func (s *httpSink) Name() string { return "http" }
 
 // Send implements Sink: it retries failed posts (network errors, 5xx and
 // 429) with exponential backoff, and returns the last post's error.
-func (s *HTTP) Send(ctx context.Context, line []byte, _ *Alert) error {
+func (s *httpSink) Send(ctx context.Context, line []byte, _ *Alert) error {
 	var err error
 	b := wait.Backoff{Duration: s.cfg.Backoff, Factor: 2, Steps: s.cfg.Retries + 1}
 	_ = wait.ExponentialBackoffWithContext(ctx, b, func(ctx context.Context) (bool, error) {
@@ -73,7 +73,7 @@ func (s *HTTP) Send(ctx context.Context, line []byte, _ *Alert) error {
 	return err
 }
 
-func (s *HTTP) post(ctx context.Context, body []byte) (retry bool, err error) {
+func (s *httpSink) post(ctx context.Context, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("http output: %w", err)
@@ -97,7 +97,7 @@ func (s *HTTP) post(ctx context.Context, body []byte) (retry bool, err error) {
 }
 
 // Close implements Sink.
-func (s *HTTP) Close() error {
+func (s *httpSink) Close() error {
 	s.client.CloseIdleConnections()
 	return nil
 }

@@ -9,10 +9,10 @@ import (
 	"sync"
 )
 
-// Program pipes alerts, one per line, to a shell command's standard input
+// programSink pipes alerts, one per line, to a shell command's standard input
 // (program_output). The command is started on the first alert and again
 // whenever it has died.
-type Program struct {
+type programSink struct {
 	command string
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -20,13 +20,13 @@ type Program struct {
 	done    chan struct{}
 }
 
-// NewProgram returns a sink for command, run with sh -c.
-func NewProgram(command string) *Program { return &Program{command: command} }
+// newProgram returns a sink for command, run with sh -c.
+func newProgram(command string) *programSink { return &programSink{command: command} }
 
 // Name implements Sink.
-func (s *Program) Name() string { return "program" }
+func (s *programSink) Name() string { return "program" }
 
-func (s *Program) start() error {
+func (s *programSink) start() error {
 	cmd := exec.Command("/bin/sh", "-c", s.command)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -42,7 +42,7 @@ func (s *Program) start() error {
 	return nil
 }
 
-func (s *Program) alive() bool {
+func (s *programSink) alive() bool {
 	if s.cmd == nil {
 		return false
 	}
@@ -56,7 +56,7 @@ func (s *Program) alive() bool {
 
 // Send implements Sink. A write to a program that died restarts it and
 // writes the line again, once.
-func (s *Program) Send(_ context.Context, line []byte, _ *Alert) error {
+func (s *programSink) Send(_ context.Context, line []byte, _ *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for attempt := 0; attempt < 2; attempt++ {
@@ -75,7 +75,7 @@ func (s *Program) Send(_ context.Context, line []byte, _ *Alert) error {
 }
 
 // Close implements Sink: it closes the program's input and waits for it.
-func (s *Program) Close() error {
+func (s *programSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {

@@ -100,7 +100,7 @@ func TestHTTPRetries(t *testing.T) {
 		body.Store(string(b) + r.Header.Get("Content-Type"))
 	}))
 	defer srv.Close()
-	s, err := NewHTTP(HTTPConfig{URL: srv.URL, JSON: true, Retries: 3, Backoff: time.Millisecond})
+	s, err := newHTTP(httpConfig{URL: srv.URL, JSON: true, Retries: 3, Backoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestHTTPRetries(t *testing.T) {
 func TestFileReopen(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "alerts.log")
-	f, err := NewFile(path)
+	f, err := newFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestFileReopen(t *testing.T) {
 
 func TestProgramRestarts(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	p := NewProgram("cat >> " + out)
+	p := newProgram("cat >> " + out)
 	for _, l := range []string{"a\n", "b\n", "c\n"} {
 		if err := p.Send(context.Background(), []byte(l), nil); err != nil {
 			t.Fatal(err)

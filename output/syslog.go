@@ -6,27 +6,27 @@ import (
 	"log/syslog"
 )
 
-// Syslog sends alerts to the local syslog daemon (syslog_output), at the
+// syslogSink sends alerts to the local syslog daemon (syslog_output), at the
 // syslog severity equal to the rule priority, as Falco does.
-type Syslog struct {
+type syslogSink struct {
 	w *syslog.Writer
 }
 
-// NewSyslog connects to syslog; network and addr empty mean the local
+// newSyslog connects to syslog; network and addr empty mean the local
 // socket.
-func NewSyslog(network, addr string) (*Syslog, error) {
+func newSyslog(network, addr string) (*syslogSink, error) {
 	w, err := syslog.Dial(network, addr, syslog.LOG_USER|syslog.LOG_NOTICE, "peregrine")
 	if err != nil {
 		return nil, fmt.Errorf("connect to syslog: %w", err)
 	}
-	return &Syslog{w: w}, nil
+	return &syslogSink{w: w}, nil
 }
 
 // Name implements Sink.
-func (s *Syslog) Name() string { return "syslog" }
+func (s *syslogSink) Name() string { return "syslog" }
 
 // Send implements Sink.
-func (s *Syslog) Send(_ context.Context, line []byte, a *Alert) error {
+func (s *syslogSink) Send(_ context.Context, line []byte, a *Alert) error {
 	msg := string(line[:len(line)-1])
 	switch a.Priority {
 	case 0:
@@ -48,4 +48,4 @@ func (s *Syslog) Send(_ context.Context, line []byte, a *Alert) error {
 }
 
 // Close implements Sink.
-func (s *Syslog) Close() error { return s.w.Close() }
+func (s *syslogSink) Close() error { return s.w.Close() }

@@ -29,17 +29,17 @@ func (s *Writer) Send(_ context.Context, line []byte, _ *Alert) error {
 // Close implements Sink.
 func (s *Writer) Close() error { return nil }
 
-// File appends alerts to a file (file_output). Reopen, called on SIGHUP,
+// fileSink appends alerts to a file (file_output). Reopen, called on SIGHUP,
 // makes it write to a fresh file after log rotation moved the old one.
-type File struct {
+type fileSink struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File
 }
 
-// NewFile opens path for appending, creating it if needed.
-func NewFile(path string) (*File, error) {
-	s := &File{path: path}
+// newFile opens path for appending, creating it if needed.
+func newFile(path string) (*fileSink, error) {
+	s := &fileSink{path: path}
 	if err := s.Reopen(); err != nil {
 		return nil, err
 	}
@@ -47,10 +47,10 @@ func NewFile(path string) (*File, error) {
 }
 
 // Name implements Sink.
-func (s *File) Name() string { return "file" }
+func (s *fileSink) Name() string { return "file" }
 
 // Reopen closes the file and opens path again.
-func (s *File) Reopen() error {
+func (s *fileSink) Reopen() error {
 	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return fmt.Errorf("open alert file: %w", err)
@@ -66,7 +66,7 @@ func (s *File) Reopen() error {
 }
 
 // Send implements Sink.
-func (s *File) Send(_ context.Context, line []byte, _ *Alert) error {
+func (s *fileSink) Send(_ context.Context, line []byte, _ *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, err := s.f.Write(line)
@@ -74,7 +74,7 @@ func (s *File) Send(_ context.Context, line []byte, _ *Alert) error {
 }
 
 // Close implements Sink.
-func (s *File) Close() error {
+func (s *fileSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.f.Close()

@@ -48,13 +48,13 @@ func eventMix() []*Event {
 	cat := (&Thread{Pid: 1500, Name: "cat", ExePath: "/usr/bin/cat", Args: []string{"/etc/shadow"}, Parent: bash, Tty: 34816, User: "root", LoginUID: 1000}).Init()
 	py := (&Thread{Pid: 1600, Name: "python3", ExePath: "/usr/bin/python3.11", Args: []string{"app.py"}, Parent: systemd, User: "app", UID: 998, LoginUID: -1}).Init()
 	file := func(t *Thread, typ, name string, flags uint32) *Event {
-		return &Event{Type: TypeOf(typ), Thread: t, Flags: flags, FD: &FD{Num: 5, TypeChar: 'f', Name: name}}
+		return &Event{Type: typeOf(typ), Thread: t, Flags: flags, FD: &FD{Num: 5, TypeChar: 'f', Name: name}}
 	}
 	conn := func(t *Thread, rip string, port uint16) *Event {
-		return &Event{Type: TypeOf("connect"), Thread: t, FD: &FD{Num: 7, TypeChar: '4', Name: "x", LocalIP: netip.MustParseAddr("10.1.0.5"),
+		return &Event{Type: typeOf("connect"), Thread: t, FD: &FD{Num: 7, TypeChar: '4', Name: "x", LocalIP: netip.MustParseAddr("10.1.0.5"),
 			LocalPort: 41000, RemoteIP: netip.MustParseAddr(rip), RemotePort: port, Connected: true}}
 	}
-	exec := func(t *Thread) *Event { return &Event{Type: TypeOf("execve"), Thread: t} }
+	exec := func(t *Thread) *Event { return &Event{Type: typeOf("execve"), Thread: t} }
 	evs := []*Event{
 		file(nginx, "openat", "/etc/nginx/nginx.conf", OpenRead), file(nginx, "openat", "/var/log/nginx/access.log", OpenWrite),
 		file(py, "openat", "/usr/lib/python3.11/os.py", OpenRead), file(py, "openat", "/srv/app/data.db", OpenRead|OpenWrite),
@@ -63,9 +63,9 @@ func eventMix() []*Event {
 		file(csh, "openat", "/etc/passwd", OpenRead), file(nginx, "openat", "/usr/share/nginx/html/index.html", OpenRead),
 		exec(bash), exec(cat), exec(csh), exec(py),
 		conn(py, "10.96.0.1", 443), conn(csh, "203.0.113.9", 4444), conn(nginx, "10.1.0.9", 8080),
-		{Type: TypeOf("setuid"), Thread: bash, Args: []Arg{{"uid", "0"}}},
-		{Type: TypeOf("close"), Thread: nginx, FD: &FD{Num: 5, TypeChar: 'f', Name: "/etc/nginx/nginx.conf"}},
-		{Type: TypeOf("unlinkat"), Thread: bash, Args: []Arg{{"name", "/var/log/auth.log"}}},
+		{Type: typeOf("setuid"), Thread: bash, Args: []Arg{{"uid", "0"}}},
+		{Type: typeOf("close"), Thread: nginx, FD: &FD{Num: 5, TypeChar: 'f', Name: "/etc/nginx/nginx.conf"}},
+		{Type: typeOf("unlinkat"), Thread: bash, Args: []Arg{{"name", "/var/log/auth.log"}}},
 	}
 	for i, ev := range evs {
 		ev.Num = uint64(i + 1) // evt.num = 0 is Falco's "never" placeholder

@@ -25,9 +25,9 @@ var containerPatterns = []struct {
 	{regexp.MustCompile(`/docker/([0-9a-f]{64})$`), "docker"},
 }
 
-// ContainerFromCgroup returns the container a cgroup v2 path belongs to,
+// containerFromCgroup returns the container a cgroup v2 path belongs to,
 // or nil for the host.
-func ContainerFromCgroup(path string) *Container {
+func containerFromCgroup(path string) *Container {
 	for _, p := range containerPatterns {
 		if m := p.re.FindStringSubmatch(path); m != nil {
 			return &Container{ID: m[1][:12], FullID: m[1], Type: p.runtime}

@@ -43,12 +43,12 @@ func shellInContainer() *Event {
 	init := (&Thread{Pid: 1000, Name: "containerd-shim", Parent: runc}).Init()
 	sh := (&Thread{Pid: 1001, Name: "bash", Exe: "bash", ExePath: "/bin/bash", Args: []string{"-i"}, Tty: 34816,
 		User: "root", LoginUID: -1, Parent: init, Container: ctr, Env: []string{"HOME=/root", "TERM=xterm"}}).Init()
-	return &Event{Type: TypeOf("execve"), Num: 7, Thread: sh}
+	return &Event{Type: typeOf("execve"), Num: 7, Thread: sh}
 }
 
 func connectEvent() *Event {
 	t := (&Thread{Pid: 50, Name: "nc", User: "bob", Parent: (&Thread{Name: "sh"}).Init()}).Init()
-	return &Event{Type: TypeOf("connect"), Thread: t, FD: &FD{Num: 3, TypeChar: '4', Name: "10.0.0.2:40000->203.0.113.9:4444",
+	return &Event{Type: typeOf("connect"), Thread: t, FD: &FD{Num: 3, TypeChar: '4', Name: "10.0.0.2:40000->203.0.113.9:4444",
 		LocalIP: netip.MustParseAddr("10.0.0.2"), LocalPort: 40000, RemoteIP: netip.MustParseAddr("203.0.113.9"), RemotePort: 4444}}
 }
 

@@ -176,7 +176,7 @@ var accessors = map[string]acc{
 var typeChars = [256]string{'f': "f", 'd': "d", '4': "4", '6': "6", 'u': "u", 'p': "p", 'e': "e",
 	's': "s", 'l': "l", 'i': "i", 'm': "m", 'b': "b", 'o': "o", 'r': "r"}
 
-var openTypes = [...]Type{TypeOf("open"), TypeOf("openat"), TypeOf("openat2"), TypeOf("creat")}
+var openTypes = [...]Type{typeOf("open"), typeOf("openat"), typeOf("openat2"), typeOf("creat")}
 
 func isOpen(e *Event) bool {
 	for _, t := range openTypes {

@@ -111,7 +111,7 @@ var genericByNumber = func() []genericSyscall {
 		if int(nr) >= len(out) {
 			out = append(out, make([]genericSyscall, int(nr)+1-len(out))...)
 		}
-		out[nr] = genericSyscall{name: name, typ: TypeOf(name), args: genericArgs[name]}
+		out[nr] = genericSyscall{name: name, typ: typeOf(name), args: genericArgs[name]}
 	}
 	return out
 }()

@@ -165,7 +165,7 @@ func (t *Table) readStat(th *Thread, dir string) {
 const clockTicks = 100
 
 func (t *Table) container(cgroup string) *Container {
-	c := ContainerFromCgroup(cgroup)
+	c := containerFromCgroup(cgroup)
 	if c == nil {
 		return nil
 	}
@@ -178,8 +178,8 @@ func (t *Table) container(cgroup string) *Container {
 	return c
 }
 
-// Fork records a new process: a copy of its parent until it execs.
-func (t *Table) Fork(parent, child uint32) *Thread {
+// fork records a new process: a copy of its parent until it execs.
+func (t *Table) fork(parent, child uint32) *Thread {
 	p := t.Get(parent)
 	if p == nil {
 		return t.Get(child)

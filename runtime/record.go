@@ -141,7 +141,7 @@ func ReadCapture(r io.Reader, fn func(*Event) error, bad func(line int, err erro
 }
 
 func (re *recordedEvent) event() *Event {
-	ev := &Event{Type: TypeOf(re.Type), Num: re.Num, Time: re.Time, Res: re.Res, Flags: re.Flags, Args: re.Args,
+	ev := &Event{Type: typeOf(re.Type), Num: re.Num, Time: re.Time, Res: re.Res, Flags: re.Flags, Args: re.Args,
 		Thread: re.Thread.thread(), Hostname: re.Host, NameChanged: re.Changed}
 	t := ev.Thread
 	for _, a := range re.Ancestors {

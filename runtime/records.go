@@ -16,8 +16,8 @@ const (
 )
 
 var openTypeOf = map[uint32]Type{
-	bpf.SysOpen: TypeOf("open"), bpf.SysOpenat: TypeOf("openat"), bpf.SysOpenat2: TypeOf("openat2"),
-	bpf.SysCreat: TypeOf("creat"),
+	bpf.SysOpen: typeOf("open"), bpf.SysOpenat: typeOf("openat"), bpf.SysOpenat2: typeOf("openat2"),
+	bpf.SysCreat: typeOf("creat"),
 }
 
 // Executable flags of exec records (EXE_* in capture.bpf.c).
@@ -26,7 +26,7 @@ const (
 	exeMemfd      = 2
 )
 
-var typeExecve, typeExecveat = TypeOf("execve"), TypeOf("execveat")
+var typeExecve, typeExecveat = typeOf("execve"), typeOf("execveat")
 
 // Apply updates the table from a kernel record and fills ev with the event
 // the rules see; it reports false for records that only update the table
@@ -36,7 +36,7 @@ func (t *Table) Apply(rec *bpf.Record, ev *Event) bool {
 	ev.FD, ev.Flags, ev.NameChanged, ev.Args = nil, 0, false, ev.Args[:0]
 	switch rec.Kind {
 	case bpf.KindFork:
-		if th := t.Fork(rec.Pid, rec.Ppid); th != nil {
+		if th := t.fork(rec.Pid, rec.Ppid); th != nil {
 			th.Start = ts
 		}
 		return false

@@ -32,8 +32,8 @@ var typeCodes = func() map[string]int {
 	return m
 }()
 
-// TypeOf returns the code of a type name, or 0 (unknown).
-func TypeOf(name string) Type { return Type(typeCodes[name]) }
+// typeOf returns the code of a type name, or 0 (unknown).
+func typeOf(name string) Type { return Type(typeCodes[name]) }
 
 func (t Type) String() string {
 	if int(t) < len(typeNames) {

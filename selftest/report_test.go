@@ -9,7 +9,7 @@ import (
 )
 
 func TestReport(t *testing.T) {
-	checks := []*Check{
+	checks := []*check{
 		{Source: "k8s_admission", Rule: "Warn on latest image", Seen: true, Latency: 12 * time.Millisecond},
 		{Source: "syscall", Rule: "Shell spawned in a container"},
 	}

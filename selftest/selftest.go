@@ -29,8 +29,8 @@ type Options struct {
 	Out                               io.Writer
 }
 
-// Check is one expected alert.
-type Check struct {
+// check is one expected alert.
+type check struct {
 	Source, Rule string
 	Seen         bool
 	Latency      time.Duration // from the trigger to the alert in the service's output
@@ -91,7 +91,7 @@ func (a alert) about(ns string) bool {
 
 // await waits for every check's alert, up to the timeout after the last
 // trigger.
-func (s *run) await(ctx context.Context, checks []*Check) {
+func (s *run) await(ctx context.Context, checks []*check) {
 	deadline := time.NewTimer(s.o.Timeout)
 	defer deadline.Stop()
 	for !allSeen(checks) {
@@ -110,8 +110,8 @@ func (s *run) await(ctx context.Context, checks []*Check) {
 	}
 }
 
-func allSeen(checks []*Check) bool {
-	return !slices.ContainsFunc(checks, func(c *Check) bool { return !c.Seen })
+func allSeen(checks []*check) bool {
+	return !slices.ContainsFunc(checks, func(c *check) bool { return !c.Seen })
 }
 
 // watchService follows the output of every pod of the service from now on.
@@ -155,7 +155,7 @@ func (s *run) scan(ctx context.Context, r io.ReadCloser) {
 	}
 }
 
-func report(w io.Writer, ns string, checks []*Check) error {
+func report(w io.Writer, ns string, checks []*check) error {
 	fmt.Fprintf(w, "%-14s %-45s %-5s %s\n", "SOURCE", "RULE", "SEEN", "LATENCY")
 	missing := 0
 	for _, c := range checks {

@@ -14,8 +14,8 @@ import (
 
 // trigger sets off one harmless rule of each source and returns the
 // checks, with when each was triggered.
-func (s *run) trigger(ctx context.Context) ([]*Check, error) {
-	admission := &Check{Source: "k8s_admission", Rule: "Warn on latest image", sent: time.Now()}
+func (s *run) trigger(ctx context.Context) ([]*check, error) {
+	admission := &check{Source: "k8s_admission", Rule: "Warn on latest image", sent: time.Now()}
 	// A dry run reaches the webhook and creates nothing; its image has no tag.
 	untagged := s.pod("busybox")
 	if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, untagged, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
@@ -28,12 +28,12 @@ func (s *run) trigger(ctx context.Context) ([]*Check, error) {
 		return nil, err
 	}
 	now := time.Now()
-	audit := &Check{Source: "k8s_audit", Rule: "Exec or attach into a pod", sent: now}
-	syscall := &Check{Source: "syscall", Rule: "Shell spawned in a container", sent: now}
+	audit := &check{Source: "k8s_audit", Rule: "Exec or attach into a pod", sent: now}
+	syscall := &check{Source: "syscall", Rule: "Shell spawned in a container", sent: now}
 	if err := s.exec(ctx, "sh", "-c", "true"); err != nil {
 		return nil, fmt.Errorf("exec into the pod: %w", err)
 	}
-	return []*Check{admission, audit, syscall}, nil
+	return []*check{admission, audit, syscall}, nil
 }
 
 func (s *run) pod(image string) *corev1.Pod {

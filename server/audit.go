@@ -107,7 +107,7 @@ func (h *auditHandler) serve(c *gin.Context) {
 }
 
 // evaluate takes batches until the queue is closed and drained.
-func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs, m *auditMetrics, sessions *SessionRouter) {
+func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs, m *auditMetrics, sessions *sessionRouter) {
 	var alerts []*output.Alert
 	for {
 		batch, ok := q.take()
@@ -116,7 +116,7 @@ func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs,
 		}
 		for _, e := range batch {
 			if sessions != nil {
-				sessions.FromAudit(e)
+				sessions.fromAudit(e)
 			}
 			alerts = ev.Evaluate(e, alerts[:0])
 			for _, a := range alerts {

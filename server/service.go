@@ -47,7 +47,7 @@ type Service struct {
 	outputs     *output.Outputs
 	ownsOutputs bool
 	pods        *kube.Pods     // nil without a cluster
-	sessions    *SessionRouter // nil when exec_sessions is off
+	sessions    *sessionRouter // nil when exec_sessions is off
 	handler     *auditHandler
 	workers     []*audit.Evaluator
 	// the listeners; nil when off (web and audit are always on)
@@ -125,7 +125,7 @@ func (s *Service) build(ctx context.Context, o Options, set *rules.Set) error {
 	if err := s.addWeb(c, o.Registry); err != nil {
 		return err
 	}
-	var remote Remote
+	var remote streamingAgents
 	if c.Agents.Enabled {
 		hub, err := s.addAgents(c, cl, managed, o)
 		if err != nil {
@@ -134,7 +134,7 @@ func (s *Service) build(ctx context.Context, o Options, set *rules.Set) error {
 		remote = hub
 	}
 	if c.ExecSessions.Enabled {
-		s.sessions = NewSessionRouter(s.pods, o.Agents, remote, o.Registry, o.Log)
+		s.sessions = newSessionRouter(s.pods, o.Agents, remote, o.Registry, o.Log)
 		s.background = append(s.background, lifecycle.Loop(s.sessions.Start))
 	}
 	if c.Admission.Enabled {

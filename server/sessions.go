@@ -14,15 +14,15 @@ import (
 	"github.com/peregrine-sec/peregrine/session"
 )
 
-// SessionRouter takes exec sessions from admission (announced before the
+// sessionRouter takes exec sessions from admission (announced before the
 // process starts) and audit (confirmations, or late announcements without
 // a webhook), finds the container and node from the pod watch, and hands
 // them to the agents that bind them. Start retries what the pod watch
 // cannot place yet.
-type SessionRouter struct {
+type sessionRouter struct {
 	pods   *kube.Pods
 	agents []*session.Registry // agents in this process (peregrine run)
-	remote Remote              // agents streaming to this service; nil: none
+	remote streamingAgents     // agents streaming to this service; nil: none
 	log    *slog.Logger
 	routed *prometheus.CounterVec
 	// how long, and how often, an announcement the pod watch cannot
@@ -41,16 +41,16 @@ type pendingAnnouncement struct {
 	until  time.Time
 }
 
-// Remote reaches the agents of other nodes.
-type Remote interface {
+// streamingAgents reaches the agents of other nodes.
+type streamingAgents interface {
 	Announce(session.Announcement) bool // false: no agent for the node
 	Confirm(session.Confirmation)
 }
 
-// NewSessionRouter routes with pods (nil: no cluster, nothing resolves) to
+// newSessionRouter routes with pods (nil: no cluster, nothing resolves) to
 // the agents in this process and to remote ones (nil: none).
-func NewSessionRouter(pods *kube.Pods, agents []*session.Registry, remote Remote, reg prometheus.Registerer, log *slog.Logger) *SessionRouter {
-	r := &SessionRouter{pods: pods, agents: agents, remote: remote, log: log, wake: make(chan struct{}, 1),
+func newSessionRouter(pods *kube.Pods, agents []*session.Registry, remote streamingAgents, reg prometheus.Registerer, log *slog.Logger) *sessionRouter {
+	r := &sessionRouter{pods: pods, agents: agents, remote: remote, log: log, wake: make(chan struct{}, 1),
 		resolveFor: defaultResolveFor, resolveEvery: defaultResolveEvery,
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_exec_sessions_total",
 			Help: "Exec sessions announced, by source (admission, audit) and outcome (routed; unresolved: pod or container unknown; no_agent: the node's agent is not connected)."},
@@ -71,7 +71,7 @@ const (
 )
 
 // Announce routes an exec announced by source.
-func (r *SessionRouter) Announce(a session.Announcement, source string) {
+func (r *sessionRouter) Announce(a session.Announcement, source string) {
 	p := pendingAnnouncement{a: a, source: source, until: time.Now().Add(r.resolveFor)}
 	if r.route(p, false) {
 		return
@@ -91,7 +91,7 @@ func (r *SessionRouter) Announce(a session.Announcement, source string) {
 
 // Start retries the pending announcements until ctx ends; what is still
 // pending then is counted unresolved.
-func (r *SessionRouter) Start(ctx context.Context) {
+func (r *sessionRouter) Start(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -113,7 +113,7 @@ func (r *SessionRouter) Start(ctx context.Context) {
 
 // retry routes what the pod watch now places, gives up what is overdue
 // (everything when last), and says how many are left.
-func (r *SessionRouter) retry(now time.Time, last bool) int {
+func (r *sessionRouter) retry(now time.Time, last bool) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pending = slices.DeleteFunc(r.pending, func(p pendingAnnouncement) bool {
@@ -124,7 +124,7 @@ func (r *SessionRouter) retry(now time.Time, last bool) int {
 
 // route delivers p when the pod watch places it, or gives it up when
 // final; it reports whether p is done with.
-func (r *SessionRouter) route(p pendingAnnouncement, final bool) bool {
+func (r *sessionRouter) route(p pendingAnnouncement, final bool) bool {
 	c, ok := (*kube.Container)(nil), false
 	if r.pods != nil {
 		c, ok = r.pods.ByName(p.a.Namespace, p.a.Pod, p.a.Container)
@@ -153,13 +153,13 @@ func (r *SessionRouter) route(p pendingAnnouncement, final bool) bool {
 	return true
 }
 
-func (r *SessionRouter) giveUp(p pendingAnnouncement) {
+func (r *sessionRouter) giveUp(p pendingAnnouncement) {
 	r.routed.WithLabelValues(p.source, "unresolved").Inc()
 	r.log.Debug("exec session for an unknown container", "namespace", p.a.Namespace, "pod", p.a.Pod, "container", p.a.Container)
 }
 
-// FromAudit confirms or announces the session an audit event is about.
-func (r *SessionRouter) FromAudit(e *audit.Event) {
+// fromAudit confirms or announces the session an audit event is about.
+func (r *sessionRouter) fromAudit(e *audit.Event) {
 	ann, conf, confirmed, ok := audit.ExecSession(e)
 	switch {
 	case !ok:

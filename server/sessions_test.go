@@ -43,7 +43,7 @@ func (r *remoteAgents) announced() []session.Announcement {
 // unresolved after it.
 func TestAnnounceWaitsForThePodWatch(t *testing.T) {
 	pods, remote, reg := kube.NewPods(), &remoteAgents{}, prometheus.NewRegistry()
-	r := NewSessionRouter(pods, nil, remote, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := newSessionRouter(pods, nil, remote, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r.resolveFor, r.resolveEvery = time.Second, 10*time.Millisecond
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup

@@ -281,7 +281,7 @@ func (c *Client) readLoop(r io.Reader) error {
 func (c *Client) dispatch(kind byte, payload []byte) error {
 	switch kind {
 	case KindAck:
-		var a Ack
+		var a ack
 		if err := decode(kind, payload, &a); err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ func TestReadFrameErrors(t *testing.T) {
 // allocation past the limit.
 func FuzzReadFrame(f *testing.F) {
 	var buf bytes.Buffer
-	WriteFrame(&buf, KindAck, Ack{Seq: 3})
+	WriteFrame(&buf, KindAck, ack{Seq: 3})
 	f.Add(buf.Bytes())
 	f.Add([]byte("\xe1\x00\x00\x00\x02zz"))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -217,7 +217,7 @@ func (h *Hub) readLoop(body io.Reader, c *agentConn) error {
 			h.publish(batch.Alerts[i].alert())
 		}
 		h.alerts.Add(float64(len(batch.Alerts)))
-		if !c.send(frame{KindAck, Ack{Seq: batch.Seq}}) {
+		if !c.send(frame{KindAck, ack{Seq: batch.Seq}}) {
 			return errors.New("agent not reading its stream")
 		}
 	}

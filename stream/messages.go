@@ -20,8 +20,8 @@ type Alerts struct {
 	Alerts []Alert `json:"alerts"`
 }
 
-// Ack acknowledges the batches up to Seq.
-type Ack struct {
+// ack acknowledges the batches up to Seq.
+type ack struct {
 	Seq uint64 `json:"seq"`
 }
 

@@ -42,7 +42,7 @@ func TestExecAnnouncement(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		got, ok := req.ExecAnnouncement()
+		got, ok := req.execAnnouncement()
 		if ok && got.ID != req.ID {
 			t.Errorf("%s: session id %q is not the request id %q", tt.name, got.ID, req.ID)
 		}

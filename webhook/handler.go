@@ -84,7 +84,7 @@ func (h *Handler) Serve(c *gin.Context) {
 		return
 	}
 	dec := h.decide(req)
-	if a, ok := req.ExecAnnouncement(); ok && dec.Allowed && h.announce != nil {
+	if a, ok := req.execAnnouncement(); ok && dec.Allowed && h.announce != nil {
 		// Before answering: the apiserver starts the process right after.
 		h.announce(a)
 	}

@@ -170,10 +170,10 @@ func (r *Request) uri() string {
 	return path
 }
 
-// ExecAnnouncement is the session a CONNECT pods/exec or pods/attach
+// execAnnouncement is the session a CONNECT pods/exec or pods/attach
 // request is about to start, with the request's id as the session's. An
 // attach starts no process: it is announced, and agents bind nothing to it.
-func (r *Request) ExecAnnouncement() (session.Announcement, bool) {
+func (r *Request) execAnnouncement() (session.Announcement, bool) {
 	q := r.Req
 	attach := q.SubResource == "attach"
 	if q.Operation != admissionv1.Connect || q.Resource.Resource != "pods" || (q.SubResource != "exec" && !attach) {

@@ -10,9 +10,9 @@ import (
 	"testing"
 )
 
-// Cgroup2Root finds the cgroup v2 mount (hybrid hosts mount it at
+// cgroup2Root finds the cgroup v2 mount (hybrid hosts mount it at
 // /sys/fs/cgroup/unified); it skips the test (fails under CI) without one.
-func Cgroup2Root(t testing.TB) string {
+func cgroup2Root(t testing.TB) string {
 	t.Helper()
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
@@ -42,7 +42,7 @@ func Cgroup2Root(t testing.TB) string {
 // "in" the container.
 func FakeContainer(t testing.TB, podUID string) (dir, id string) {
 	t.Helper()
-	root := Cgroup2Root(t)
+	root := cgroup2Root(t)
 	b := make([]byte, 32)
 	rand.Read(b)
 	id = hex.EncodeToString(b)

@@ -211,7 +211,7 @@ func (l *lexer) quoted() (bool, error) {
 	for i := 1; i < len(s); i++ {
 		if s[i] == delim && s[i-1] != '\\' {
 			l.advance(i + 1)
-			v, err := Unquote(s[:i+1])
+			v, err := unquote(s[:i+1])
 			if err != nil {
 				return false, err
 			}

@@ -31,7 +31,7 @@ func (e *Not) write(b *strings.Builder) {
 }
 
 func (e *Identifier) write(b *strings.Builder) { b.WriteString(e.Name) }
-func (e *Value) write(b *strings.Builder)      { b.WriteString(Quote(e.Value)) }
+func (e *Value) write(b *strings.Builder)      { b.WriteString(quote(e.Value)) }
 
 func (e *List) write(b *strings.Builder) {
 	b.WriteByte('(')
@@ -39,7 +39,7 @@ func (e *List) write(b *strings.Builder) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(Quote(v))
+		b.WriteString(quote(v))
 	}
 	b.WriteByte(')')
 }
@@ -64,7 +64,7 @@ func writeArg(b *strings.Builder, a Expr) {
 		b.WriteString(v.Value)
 		return
 	}
-	q := Quote(v.Value)
+	q := quote(v.Value)
 	if !strings.HasPrefix(q, `"`) {
 		q = `"` + q + `"`
 	}
@@ -110,14 +110,14 @@ func (e *BinaryCheck) write(b *strings.Builder) {
 	e.Right.write(b)
 }
 
-// Quote returns s as libsinsp prints a value: unchanged unless it holds a
+// quote returns s as libsinsp prints a value: unchanged unless it holds a
 // blank, a quote, a backslash or a control escape, in which case it is
 // double-quoted with those characters escaped.
 //
 // Unlike libsinsp, an empty value, or one with a character that ends a
 // bare string ("(", ")", ",", "="), is quoted too, so the printed form
 // always parses again; values libsinsp prints bare print the same here.
-func Quote(s string) string {
+func quote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \b\f\n\r\t\v\\\"'(),=") {
 		return s
 	}
@@ -166,9 +166,9 @@ func quoted(s string) string {
 	return b.String()
 }
 
-// Unquote decodes a quoted string token (delimiters included) the way
+// unquote decodes a quoted string token (delimiters included) the way
 // libsinsp's unescape_str does.
-func Unquote(tok string) (string, error) {
+func unquote(tok string) (string, error) {
 	var b strings.Builder
 	escaped := false
 	for i := 1; i < len(tok)-1; i++ {

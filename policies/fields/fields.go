@@ -82,9 +82,9 @@ type Catalog struct {
 	dotArgs []string
 }
 
-// NewCatalog builds a catalogue; dotArgs names the fields that accept
+// newCatalog builds a catalogue; dotArgs names the fields that accept
 // "name.arg" as well as "name[arg]".
-func NewCatalog(source string, dotArgs []string, sets ...[]Field) *Catalog {
+func newCatalog(source string, dotArgs []string, sets ...[]Field) *Catalog {
 	c := &Catalog{Source: source, byName: map[string]*Field{}, dotArgs: dotArgs}
 	for _, set := range sets {
 		for i := range set {

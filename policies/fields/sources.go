@@ -13,7 +13,7 @@ const (
 // the container plugin's container.* and k8s.* fields, and Peregrine's
 // k8s.exec.* correlation fields.
 func Syscall() *Catalog {
-	return NewCatalog(SourceSyscall, []string{"evt.arg", "evt.rawarg"},
+	return newCatalog(SourceSyscall, []string{"evt.arg", "evt.rawarg"},
 		libsinspFields(), containerFields(), execFields())
 }
 
@@ -21,14 +21,14 @@ func Syscall() *Catalog {
 // plugin's ka.* fields, the json plugin's json.*/jevt.* fields and the
 // generic evt.* fields every plugin source has.
 func K8sAudit() *Catalog {
-	return NewCatalog(SourceK8sAudit, nil, k8sauditFields(), jsonFields(), pluginEventFields())
+	return newCatalog(SourceK8sAudit, nil, k8sauditFields(), jsonFields(), pluginEventFields())
 }
 
 // K8sAdmission returns the catalogue of the k8s_admission source: the
 // ka.* names read from the AdmissionReview (so macros written for audit
 // serve admission too), json/jevt, and the adm.* fields of admission.
 func K8sAdmission() *Catalog {
-	return NewCatalog(SourceK8sAdmission, nil, k8sauditFields(), jsonFields(), admissionFields())
+	return newCatalog(SourceK8sAdmission, nil, k8sauditFields(), jsonFields(), admissionFields())
 }
 
 func admissionFields() []Field {
