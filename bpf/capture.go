@@ -330,7 +330,9 @@ func (c *Capture) Counters() (Counters, error) {
 	return out, nil
 }
 
-// Close detaches and frees everything.
+// Close detaches the probes and frees the maps and the ring buffer. Call
+// it once Run has returned: a Run still reading would end at once, with
+// the records not yet read lost.
 func (c *Capture) Close() error {
 	for _, l := range c.links {
 		l.Close()

@@ -18,6 +18,10 @@ import (
 // Table is the process table: every live process's Thread, rebuilt from
 // /proc at start and kept current by exec, fork and exit events. Threads
 // point to their parents, so ancestors (proc.aname[N]) are a walk.
+//
+// A Table is not safe for concurrent use: its owner serialises every call
+// (the agent's loop holds its lock around each event and each release of
+// held alerts), and the Threads it returns are valid until the next call.
 type Table struct {
 	procfs     string
 	procs      map[uint32]*Thread

@@ -37,7 +37,8 @@ type ClientOptions struct {
 	// service has not acknowledged yet (default 2 s).
 	DrainFor time.Duration
 	Log      *slog.Logger
-	// What the service sends.
+	// What the service sends. They are called one at a time, on the
+	// goroutine that reads the stream: a slow one holds up the next.
 	OnAnnounce func(session.Announcement)
 	OnConfirm  func(session.Confirmation)
 	OnPods     func([]runtime.PodInfo)

@@ -56,6 +56,8 @@ type frame struct {
 }
 
 // NewHub publishes the alerts agents send and routes sessions to them.
+// publish is called on the goroutine that reads each agent's stream, so
+// concurrently for several agents.
 func NewHub(publish func(*output.Alert), pods PodSource, reg prometheus.Registerer, log *slog.Logger) *Hub {
 	h := &Hub{publish: publish, pods: pods, log: log, agents: map[string]*agentConn{},
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "peregrine_agents_connected", Help: "Node agents streaming to this service."}),

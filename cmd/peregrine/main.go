@@ -1,5 +1,9 @@
-// Command peregrine is Peregrine's single binary: rule tooling today, the
-// audit and admission service and the node agent as they land.
+// Command peregrine is Peregrine's single binary: the service (serve), the
+// node agent (agent), both on one machine (run), offline replay, the rule
+// tooling (rules validate, list, fields...), and what installing on a
+// cluster needs (audit-config, selftest, version). Each command is a thin
+// wrapper: it reads flags and configuration, then calls its package's
+// Run(ctx, opts).
 package main
 
 import (

@@ -20,7 +20,8 @@ type compiler[E any] struct {
 	shared   map[condition.Expr]int
 	memo     *memo
 	compiled map[condition.Expr]pred[E]
-	// extracted records whether every field the rule reads is extracted.
+	// missing lists the fields the rule reads that the source does not
+	// extract: checks on them compile to "absent" (Rule.Unextracted).
 	missing []string
 }
 
