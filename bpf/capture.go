@@ -108,18 +108,7 @@ type Capture struct {
 
 // Load loads the program, attaching only what opts asks for.
 func Load(opts Options) (*Capture, error) {
-	if opts.RingBytes == 0 {
-		opts.RingBytes = 1 << 24
-	}
-	if opts.WakeupEvery == 0 {
-		opts.WakeupEvery = 512
-	}
-	if opts.FlushEvery == 0 {
-		opts.FlushEvery = 10 * time.Millisecond
-	}
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	if err := ensureTracefs(); err != nil {
 		return nil, err
 	}
@@ -130,27 +119,9 @@ func Load(opts Options) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bpf: load spec: %w", err)
 	}
-	spec.Maps["events"].MaxEntries = opts.RingBytes
-	if err := spec.Variables["self_tgid"].Set(uint32(os.Getpid())); err != nil {
-		return nil, fmt.Errorf("bpf: %w", err)
-	}
-	if err := spec.Variables["wakeup_every"].Set(opts.WakeupEvery); err != nil {
-		return nil, fmt.Errorf("bpf: %w", err)
-	}
-	if err := spec.Variables["capture_env"].Set(opts.Env); err != nil {
-		return nil, fmt.Errorf("bpf: %w", err)
-	}
 	opts.Syscalls = withState(opts.Syscalls)
-	// Load only the programs that will be attached.
-	want := map[string]bool{"on_exec": true, "on_fork": true, "on_exit": true,
-		"enter_execveat": opts.Execveat, "exit_execveat": opts.Execveat}
-	for _, sc := range opts.Syscalls {
-		want["exit_"+sc] = true
-	}
-	for name := range spec.Programs {
-		if !want[name] {
-			delete(spec.Programs, name)
-		}
+	if err := configure(spec, opts); err != nil {
+		return nil, err
 	}
 	c := &Capture{opts: opts}
 	if c.coll, err = ebpf.NewCollection(spec); err != nil {
@@ -169,6 +140,46 @@ func Load(opts Options) (*Capture, error) {
 		return nil, fmt.Errorf("bpf: ring buffer: %w", err)
 	}
 	return c, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.RingBytes == 0 {
+		o.RingBytes = 1 << 24
+	}
+	if o.WakeupEvery == 0 {
+		o.WakeupEvery = 512
+	}
+	if o.FlushEvery == 0 {
+		o.FlushEvery = 10 * time.Millisecond
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// configure sizes the ring buffer, sets the program's constants, and
+// keeps only the programs that will be attached, so that the others are
+// not loaded (nor verified) at all.
+func configure(spec *ebpf.CollectionSpec, opts Options) error {
+	spec.Maps["events"].MaxEntries = opts.RingBytes
+	for name, v := range map[string]any{"self_tgid": uint32(os.Getpid()), "wakeup_every": opts.WakeupEvery,
+		"capture_env": opts.Env} {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return fmt.Errorf("bpf: set %s: %w", name, err)
+		}
+	}
+	want := map[string]bool{"on_exec": true, "on_fork": true, "on_exit": true,
+		"enter_execveat": opts.Execveat, "exit_execveat": opts.Execveat}
+	for _, sc := range opts.Syscalls {
+		want["exit_"+sc] = true
+	}
+	for name := range spec.Programs {
+		if !want[name] {
+			delete(spec.Programs, name)
+		}
+	}
+	return nil
 }
 
 func (c *Capture) attach() error {

@@ -95,7 +95,27 @@ func (t *Table) read(pid uint32) *Thread {
 		return nil
 	}
 	th := &Thread{Pid: int64(pid), Tid: int64(pid), LoginUID: -1}
-	for _, line := range strings.Split(string(status), "\n") {
+	readStatus(th, string(status))
+	if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmd) > 0 {
+		args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
+		th.Exe, th.Args = args[0], args[1:]
+	}
+	if t.Env {
+		if env, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil && len(env) > 0 {
+			th.Env = strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
+		}
+	}
+	readFiles(th, dir)
+	t.readStat(th, dir)
+	th.Container = t.container(cgroupPath(t.procfs, p))
+	t.users.fill(th)
+	return th
+}
+
+// readStatus takes the name, parent, ids and namespace pids from
+// /proc/PID/status.
+func readStatus(th *Thread, status string) {
+	for _, line := range strings.Split(status, "\n") {
 		k, v, _ := strings.Cut(line, ":")
 		f := strings.Fields(v)
 		switch {
@@ -115,15 +135,11 @@ func (t *Table) read(pid uint32) *Thread {
 			th.Vpgid, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
 		}
 	}
-	if cmd, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(cmd) > 0 {
-		args := strings.Split(strings.TrimRight(string(cmd), "\x00"), "\x00")
-		th.Exe, th.Args = args[0], args[1:]
-	}
-	if t.Env {
-		if env, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil && len(env) > 0 {
-			th.Env = strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
-		}
-	}
+}
+
+// readFiles takes the executable (path, inode, times), the working
+// directory and the login uid from the links and files of /proc/PID.
+func readFiles(th *Thread, dir string) {
 	th.ExePath, _ = os.Readlink(filepath.Join(dir, "exe"))
 	var st unix.Stat_t
 	if unix.Stat(filepath.Join(dir, "exe"), &st) == nil {
@@ -135,10 +151,6 @@ func (t *Table) read(pid uint32) *Thread {
 			th.LoginUID = int64(v)
 		}
 	}
-	t.readStat(th, dir)
-	th.Container = t.container(cgroupPath(t.procfs, p))
-	t.users.fill(th)
-	return th
 }
 
 // readStat reads the session, the terminal and the start time from

@@ -131,17 +131,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.EnableFullDuplex() // HTTP/1.1: read the body while writing; HTTP/2 does so anyway
 	body := bufio.NewReader(r.Body)
-	kind, payload, err := ReadFrame(body)
-	var hello Hello
-	if err == nil && kind != KindHello {
-		err = errors.New("the first frame must be a hello")
-	}
-	if err == nil {
-		err = decode(kind, payload, &hello)
-	}
-	if err == nil && hello.Node == "" {
-		err = errors.New("hello without a node name")
-	}
+	hello, err := readHello(body)
 	if err != nil {
 		http.Error(w, "stream: "+err.Error(), http.StatusBadRequest)
 		return
@@ -174,6 +164,22 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	close(readDone)
 	<-writeDone // the response is written by the handler's time only
+}
+
+// readHello reads the frame a stream must start with.
+func readHello(body *bufio.Reader) (Hello, error) {
+	var hello Hello
+	kind, payload, err := ReadFrame(body)
+	if err == nil && kind != KindHello {
+		err = errors.New("the first frame must be a hello")
+	}
+	if err == nil {
+		err = decode(kind, payload, &hello)
+	}
+	if err == nil && hello.Node == "" {
+		err = errors.New("hello without a node name")
+	}
+	return hello, err
 }
 
 func (h *Hub) attach(c *agentConn) bool {

@@ -15,39 +15,13 @@ const containerInfo = "%container.info"
 // skipped (skip-if-unknown-filter).
 func (c *compilation) compileRule(r *ruleInfo) *Rule {
 	cat := c.l.catalogs[r.source]
-	out := r.output
-	if strings.Contains(out, containerInfo) {
-		c.res.addWarning(WarnDeprecatedItem, "%container.info is deprecated and no more useful, and will be dropped by Falco 1.0.0. "+
-			"The container plugin will automatically add required fields to the output message.", r.ctx)
-		out = strings.TrimSpace(strings.ReplaceAll(out, containerInfo, ""))
+	out, ok := c.compileOutput(r, cat)
+	if !ok {
+		return nil
 	}
-	known := func(name string) bool { _, _, ok := cat.Lookup(name); return ok }
-	if _, err := format.Parse(out, known); err != nil {
-		if r.skipUnknown {
-			c.res.addWarning(WarnUnknownFilter, err.Error(), r.outputCtx)
-			return nil
-		}
-		throw(ErrCompileOutput, err.Error(), r.outputCtx)
-	}
-	if strings.Contains(out, "%evt.dir") {
-		c.res.addWarning(WarnDeprecatedItem, "usage of deprecated field 'evt.dir' has been detected in the rule output", r.outputCtx)
-	}
-	cond := r.cond
-	if len(r.exceptions) > 0 {
-		cond = exceptionCondition(cond, r.exceptions)
-	}
-	ast := c.parse(cond, r.condCtx)
-	ast = c.resolveMacros(ast, cond, r.ctx, int(^uint(0)>>1))
-	chk := &checker{cat: cat, warn: func(msg string, p condition.Pos, code Code) {
-		c.res.addWarning(code, msg, inCondition(r.condCtx, cond, p))
-	}}
-	if err := chk.run(ast); err != nil {
-		ctx := inCondition(r.condCtx, cond, err.pos)
-		if r.skipUnknown && strings.Contains(err.msg, "nonexistent field") {
-			c.res.addWarning(WarnUnknownFilter, err.msg, ctx)
-			return nil
-		}
-		throw(ErrCompileCondition, err.msg, ctx)
+	ast, ok := c.compileCondition(r, cat)
+	if !ok {
+		return nil
 	}
 	if r.action != "" && r.source != fields.SourceK8sAdmission {
 		c.res.addWarning(WarnUnknownKey, "'action' only applies to rules of source k8s_admission; it is ignored here", r.ctx)
@@ -63,6 +37,51 @@ func (c *compilation) compileRule(r *ruleInfo) *Rule {
 		}
 	}
 	return rule
+}
+
+// compileOutput checks the rule's output format; false: skip the rule.
+func (c *compilation) compileOutput(r *ruleInfo, cat *fields.Catalog) (string, bool) {
+	out := r.output
+	if strings.Contains(out, containerInfo) {
+		c.res.addWarning(WarnDeprecatedItem, "%container.info is deprecated and no more useful, and will be dropped by Falco 1.0.0. "+
+			"The container plugin will automatically add required fields to the output message.", r.ctx)
+		out = strings.TrimSpace(strings.ReplaceAll(out, containerInfo, ""))
+	}
+	known := func(name string) bool { _, _, ok := cat.Lookup(name); return ok }
+	if _, err := format.Parse(out, known); err != nil {
+		if r.skipUnknown {
+			c.res.addWarning(WarnUnknownFilter, err.Error(), r.outputCtx)
+			return "", false
+		}
+		throw(ErrCompileOutput, err.Error(), r.outputCtx)
+	}
+	if strings.Contains(out, "%evt.dir") {
+		c.res.addWarning(WarnDeprecatedItem, "usage of deprecated field 'evt.dir' has been detected in the rule output", r.outputCtx)
+	}
+	return out, true
+}
+
+// compileCondition parses the rule's condition with its exceptions,
+// expands macros and type-checks it; false: skip the rule.
+func (c *compilation) compileCondition(r *ruleInfo, cat *fields.Catalog) (condition.Expr, bool) {
+	cond := r.cond
+	if len(r.exceptions) > 0 {
+		cond = exceptionCondition(cond, r.exceptions)
+	}
+	ast := c.parse(cond, r.condCtx)
+	ast = c.resolveMacros(ast, cond, r.ctx, int(^uint(0)>>1))
+	chk := &checker{cat: cat, warn: func(msg string, p condition.Pos, code Code) {
+		c.res.addWarning(code, msg, inCondition(r.condCtx, cond, p))
+	}}
+	if err := chk.run(ast); err != nil {
+		ctx := inCondition(r.condCtx, cond, err.pos)
+		if r.skipUnknown && strings.Contains(err.msg, "nonexistent field") {
+			c.res.addWarning(WarnUnknownFilter, err.msg, ctx)
+			return nil, false
+		}
+		throw(ErrCompileCondition, err.msg, ctx)
+	}
+	return ast, true
 }
 
 // EvttypeSet is the set of event types a condition can match: Names, or
