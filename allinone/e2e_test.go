@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,49 +94,83 @@ func startClusterWith(t testing.TB, webhook bool, tee io.Writer, rulesFiles ...s
 // startStreamCluster is the same with the service and the agent apart, as
 // in a cluster: `serve` with its agents listener (TLS, client certificates)
 // and `agent --server`, joined by the stream.
-func startStreamCluster(t *testing.T) *cluster {
+func startStreamCluster(t *testing.T) *cluster { return startReplicas(t, 1) }
+
+// startReplicas is the same with n replicas of serve, each naming the
+// others in agents.peers: the agent is given the first only, the apiserver
+// sends audit to the first and admission calls to the last, so that an
+// exec admitted there reaches the agent on the link it learned.
+func startReplicas(t *testing.T, n int) *cluster {
 	testenv.RequireKernel(t)
 	kubetest.BinDir(t)
 	ca := testpki.NewCA(t)
-	cert, key := ca.Serving(t, "peregrine")
-	agentCert, agentKey := ca.Client(t, "peregrine-agent", "")
 	port := kubetest.FreePort(t)
-	srvCfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
-		"admission.latency_budget=2s", "k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
-		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml]",
-		"agents.enabled=true", "agents.listen_port=0", "agents.cert_file=" + cert, "agents.key_file=" + key,
-		"agents.client_ca_file=" + ca.CertPEM, "agents.allowed_client_names=[peregrine-agent]",
-		"kubernetes.kubeconfig=" + kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken)})
-	if err != nil {
-		t.Fatal(err)
+	urls := make([]string, n)
+	for i := range urls {
+		urls[i] = "https://127.0.0.1:" + strconv.Itoa(kubetest.FreePort(t)) + "/agent/v1/stream"
 	}
-	c := &cluster{stdout: &testenv.Buffer{}, reg: prometheus.NewRegistry(), announcer: "admission"}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := server.New(context.Background(), server.Options{Config: srvCfg, Hostname: "control-plane", Stdout: c.stdout,
-		Log: log, Registry: c.reg})
-	if err != nil {
-		t.Fatalf("serve: %v", err)
+	c := &cluster{stdout: &testenv.Buffer{}, announcer: "admission"}
+	svcs := make([]*server.Service, n)
+	for i := range svcs {
+		reg := prometheus.NewRegistry()
+		svcs[i], c.reg = startReplica(t, ca, port, urls, i, c.stdout, reg), reg
 	}
-	addrs := svc.Addrs()
+	agentCert, agentKey := ca.Client(t, "peregrine-agent", "")
 	agentCfg, err := config.Load("", []string{"rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml,testdata/session_rules.yaml]",
-		"stdout_output.enabled=false", "exec_sessions.wait=10s", "server.url=https://" + addrs.Agents.String() + "/agent/v1/stream",
+		"stdout_output.enabled=false", "exec_sessions.wait=10s", "server.url=" + urls[0],
 		"server.ca_file=" + ca.CertPEM, "server.cert_file=" + agentCert, "server.key_file=" + agentKey, "server.node_name=node-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ag, err := agent.New(agent.Options{Config: agentCfg, Hostname: "node-1", Log: log, Registry: prometheus.NewRegistry()})
+	ag, err := agent.New(agent.Options{Config: agentCfg, Hostname: "node-1", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatalf("agent: %v", err)
 	}
-	stopService := running(t, svc.Serve) // stops after the agent, whose cleanup runs first
-	stopAgent := running(t, ag.Run)
-	c.stop = func() { stopAgent(); stopService() }
-	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + addrs.Audit.String() + "/k8s-audit", Port: port})
+	var stops []func()
+	for _, svc := range svcs {
+		stops = append(stops, running(t, svc.Serve)) // they stop after the agent, whose cleanup runs first
+	}
+	stops = append(stops, running(t, ag.Run))
+	c.stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	first, last := svcs[0], svcs[n-1]
+	c.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://" + first.Addrs().Audit.String() + "/k8s-audit", Port: port})
 	c.kube.Namespaces(t, "shop")
-	c.kube.RegisterWebhook(t, "https://"+addrs.Admission.String()+"/validate", svc.CABundle(), "shop")
+	c.kube.RegisterWebhook(t, "https://"+last.Addrs().Admission.String()+"/validate", last.CABundle(), "shop")
 	c.allowExec(t)
 	c.node(t)
 	return c
+}
+
+// startReplica builds replica i of serve, listening for agents at urls[i]
+// and naming the others as its peers.
+func startReplica(t *testing.T, ca *testpki.CA, kubePort int, urls []string, i int, stdout io.Writer, reg *prometheus.Registry) *server.Service {
+	cert, key := ca.Serving(t, "peregrine")
+	u, err := url.Parse(urls[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	peers := slices.Delete(slices.Clone(urls), i, i+1)
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
+		"admission.latency_budget=2s", "k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
+		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml]",
+		"agents.enabled=true", "agents.listen_port=" + u.Port(), "agents.cert_file=" + cert, "agents.key_file=" + key,
+		"agents.client_ca_file=" + ca.CertPEM, "agents.allowed_client_names=[peregrine-agent]",
+		"agents.peers=[" + strings.Join(peers, ",") + "]",
+		"kubernetes.kubeconfig=" + kubetest.Kubeconfig(t, ca, kubePort, kubetest.AdminToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := server.New(context.Background(), server.Options{Config: cfg, Hostname: "control-plane-" + strconv.Itoa(i),
+		Stdout: stdout, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registry: reg})
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	return svc
 }
 
 // running runs run until stop or the end of the test, and checks how it
@@ -281,6 +316,7 @@ func waitAlert(t testing.TB, out *testenv.Buffer, substrings ...string) string {
 func TestExecSessionEndToEnd(t *testing.T) {
 	t.Run("run", func(t *testing.T) { execSessionEndToEnd(t, startCluster(t)) })
 	t.Run("serve+agent", func(t *testing.T) { execSessionEndToEnd(t, startStreamCluster(t)) })
+	t.Run("two replicas", func(t *testing.T) { execSessionEndToEnd(t, startReplicas(t, 2)) })
 	t.Run("audit only", func(t *testing.T) {
 		execSessionEndToEnd(t, startClusterWith(t, false, nil, "../policies/peregrine_rules.yaml", "testdata/session_rules.yaml"))
 	})

@@ -67,6 +67,10 @@ type Agents struct {
 	// ServiceAccounts may stream with a token ("namespace:name").
 	ServiceAccounts    []string      `yaml:"service_accounts"`
 	TokenReviewTimeout time.Duration `yaml:"token_review_timeout"`
+	// Peers are the other replicas' agent-stream URLs, as an agent's
+	// server.url would name them: agents learn them from any replica and
+	// link to every one, so that any replica reaches every agent.
+	Peers []string `yaml:"peers"`
 }
 
 // ListenerAuth is a listener's TLS and client authentication. Without a

@@ -18,7 +18,7 @@ func TestReferenceConfig(t *testing.T) {
 	want.K8sAudit.AllowedClientNames = []string{}
 	want.Agents.AllowedClientNames = []string{}
 	want.Certificates.DNSNames = []string{}
-	want.Agents.ServiceAccounts = []string{}
+	want.Agents.ServiceAccounts, want.Agents.Peers = []string{}, []string{}
 	want.Admission.DNSNames, want.Admission.NamespaceModes = []string{}, map[string]string{}
 	want.ProgramOutput.Program = "jq '{text: .output}'"
 	if diff := cmp.Diff(want, cfg); diff != "" {

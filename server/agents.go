@@ -32,7 +32,8 @@ func (s *Service) addAgents(c *config.Config, cl cluster, managed *certs.Rotatin
 	if s.pods != nil {
 		src = podSource{s.pods}
 	}
-	hub := stream.NewHub(s.outputs.Publish, src, o.Registry, o.Log)
+	hub := stream.NewHub(stream.HubOptions{Publish: s.outputs.Publish, Pods: src, Replica: s.replica, Peers: a.Peers,
+		Log: o.Log}, o.Registry)
 	ln, err := listen(addr, tlsCfg)
 	if err != nil {
 		return nil, err

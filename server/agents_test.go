@@ -77,7 +77,12 @@ func TestAgentsListener(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("stream: %v %v", resp, err)
 	}
+	// The replica says who it is first, then acknowledges.
 	kind, payload, err := stream.ReadFrame(resp.Body)
+	if err != nil || kind != stream.KindPeers || !strings.HasPrefix(string(payload), `{"replica":"test-`) {
+		t.Errorf("peers: %c %s %v", kind, payload, err)
+	}
+	kind, payload, err = stream.ReadFrame(resp.Body)
 	if err != nil || kind != stream.KindAck || string(payload) != `{"seq":1}` {
 		t.Errorf("ack: %c %s %v", kind, payload, err)
 	}

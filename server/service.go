@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -54,6 +56,7 @@ type Service struct {
 	audit, web, admission, agents *endpoint
 	background                    lifecycle.Stage // certificate rotation and reloads, watches, session retries
 	caBundle                      []byte          // what signs the admission certificate, when known
+	replica                       string          // this replica's id: the hostname and a random suffix
 	ready                         atomic.Bool
 }
 
@@ -69,7 +72,7 @@ func Run(ctx context.Context, o Options) error {
 // New builds the service; ctx bounds the cluster calls it makes (the
 // managed CA). On error, nothing it opened is left open.
 func New(ctx context.Context, o Options) (_ *Service, err error) {
-	s := &Service{log: o.Log, outputs: o.Outputs}
+	s := &Service{log: o.Log, outputs: o.Outputs, replica: replicaID(o.Hostname)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -223,6 +226,14 @@ func addrOf(a net.Addr) string {
 func (s *Service) evaluate(ctx context.Context, ev *audit.Evaluator) {
 	defer context.AfterFunc(ctx, s.handler.queue.close)()
 	evaluate(s.handler.queue, ev, s.outputs, s.handler.metrics, s.sessions)
+}
+
+// replicaID names this process among the service's replicas: agents
+// link to each replica once, whatever URLs name it.
+func replicaID(hostname string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hostname + "-" + hex.EncodeToString(b)
 }
 
 func joinHostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }

@@ -1,20 +1,16 @@
 package stream
 
 import (
-	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
-	"errors"
-	"fmt"
-	"io"
+	"encoding/hex"
 	"log/slog"
-	"math"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/runtime"
@@ -37,29 +33,37 @@ type ClientOptions struct {
 	// service has not acknowledged yet (default 2 s).
 	DrainFor time.Duration
 	Log      *slog.Logger
-	// What the service sends. They are called one at a time, on the
-	// goroutine that reads the stream: a slow one holds up the next.
+	// What the service sends. They are called on the goroutine that
+	// reads each link's stream: one at a time per replica, concurrently
+	// across replicas; a slow one holds up what its link brings next.
 	OnAnnounce func(session.Announcement)
 	OnConfirm  func(session.Confirmation)
 	OnPods     func([]runtime.PodInfo)
 }
 
 // Client is an agent's stream to the service, and the output sink that
-// feeds it alerts. It reconnects with backoff and keeps unacknowledged
-// alerts meanwhile.
+// feeds it alerts. It links to every replica it learns of (the one it is
+// given, then those each names), sends its alerts up one of them (the
+// primary), and takes announcements, confirmations and pods from all.
+// Alerts stay in its bounded buffer until a replica acknowledges them;
+// when the primary's replica goes away, the next link up sends again
+// what was not acknowledged.
 type Client struct {
-	opts ClientOptions
-	http *http.Client
+	opts     ClientOptions
+	http     *http.Client
+	instance string // in every hello: replicas tell a batch sent again from a new one
 
 	mu      sync.Mutex
 	open    []Alert  // not yet in a batch
 	unacked []Alerts // sent or to send, oldest first
 	queued  int      // alerts in open and unacked
 	seq     uint64
-	wake    chan struct{}
+	links   map[string]*link // by URL
+	primary *link            // the up link alerts go through; nil: none is up
+	spawn   func(*link)      // runs a link until the client stops; nil before Start
 
-	connected           prometheus.Gauge
-	dropped, reconnects prometheus.Counter
+	connected                          prometheus.Gauge
+	dropped, reconnects, resent, moves prometheus.Counter
 }
 
 // NewClient returns a client; Start runs it.
@@ -73,16 +77,27 @@ func NewClient(o ClientOptions, reg prometheus.Registerer) *Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = o.TLS
 	tr.ResponseHeaderTimeout = 30 * time.Second // the service answers at once; never wait on one that does not
-	c := &Client{opts: o, http: &http.Client{Transport: tr}, wake: make(chan struct{}, 1),
+	c := &Client{opts: o, http: &http.Client{Transport: tr}, instance: newInstance(), links: map[string]*link{},
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "peregrine_stream_connected",
-			Help: "1 while the agent's stream to the service is up."}),
+			Help: "Links up from the agent to the service's replicas."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_alerts_dropped_total",
 			Help: "Alerts dropped because the service was away longer than the buffer lasts."}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_reconnects_total",
-			Help: "Times the agent's stream to the service was (re)established."}),
+			Help: "Times a link to a replica was (re)established."}),
+		resent: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_alerts_resent_total",
+			Help: "Alerts sent again to another replica after the one they went to went away unacknowledged; a replica that had published them before dying makes these duplicates."}),
+		moves: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_primary_changes_total",
+			Help: "Times the link alerts go up moved to another replica."}),
 	}
-	reg.MustRegister(c.connected, c.dropped, c.reconnects)
+	reg.MustRegister(c.connected, c.dropped, c.reconnects, c.resent, c.moves)
 	return c
+}
+
+// newInstance is a random id for this agent process.
+func newInstance() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // Name implements output.Sink.
@@ -112,10 +127,10 @@ func (c *Client) Send(_ context.Context, _ []byte, a *output.Alert) error {
 		c.queued -= n
 		c.dropped.Add(float64(n))
 	}
-	c.mu.Unlock()
 	if full {
-		c.poke()
+		c.pokeLocked()
 	}
+	c.mu.Unlock()
 	return nil
 }
 
@@ -124,130 +139,137 @@ const (
 	batchEvery = 50 * time.Millisecond
 )
 
-func (c *Client) poke() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// pokeLocked wakes the primary link to send what is new.
+func (c *Client) pokeLocked() {
+	if c.primary != nil {
+		c.primary.poke()
 	}
 }
 
-// Start streams until ctx ends, reconnecting with exponential backoff
-// (1 s to 30 s) while the service is away; then, for up to DrainFor, it
-// goes on until the service has acknowledged every alert sent so far.
+// Start streams until ctx ends, each link reconnecting with exponential
+// backoff (1 s to 30 s) while its replica is away; then, for up to
+// DrainFor, it goes on until the service has acknowledged every alert
+// sent so far.
 func (c *Client) Start(ctx context.Context) {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() { c.reconnect(runCtx) })
+	c.mu.Lock()
+	c.spawn = func(l *link) {
+		if runCtx.Err() == nil {
+			wg.Go(func() { l.run(runCtx) })
+		}
+	}
+	c.addLinkLocked(c.opts.URL)
+	c.mu.Unlock()
 	<-ctx.Done()
 	c.drain(c.opts.DrainFor)
 	stop()
 }
 
-// reconnect keeps a session up until ctx ends.
-func (c *Client) reconnect(ctx context.Context) {
-	backoff := reconnectBackoff()
-	for {
-		start := time.Now()
-		err := c.connect(ctx)
-		c.connected.Set(0)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) > time.Minute {
-			backoff = reconnectBackoff() // it was up a while: start over
-		}
-		in := backoff.Step()
-		c.opts.Log.Warn("stream to the service down; retrying", "err", err, "in", in)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(in):
-		}
+// addLinkLocked links to the replica at url, unless a link to it exists.
+func (c *Client) addLinkLocked(url string) {
+	if _, ok := c.links[url]; ok || url == "" {
+		return
 	}
+	l := &link{c: c, url: url, wake: make(chan struct{}, 1)}
+	c.links[url] = l
+	c.spawn(l)
 }
 
-// reconnectBackoff waits 1 s, then twice as long each time, up to 30 s;
-// the jitter spreads out a thousand agents whose service restarted.
-func reconnectBackoff() wait.Backoff {
-	return wait.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.2, Cap: 30 * time.Second, Steps: math.MaxInt32}
-}
-
-// connect runs one connection until it fails or ctx ends.
-func (c *Client) connect(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pr, pw := io.Pipe()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.URL, pr)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-peregrine-stream")
-	if c.opts.Token != nil {
-		tok, err := c.opts.Token()
-		if err != nil {
-			return fmt.Errorf("read token: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	writeErr := make(chan error, 1)
-	go func() { writeErr <- c.writeLoop(ctx, pw) }()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("service answered %s: %s", resp.Status, b)
-	}
-	c.connected.Set(1)
+// up makes l a link that is up: the primary when there is none.
+func (c *Client) up(l *link) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l.up, l.sent = true, 0
+	c.connected.Inc()
 	c.reconnects.Inc()
-	readErr := c.readLoop(bufio.NewReader(resp.Body))
-	cancel()
-	pw.CloseWithError(context.Canceled)
-	if werr := <-writeErr; readErr == nil || errors.Is(readErr, context.Canceled) {
-		return werr
+	if c.primary == nil {
+		c.primary = l
+		l.poke()
 	}
-	return readErr
 }
 
-// writeLoop says hello, then sends every batch not yet acknowledged
-// (again, after a reconnect) and the new ones as they form.
-func (c *Client) writeLoop(ctx context.Context, w *io.PipeWriter) error {
-	defer w.Close()
-	if err := WriteFrame(w, KindHello, Hello{Node: c.opts.Node, Hostname: c.opts.Hostname}); err != nil {
-		return err
+// down takes l out; when it was the primary, the next link up becomes the
+// primary and sends again whatever is unacknowledged.
+func (c *Client) down(l *link) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !l.up {
+		return
 	}
-	tick := time.NewTicker(batchEvery)
-	defer tick.Stop()
-	var sent uint64 // the last seq written on this connection
-	for {
-		c.mu.Lock()
-		if len(c.open) > 0 {
-			c.cutLocked()
-		}
-		var todo []Alerts
-		for _, b := range c.unacked {
-			if b.Seq > sent {
-				todo = append(todo, b)
+	l.up = false
+	c.connected.Dec()
+	if c.primary != l {
+		return
+	}
+	c.primary = nil
+	for _, other := range c.links {
+		if other.up {
+			c.primary, other.sent = other, 0
+			c.moves.Inc()
+			for _, b := range c.unacked {
+				c.resent.Add(float64(len(b.Alerts)))
 			}
-		}
-		c.mu.Unlock()
-		for _, b := range todo {
-			if err := WriteFrame(w, KindAlerts, b); err != nil {
-				return err
-			}
-			sent = b.Seq
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		case <-c.wake:
+			other.poke()
+			break
 		}
 	}
+}
+
+// linkedBesides is the replicas that links other than l reach now.
+func (c *Client) linkedBesides(l *link) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, other := range c.links {
+		if other != l && other.up && other.replica != "" {
+			out = append(out, other.replica)
+		}
+	}
+	return out
+}
+
+// learn takes a replica's Peers: a link to a replica already linked
+// under another URL is refused (false), and the replicas it names are
+// linked to.
+func (c *Client) learn(l *link, p Peers) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, other := range c.links {
+		if other != l && other.up && p.Replica != "" && other.replica == p.Replica {
+			return false // kept in links, so that its URL is not linked again
+		}
+	}
+	l.replica = p.Replica
+	for _, u := range p.URLs {
+		c.addLinkLocked(u)
+	}
+	return true
+}
+
+// pending is the batches l has to write now: none unless it is the
+// primary; the open batch is cut first.
+func (c *Client) pending(l *link) []Alerts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.primary != l {
+		return nil
+	}
+	if len(c.open) > 0 {
+		c.cutLocked()
+	}
+	var todo []Alerts
+	for _, b := range c.unacked {
+		if b.Seq > l.sent {
+			todo = append(todo, b)
+		}
+	}
+	if len(todo) > 0 {
+		l.sent = todo[len(todo)-1].Seq
+	}
+	return todo
 }
 
 // cutLocked closes the open batch, keeping it until acknowledged.
@@ -266,63 +288,14 @@ func (c *Client) ack(seq uint64) {
 	}
 }
 
-// readLoop takes what the service sends until the stream ends.
-func (c *Client) readLoop(r io.Reader) error {
-	for {
-		kind, payload, err := ReadFrame(r)
-		if err != nil {
-			return err
-		}
-		if err := c.dispatch(kind, payload); err != nil {
-			return err
-		}
-	}
-}
-
-func (c *Client) dispatch(kind byte, payload []byte) error {
-	switch kind {
-	case KindAck:
-		var a ack
-		if err := decode(kind, payload, &a); err != nil {
-			return err
-		}
-		c.ack(a.Seq)
-	case KindAnnounce:
-		var a session.Announcement
-		if err := decode(kind, payload, &a); err != nil {
-			return err
-		}
-		if c.opts.OnAnnounce != nil {
-			c.opts.OnAnnounce(a)
-		}
-	case KindConfirm:
-		var cf session.Confirmation
-		if err := decode(kind, payload, &cf); err != nil {
-			return err
-		}
-		if c.opts.OnConfirm != nil {
-			c.opts.OnConfirm(cf)
-		}
-	case KindPods:
-		var p Pods
-		if err := decode(kind, payload, &p); err != nil {
-			return err
-		}
-		if c.opts.OnPods != nil {
-			c.opts.OnPods(p.Containers)
-		}
-	}
-	return nil
-}
-
 // drain waits, up to timeout, until every alert sent so far is
 // acknowledged.
 func (c *Client) drain(timeout time.Duration) {
-	c.poke()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		c.mu.Lock()
 		n := c.queued
+		c.pokeLocked()
 		c.mu.Unlock()
 		if n == 0 {
 			return

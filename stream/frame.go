@@ -18,6 +18,7 @@ const (
 	KindAnnounce byte = 'n'
 	KindConfirm  byte = 'c'
 	KindPods     byte = 'p'
+	KindPeers    byte = 'r'
 
 	deflated = 0x80
 	// MaxFrame bounds a frame's payload, compressed or not.

@@ -26,7 +26,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	raw := buf.Len()
 	kind, payload, err := ReadFrame(&buf)
 	var gotHello Hello
-	if err != nil || kind != KindHello || decode(kind, payload, &gotHello) != nil || gotHello != small {
+	if err != nil || kind != KindHello || decode(kind, payload, &gotHello) != nil || !cmp.Equal(gotHello, small) {
 		t.Fatalf("hello: %c %v %+v", kind, err, gotHello)
 	}
 	kind, payload, err = ReadFrame(&buf)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,26 +29,46 @@ type PodSource interface {
 // Hub is the service's side: one connection per node. Safe for concurrent
 // use.
 type Hub struct {
-	publish func(*output.Alert)
-	pods    PodSource // nil: no cluster
-	log     *slog.Logger
+	o HubOptions
 
 	mu     sync.Mutex
 	agents map[string]*agentConn
+	seen   map[string]published // by node: the last batch published
 	closed bool
 
-	connected prometheus.Gauge
-	alerts    prometheus.Counter
-	lost      *prometheus.CounterVec
+	connected          prometheus.Gauge
+	alerts, duplicates prometheus.Counter
+	lost               *prometheus.CounterVec
+}
+
+// HubOptions configure a Hub.
+type HubOptions struct {
+	// Publish is called on the goroutine that reads each agent's stream,
+	// so concurrently for several agents.
+	Publish func(*output.Alert)
+	Pods    PodSource // nil: no cluster
+	// Replica names this replica; Peers are the other replicas'
+	// agent-stream URLs. Agents learn both from every stream's first
+	// frames, link to every replica, and drop a second link to one.
+	Replica string
+	Peers   []string
+	Log     *slog.Logger
+}
+
+// published is the last batch of an agent process that was published.
+type published struct {
+	instance string
+	seq      uint64
 }
 
 // agentConn is one agent's stream; out carries frames to write until done
 // is closed (the stream ended or a reconnect replaced it). out is never
 // closed: senders may still hold the connection.
 type agentConn struct {
-	node string
-	out  chan frame
-	done chan struct{}
+	node     string
+	instance string
+	out      chan frame
+	done     chan struct{}
 }
 
 type frame struct {
@@ -56,17 +77,17 @@ type frame struct {
 }
 
 // NewHub publishes the alerts agents send and routes sessions to them.
-// publish is called on the goroutine that reads each agent's stream, so
-// concurrently for several agents.
-func NewHub(publish func(*output.Alert), pods PodSource, reg prometheus.Registerer, log *slog.Logger) *Hub {
-	h := &Hub{publish: publish, pods: pods, log: log, agents: map[string]*agentConn{},
+func NewHub(o HubOptions, reg prometheus.Registerer) *Hub {
+	h := &Hub{o: o, agents: map[string]*agentConn{}, seen: map[string]published{},
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "peregrine_agents_connected", Help: "Node agents streaming to this service."}),
 		alerts: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_agent_alerts_total",
 			Help: "Alerts received from node agents."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_agent_alerts_duplicate_total",
+			Help: "Alerts an agent sent again (after a reconnect) that this replica had published already: dropped."}),
 		lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_agent_messages_lost_total",
 			Help: "Messages for agents that could not be delivered: no agent for the node, or its stream too slow."}, []string{"kind"}),
 	}
-	reg.MustRegister(h.connected, h.alerts, h.lost)
+	reg.MustRegister(h.connected, h.alerts, h.duplicates, h.lost)
 	return h
 }
 
@@ -136,11 +157,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "stream: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	if h.o.Replica != "" && slices.Contains(hello.Linked, h.o.Replica) {
+		http.Error(w, "stream: this agent reaches replica "+h.o.Replica+" on another link", http.StatusConflict)
+		return
+	}
 	if bound := boundNode(r.Context()); bound != "" && hello.Node != bound {
 		http.Error(w, fmt.Sprintf("stream: this agent's credential is for node %q, not %q", bound, hello.Node), http.StatusForbidden)
 		return
 	}
-	c := &agentConn{node: hello.Node, out: make(chan frame, 4096), done: make(chan struct{})}
+	c := &agentConn{node: hello.Node, instance: hello.Instance, out: make(chan frame, 4096), done: make(chan struct{})}
 	if !h.attach(c) {
 		http.Error(w, "stream: the service is stopping", http.StatusServiceUnavailable)
 		return
@@ -157,10 +182,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeLoop(ctx, readDone, w, rc, c)
 		_ = rc.SetReadDeadline(time.Now()) // and the read side stops too
 	}()
-	h.log.Info("agent connected", "node", hello.Node, "hostname", hello.Hostname)
+	h.o.Log.Info("agent connected", "node", hello.Node, "hostname", hello.Hostname)
 	err = h.readLoop(body, c)
 	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
-		h.log.Warn("agent stream ended", "node", hello.Node, "err", err)
+		h.o.Log.Warn("agent stream ended", "node", hello.Node, "err", err)
 	}
 	close(readDone)
 	<-writeDone // the response is written by the handler's time only
@@ -221,14 +246,35 @@ func (h *Hub) readLoop(body io.Reader, c *agentConn) error {
 		if err := decode(kind, payload, &batch); err != nil {
 			return err
 		}
-		for i := range batch.Alerts {
-			h.publish(batch.Alerts[i].alert())
+		if h.firstTime(c, batch.Seq) {
+			for i := range batch.Alerts {
+				h.o.Publish(batch.Alerts[i].alert())
+			}
+			h.alerts.Add(float64(len(batch.Alerts)))
+		} else {
+			h.duplicates.Add(float64(len(batch.Alerts)))
 		}
-		h.alerts.Add(float64(len(batch.Alerts)))
 		if !c.send(frame{KindAck, ack{Seq: batch.Seq}}) {
 			return errors.New("agent not reading its stream")
 		}
 	}
+}
+
+// firstTime records that c's batch seq is published, unless it was
+// already: an agent sends its unacknowledged batches again after a
+// reconnect, and the acknowledgement of one may have been lost.
+func (h *Hub) firstTime(c *agentConn, seq uint64) bool {
+	if c.instance == "" {
+		return true // an agent that does not say who it is: no way to know
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	last := h.seen[c.node]
+	if last.instance == c.instance && seq <= last.seq {
+		return false
+	}
+	h.seen[c.node] = published{c.instance, seq}
+	return true
 }
 
 // writeLoop writes queued frames and the node's pods (at once, then when
@@ -244,7 +290,7 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 		f, changed := h.podsFrame(c.node, &podsVersion)
 		return !changed || write(f)
 	}
-	if !pods() {
+	if !write(frame{KindPeers, Peers{Replica: h.o.Replica, URLs: h.o.Peers}}) || !pods() {
 		return
 	}
 	for {
@@ -283,15 +329,15 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 
 // podsFrame is the node's containers when they changed since *version.
 func (h *Hub) podsFrame(node string, version *uint64) (frame, bool) {
-	if h.pods == nil {
+	if h.o.Pods == nil {
 		return frame{}, false
 	}
-	v := h.pods.NodeVersion(node)
+	v := h.o.Pods.NodeVersion(node)
 	if v == *version {
 		return frame{}, false
 	}
 	*version = v
-	return frame{KindPods, Pods{Containers: h.pods.Node(node)}}, true
+	return frame{KindPods, Pods{Containers: h.o.Pods.Node(node)}}, true
 }
 
 type nodeKey struct{}

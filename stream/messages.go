@@ -12,6 +12,19 @@ import (
 type Hello struct {
 	Node     string `json:"node"`
 	Hostname string `json:"hostname"`
+	// Instance names the agent process: its batches' seqs count from 1 in
+	// each, so a replica tells a batch sent again from a new one.
+	Instance string `json:"instance,omitempty"`
+	// Linked are the replicas the agent reaches on its other links: one of
+	// them refuses this link (409), so that two URLs of one replica do not
+	// make two links that replace each other.
+	Linked []string `json:"linked,omitempty"`
+}
+
+// Peers says which replica answers, and where the others are.
+type Peers struct {
+	Replica string   `json:"replica"` // this replica's id, the same on every link to it
+	URLs    []string `json:"urls"`    // the other replicas' agent-stream URLs
 }
 
 // Alerts is a batch of alerts.

@@ -83,7 +83,7 @@ func TestStream(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	got := &received{rules: map[string]int{}}
 	pods := staticPods{"node-1": {{ID: "c1", Name: "app", Pod: "web", Namespace: "shop"}}}
-	hub := NewHub(got.publish, pods, prometheus.NewRegistry(), log)
+	hub := NewHub(HubOptions{Publish: got.publish, Pods: pods, Log: log}, prometheus.NewRegistry())
 	srv := serve(t, hub, "127.0.0.1:0")
 	addr := srv.Listener.Addr().String()
 	tlsCfg := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
@@ -122,7 +122,7 @@ func TestStream(t *testing.T) {
 	hub.Close()
 	srv.Close()
 	send(300, "during")
-	hub2 := NewHub(got.publish, pods, prometheus.NewRegistry(), log)
+	hub2 := NewHub(HubOptions{Publish: got.publish, Pods: pods, Log: log}, prometheus.NewRegistry())
 	srv2 := serve(t, hub2, addr)
 	defer func() { hub2.Close(); srv2.Close() }()
 	eventually(t, "alerts sent while the service was away", func() bool { return got.count("during") >= 300 })
