@@ -71,6 +71,10 @@ type Agents struct {
 	// server.url would name them: agents learn them from any replica and
 	// link to every one, so that any replica reaches every agent.
 	Peers []string `yaml:"peers"`
+	// PeerService ("namespace/name"), on a cluster, is the Service in
+	// front of the replicas' agent listeners: each replica watches its
+	// EndpointSlices and tells agents the other ready replicas.
+	PeerService string `yaml:"peer_service"`
 }
 
 // ListenerAuth is a listener's TLS and client authentication. Without a

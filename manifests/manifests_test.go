@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,20 +72,38 @@ func TestServerHardening(t *testing.T) {
 
 // shippedConfig loads the configuration in a file's ConfigMap.
 func shippedConfig(t *testing.T, file string) *config.Config {
+	var path string
+	var overrides []string
 	for _, d := range docs(t, file) {
-		if d["kind"] != "ConfigMap" {
-			continue
+		switch d["kind"] {
+		case "ConfigMap":
+			path = filepath.Join(t.TempDir(), "peregrine.yaml")
+			os.WriteFile(path, []byte(d["data"].(map[string]any)["peregrine.yaml"].(string)), 0o600)
+		case "Deployment", "DaemonSet":
+			overrides = optionArgs(podContainers(d, "containers")[0])
 		}
-		path := filepath.Join(t.TempDir(), "peregrine.yaml")
-		os.WriteFile(path, []byte(d["data"].(map[string]any)["peregrine.yaml"].(string)), 0o600)
-		cfg, err := config.Load(path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
 	}
-	t.Fatalf("no ConfigMap in %s", file)
-	return nil
+	if path == "" {
+		t.Fatalf("no ConfigMap in %s", file)
+	}
+	cfg, err := config.Load(path, overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// optionArgs is the -o overrides of a container's args, with $(POD_IP)
+// as the kubelet expands it.
+func optionArgs(c map[string]any) []string {
+	var out []string
+	args := asList(c["args"])
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-o" {
+			out = append(out, strings.ReplaceAll(args[i+1].(string), "$(POD_IP)", "10.0.0.7"))
+		}
+	}
+	return out
 }
 
 // TestShippedConfigs: the configurations in the ConfigMaps load, and every
@@ -92,7 +111,8 @@ func shippedConfig(t *testing.T, file string) *config.Config {
 // the service's own certificates (certificates.secret) or files.
 func TestShippedConfigs(t *testing.T) {
 	srv := shippedConfig(t, "server.yaml")
-	managed := srv.Certificates.Secret != "" && srv.Certificates.Webhook == "peregrine" && len(srv.Certificates.DNSNames) == 3
+	managed := srv.Certificates.Secret != "" && srv.Certificates.Webhook == "peregrine" && len(srv.Certificates.DNSNames) == 4 &&
+		slices.Contains(srv.Certificates.DNSNames, "10.0.0.7") // agents link to each replica by its pod's IP
 	for name, la := range map[string]config.ListenerAuth{"k8s_audit": srv.K8sAudit.ListenerAuth, "agents": srv.Agents.ListenerAuth} {
 		files := la.CertFile != "" && la.ClientCAFile != ""
 		if !files && !managed || len(la.AllowedClientNames) == 0 {
@@ -127,6 +147,7 @@ func TestLeastPrivilege(t *testing.T) {
 		"Role/peregrine-server": {
 			{"[]", "[secrets configmaps]", "[peregrine-ca]", "[get update]"},
 			{"[]", "[secrets configmaps]", "[]", "[create]"},
+			{"[discovery.k8s.io]", "[endpointslices]", "[]", "[list watch]"},
 		},
 	}
 	got := map[string][]rule{}
@@ -214,7 +235,8 @@ func TestKustomization(t *testing.T) {
 		images = append(images, podImages(d)...)
 	}
 	want := map[string]int{"Namespace": 1, "ServiceAccount": 2, "ConfigMap": 2, "ClusterRole": 1, "ClusterRoleBinding": 1,
-		"Role": 1, "RoleBinding": 1, "Deployment": 1, "DaemonSet": 1, "Service": 3, "ValidatingWebhookConfiguration": 1}
+		"Role": 1, "RoleBinding": 1, "Deployment": 1, "DaemonSet": 1, "Service": 3, "ValidatingWebhookConfiguration": 1,
+		"PodDisruptionBudget": 1}
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("kinds (-want +got):\n%s", diff)
 	}

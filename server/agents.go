@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/lifecycle"
 	"github.com/peregrine-sec/peregrine/kube"
 	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/stream"
@@ -34,6 +37,9 @@ func (s *Service) addAgents(c *config.Config, cl cluster, managed *certs.Rotatin
 	}
 	hub := stream.NewHub(stream.HubOptions{Publish: s.outputs.Publish, Pods: src, Replica: s.replica, Peers: a.Peers,
 		Log: o.Log}, o.Registry)
+	if err := s.watchReplicas(a, cl, hub, o); err != nil {
+		return nil, err
+	}
 	ln, err := listen(addr, tlsCfg)
 	if err != nil {
 		return nil, err
@@ -54,6 +60,26 @@ func (s *Service) addAgents(c *config.Config, cl cluster, managed *certs.Rotatin
 	s.agents = newEndpoint("agents", ln, r)
 	s.agents.stopping = hub.Close // streams end; agents keep what was not acknowledged
 	return hub, nil
+}
+
+// watchReplicas, with agents.peer_service, keeps the hub's peers the
+// static ones plus the other ready replicas of that Service.
+func (s *Service) watchReplicas(a config.Agents, cl cluster, hub *stream.Hub, o Options) error {
+	if a.PeerService == "" {
+		return nil
+	}
+	client, err := cl.need("agents.peer_service")
+	if err != nil {
+		return err
+	}
+	ns, name, ok := strings.Cut(a.PeerService, "/")
+	if !ok || ns == "" || name == "" {
+		return fmt.Errorf("agents.peer_service %q: want namespace/name", a.PeerService)
+	}
+	r := &kube.Replicas{Client: client, Namespace: ns, Service: name, Self: o.Hostname, Port: a.ListenPort, Path: a.Endpoint,
+		Log: o.Log, OnChange: func(urls []string) { hub.SetPeers(append(slices.Clone(a.Peers), urls...)) }}
+	s.background = append(s.background, lifecycle.Func(r.Start))
+	return nil
 }
 
 // podSource shows the pod watch to the agents' streams.

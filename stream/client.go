@@ -173,9 +173,18 @@ func (c *Client) addLinkLocked(url string) {
 	if _, ok := c.links[url]; ok || url == "" {
 		return
 	}
-	l := &link{c: c, url: url, wake: make(chan struct{}, 1)}
+	l := &link{c: c, url: url, learned: url != c.opts.URL, wake: make(chan struct{}, 1)}
 	c.links[url] = l
 	c.spawn(l)
+}
+
+// forget drops a learned link, so that its URL may be learned again.
+func (c *Client) forget(l *link) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.links[l.url] == l {
+		delete(c.links, l.url)
+	}
 }
 
 // up makes l a link that is up: the primary when there is none.
@@ -231,15 +240,15 @@ func (c *Client) linkedBesides(l *link) []string {
 	return out
 }
 
-// learn takes a replica's Peers: a link to a replica already linked
-// under another URL is refused (false), and the replicas it names are
-// linked to.
+// learn takes a replica's Peers: a link to a replica another link up
+// reaches already is refused (false: it ends, and tries again later), and
+// the replicas it names are linked to.
 func (c *Client) learn(l *link, p Peers) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, other := range c.links {
 		if other != l && other.up && p.Replica != "" && other.replica == p.Replica {
-			return false // kept in links, so that its URL is not linked again
+			return false
 		}
 	}
 	l.replica = p.Replica

@@ -31,10 +31,12 @@ type PodSource interface {
 type Hub struct {
 	o HubOptions
 
-	mu     sync.Mutex
-	agents map[string]*agentConn
-	seen   map[string]published // by node: the last batch published
-	closed bool
+	mu           sync.Mutex
+	agents       map[string]*agentConn
+	seen         map[string]published // by node: the last batch published
+	peers        []string             // as o.Peers, then SetPeers
+	peersVersion uint64
+	closed       bool
 
 	connected          prometheus.Gauge
 	alerts, duplicates prometheus.Counter
@@ -78,7 +80,7 @@ type frame struct {
 
 // NewHub publishes the alerts agents send and routes sessions to them.
 func NewHub(o HubOptions, reg prometheus.Registerer) *Hub {
-	h := &Hub{o: o, agents: map[string]*agentConn{}, seen: map[string]published{},
+	h := &Hub{o: o, agents: map[string]*agentConn{}, seen: map[string]published{}, peers: o.Peers, peersVersion: 1,
 		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "peregrine_agents_connected", Help: "Node agents streaming to this service."}),
 		alerts: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_agent_alerts_total",
 			Help: "Alerts received from node agents."}),
@@ -89,6 +91,28 @@ func NewHub(o HubOptions, reg prometheus.Registerer) *Hub {
 	}
 	reg.MustRegister(h.connected, h.alerts, h.duplicates, h.lost)
 	return h
+}
+
+// SetPeers replaces the other replicas' URLs (found in the cluster, as
+// they come and go); every stream is told within a second.
+func (h *Hub) SetPeers(urls []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !slices.Equal(h.peers, urls) {
+		h.peers = slices.Clone(urls)
+		h.peersVersion++
+	}
+}
+
+// peersFrame is the Peers message when it changed since *version.
+func (h *Hub) peersFrame(version *uint64) (frame, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if *version == h.peersVersion {
+		return frame{}, false
+	}
+	*version = h.peersVersion
+	return frame{KindPeers, Peers{Replica: h.o.Replica, URLs: h.peers}}, true
 }
 
 // Close ends every stream and refuses new ones (the service is stopping:
@@ -277,20 +301,23 @@ func (h *Hub) firstTime(c *agentConn, seq uint64) bool {
 	return true
 }
 
-// writeLoop writes queued frames and the node's pods (at once, then when
+// writeLoop writes queued frames, the replicas and the node's pods (at once, then when
 // they changed: checked every second and before each announcement), until
 // the stream ends; when the agent has stopped sending
 // (readDone), what is queued (the last acks) is written first.
 func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writer, rc *http.ResponseController, c *agentConn) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var podsVersion uint64
+	var podsVersion, peersVersion uint64
 	write := func(f frame) bool { return WriteFrame(w, f.kind, f.v) == nil && rc.Flush() == nil }
-	pods := func() bool { // the node's containers, when they changed
-		f, changed := h.podsFrame(c.node, &podsVersion)
-		return !changed || write(f)
+	changed := func() bool { // the replicas, then the node's containers, when they changed
+		if f, ok := h.peersFrame(&peersVersion); ok && !write(f) {
+			return false
+		}
+		f, ok := h.podsFrame(c.node, &podsVersion)
+		return !ok || write(f)
 	}
-	if !write(frame{KindPeers, Peers{Replica: h.o.Replica, URLs: h.o.Peers}}) || !pods() {
+	if !changed() {
 		return
 	}
 	for {
@@ -302,7 +329,7 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 		case f := <-c.out:
 			// An announcement never overtakes the pod it is about: the
 			// agent describes the container when the process starts.
-			if f.kind == KindAnnounce && !pods() {
+			if f.kind == KindAnnounce && !changed() {
 				return
 			}
 			if !write(f) {
@@ -320,7 +347,7 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 				}
 			}
 		case <-tick.C:
-			if !pods() {
+			if !changed() {
 				return
 			}
 		}

@@ -18,9 +18,10 @@ import (
 // link is the client's stream to one replica. Its fields but url, c and
 // wake are guarded by the client's lock.
 type link struct {
-	c    *Client
-	url  string
-	wake chan struct{}
+	c       *Client
+	url     string
+	learned bool // from a replica's Peers, not configured: forgotten when it stays unreachable
+	wake    chan struct{}
 
 	up      bool
 	sent    uint64 // the last batch written on the current connection
@@ -37,20 +38,39 @@ func (l *link) poke() {
 	}
 }
 
-// run keeps the link up until ctx ends.
+// forgetAfter is how long a learned link may fail to reach its replica
+// before it is dropped: the replica is gone (a pod's IP is not reused for
+// it); a replica still there names it again in its next Peers.
+const forgetAfter = 2 * time.Minute
+
+// run keeps the link up until ctx ends. A link refused as a second one
+// to its replica tries again at the slowest pace: the link that reaches
+// that replica may go, and then this one is wanted.
 func (l *link) run(ctx context.Context) {
 	backoff := reconnectBackoff()
+	alive := time.Now() // when the replica last answered
 	for {
 		start := time.Now()
-		err := l.connect(ctx)
-		if ctx.Err() != nil || errors.Is(err, errSecondLink) {
+		wasUp, err := l.connect(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if wasUp || errors.Is(err, errSecondLink) {
+			alive = time.Now()
+		} else if l.learned && time.Since(alive) > forgetAfter {
+			l.c.forget(l)
+			l.c.opts.Log.Info("replica unreachable; link dropped", "url", l.url, "err", err)
 			return
 		}
 		if time.Since(start) > time.Minute {
 			backoff = reconnectBackoff() // it was up a while: start over
 		}
 		in := backoff.Step()
-		l.c.opts.Log.Warn("stream to the service down; retrying", "url", l.url, "err", err, "in", in)
+		if errors.Is(err, errSecondLink) { // expected: the replica is reached already
+			l.c.opts.Log.Debug("second link to a replica refused; retrying", "url", l.url, "in", in)
+		} else {
+			l.c.opts.Log.Warn("stream to the service down; retrying", "url", l.url, "err", err, "in", in)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -65,14 +85,15 @@ func reconnectBackoff() wait.Backoff {
 	return wait.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.2, Cap: 30 * time.Second, Steps: math.MaxInt32}
 }
 
-// connect runs one connection until it fails or ctx ends.
-func (l *link) connect(ctx context.Context) error {
+// connect runs one connection until it fails or ctx ends; up says
+// whether the replica took it.
+func (l *link) connect(ctx context.Context) (up bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pr, pw := io.Pipe()
 	req, err := l.request(ctx, pr)
 	if err != nil {
-		return err
+		return false, err
 	}
 	writeErr := make(chan error, 1)
 	go func() { writeErr <- l.writeLoop(ctx, pw) }()
@@ -89,7 +110,7 @@ func (l *link) connect(ctx context.Context) error {
 		cancel()
 		pr.CloseWithError(err) // the hello may wait for a reader
 		<-writeErr
-		return err
+		return false, err
 	}
 	defer resp.Body.Close()
 	l.c.up(l)
@@ -98,9 +119,9 @@ func (l *link) connect(ctx context.Context) error {
 	cancel()
 	pw.CloseWithError(context.Canceled)
 	if werr := <-writeErr; readErr == nil || errors.Is(readErr, context.Canceled) {
-		return werr
+		return true, werr
 	}
-	return readErr
+	return true, readErr
 }
 
 // request is the stream's POST, with the token read now: a projected

@@ -26,7 +26,8 @@ type replica struct {
 	url string
 }
 
-// TestReplicas: an agent given one replica links to the other it names,
+// TestReplicas: an agent given one replica links to the others it names
+// (then and later),
 // takes announcements from either, sends alerts up one; when that one
 // dies, the other gets the alerts it had not acknowledged and the new
 // ones, and none is lost. A peer list naming a replica already linked,
@@ -55,6 +56,17 @@ func TestReplicas(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	eventually(t, "links to both replicas", func() bool { return testutil.ToFloat64(cl.connected) == 2 })
+	// A third replica starts; a learns of it (as from the cluster) and
+	// tells the agent, which links to it.
+	srvC := serve(t, nil, "127.0.0.1:0")
+	c := newReplica("c", srvC.URL+"/agent/v1/stream", nil, log)
+	srvC.Config.Handler = c.hub
+	a.hub.SetPeers([]string{urlB, c.url})
+	eventually(t, "a link to the third replica", func() bool { return testutil.ToFloat64(cl.connected) == 3 })
+	c.hub.Close()
+	srvC.CloseClientConnections()
+	srvC.Close()
+	eventually(t, "the third replica gone", func() bool { return testutil.ToFloat64(cl.connected) == 2 })
 	for _, r := range []*replica{a, b} {
 		eventually(t, "an announcement from "+r.hub.o.Replica, func() bool {
 			return r.hub.Announce(session.Announcement{ID: "from-" + r.hub.o.Replica, Node: "node-1"})

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,7 @@ func writeOverlay(t *testing.T, alertsURL string) string {
 			map[string]any{"target": map[string]any{"kind": "ConfigMap", "name": "peregrine-agent-config"},
 				"patch": configPatch(t, "agent.yaml", "")},
 			map[string]any{"target": map[string]any{"kind": "Deployment", "name": "peregrine-server"}, "patch": mountRules},
+			map[string]any{"target": map[string]any{"kind": "Deployment", "name": "peregrine-server"}, "patch": certNamesPatch(t)},
 			map[string]any{"target": map[string]any{"kind": "DaemonSet", "name": "peregrine-agent"}, "patch": mountRules},
 		},
 		"configMapGenerator": []any{map[string]any{"name": "peregrine-e2e-rules", "namespace": "peregrine",
@@ -118,6 +120,43 @@ func e2eRules(t *testing.T) []byte {
 	return append(append(builtin, '\n'), extra...)
 }
 
+// certNamesPatch adds serviceIP (the apiserver posts audit batches to it)
+// to the names the service's certificate carries, which the Deployment's
+// args set.
+func certNamesPatch(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(moduleRoot(), "manifests", "server.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		var d struct {
+			Kind string `yaml:"kind"`
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Args []string `yaml:"args"`
+						} `yaml:"containers"`
+					} `yaml:"spec"`
+				} `yaml:"template"`
+			} `yaml:"spec"`
+		}
+		if yaml.Unmarshal([]byte(doc), &d) != nil || d.Kind != "Deployment" {
+			continue
+		}
+		for i, a := range d.Spec.Template.Spec.Containers[0].Args {
+			if strings.HasPrefix(a, "certificates.dns_names=[") {
+				patch, _ := yaml.Marshal([]any{map[string]any{"op": "replace", "path": fmt.Sprintf("/spec/template/spec/containers/0/args/%d", i),
+					"value": strings.TrimSuffix(a, "]") + "," + serviceIP + "]"}})
+				return string(patch)
+			}
+		}
+	}
+	t.Fatal("the service's Deployment sets no certificate names")
+	return ""
+}
+
 // configPatch replaces the configuration in a shipped ConfigMap with one
 // that loads the test's rules and, for the service (alertsURL set), whose
 // certificate also names serviceIP and whose alerts also go to alertsURL.
@@ -142,8 +181,6 @@ func configPatch(t *testing.T, file, alertsURL string) string {
 	cfg["rules_files"] = []string{"/etc/peregrine/rules/rules.yaml"}
 	cfg["rule_matching"] = "all" // the test's rules fire beside the built-in ones
 	if alertsURL != "" {
-		certs := cfg["certificates"].(map[string]any)
-		certs["dns_names"] = append(certs["dns_names"].([]any), serviceIP)
 		cfg["http_output"] = map[string]any{"enabled": true, "url": alertsURL}
 	}
 	text, _ := yaml.Marshal(cfg)
@@ -259,7 +296,7 @@ func (c *cluster) waitLog(t *testing.T, timeout time.Duration, subs ...string) s
 	t.Helper()
 	var logs string
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		logs, _ = c.kubectl("admin", "-n", "peregrine", "logs", "deployment/peregrine-server")
+		logs = c.serviceLogs(-1)
 		for _, l := range strings.Split(logs, "\n") {
 			if testenv.ContainsAll(l, subs) {
 				return l
@@ -270,13 +307,24 @@ func (c *cluster) waitLog(t *testing.T, timeout time.Duration, subs ...string) s
 	return ""
 }
 
+// serviceSelector selects the service's replicas.
+const serviceSelector = "app.kubernetes.io/name=peregrine-server"
+
+// serviceLogs is what every replica of the service wrote, the last tail
+// lines of each (-1: all): an agent's alerts reach whichever replica its
+// stream is up to.
+func (c *cluster) serviceLogs(tail int) string {
+	logs, _ := c.kubectl("admin", "-n", "peregrine", "logs", "-l", serviceSelector, "--tail="+strconv.Itoa(tail))
+	return logs
+}
+
 // dumpOnFailure shows what the cluster and Peregrine said.
 func (c *cluster) dumpOnFailure(t *testing.T) {
 	if !t.Failed() {
 		return
 	}
 	for _, args := range [][]string{{"get", "pods", "-A", "-o", "wide"}, {"-n", "peregrine", "describe", "pods"},
-		{"-n", "peregrine", "logs", "deployment/peregrine-server", "--tail=80"},
+		{"-n", "peregrine", "logs", "-l", serviceSelector, "--prefix", "--tail=80"},
 		{"-n", "peregrine", "logs", "daemonset/peregrine-agent", "--tail=80"}} {
 		out, _ := c.kubectl("admin", args...)
 		t.Logf("kubectl %s:\n%s", strings.Join(args, " "), tail([]byte(out), 6000))
@@ -307,7 +355,7 @@ func (c *cluster) checkAttribution(t *testing.T) {
 	// no read but alice's one is attributed.
 	c.waitLog(t, 30*time.Second, `"rule":"E2E shadow read"`, `"k8s.exec.user":null`)
 	time.Sleep(6 * time.Second) // past exec_sessions.wait, so that held alerts are out
-	logs, _ := c.kubectl("admin", "-n", "peregrine", "logs", "deployment/peregrine-server")
+	logs := c.serviceLogs(-1)
 	n := 0
 	for _, l := range strings.Split(logs, "\n") {
 		if testenv.ContainsAll(l, []string{`"rule":"E2E shadow read"`, `"k8s.exec.user":"alice"`}) {
@@ -366,12 +414,12 @@ type logLine struct {
 	at   time.Time
 }
 
-// follow streams the service's output from now on, each line with when
-// it was read.
+// follow streams the output of every replica of the service from now on,
+// each line with when it was read.
 func (c *cluster) follow(t *testing.T) <-chan logLine {
 	t.Helper()
 	cmd := exec.Command("kubectl", "--kubeconfig", c.env["KUBECONFIG"], "-n", "peregrine", "logs", "-f",
-		"deployment/peregrine-server", "--since=1s")
+		"-l", serviceSelector, "--since=1s")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
