@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -48,6 +50,23 @@ func WatchPods(client kubernetes.Interface) *Pods {
 	p := NewPods()
 	p.client = client
 	return p
+}
+
+// Fetch reads a pod from the apiserver and indexes it now, for when the
+// watch has not brought it yet: it lags behind the apiserver for a pod
+// just started, and for longer while it reconnects after the apiserver
+// restarted.
+func (p *Pods) Fetch(ctx context.Context, namespace, name string) error {
+	if p.client == nil {
+		return errors.New("fetch pod: no cluster client")
+	}
+	pod, err := p.client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("get pod %s/%s: %w", namespace, name, err)
+	}
+	trimmed, _ := trim(pod)
+	p.set(trimmed)
+	return nil
 }
 
 // Start watches pods until ctx ends.

@@ -36,9 +36,10 @@ type sessionRouter struct {
 
 // pendingAnnouncement is one the pod watch could not place yet.
 type pendingAnnouncement struct {
-	a      session.Announcement
-	source string
-	until  time.Time
+	a       session.Announcement
+	source  string
+	until   time.Time
+	fetched bool // its pod was read from the apiserver already
 }
 
 // streamingAgents reaches the agents of other nodes.
@@ -100,6 +101,7 @@ func (r *sessionRouter) Start(ctx context.Context) {
 		case <-r.wake:
 		}
 		for r.retry(time.Now(), false) > 0 {
+			r.fetchPending(ctx)
 			select {
 			case <-ctx.Done():
 			case <-time.After(r.resolveEvery):
@@ -108,6 +110,27 @@ func (r *sessionRouter) Start(ctx context.Context) {
 				break
 			}
 		}
+	}
+}
+
+// fetchPending reads from the apiserver, once, the pods of the pending
+// announcements: the next retry finds them even when the watch lags.
+func (r *sessionRouter) fetchPending(ctx context.Context) {
+	r.mu.Lock()
+	var pods [][2]string
+	for i := range r.pending {
+		if p := &r.pending[i]; !p.fetched {
+			p.fetched = true
+			pods = append(pods, [2]string{p.a.Namespace, p.a.Pod})
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range slices.Compact(pods) {
+		fetchCtx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := r.pods.Fetch(fetchCtx, p[0], p[1]); err != nil {
+			r.log.Debug("exec session's pod not read", "err", err)
+		}
+		cancel()
 	}
 }
 

@@ -235,6 +235,7 @@ func TestInstallOnRealNode(t *testing.T) {
 	// The pod watch knows the pod once the container's own reads carry its
 	// name (after the apiserver restart the watch takes a while to return).
 	c.waitLog(t, time.Minute, `"rule":"E2E shadow read"`, `"k8s.pod.name":"app"`)
+	c.waitAgentLinked(t)
 	if out, err := c.kubectl("alice", "-n", "shop", "exec", "app", "--", "sh", "-c", "cat /etc/shadow"); err != nil {
 		t.Fatalf("alice's exec: %v\n%s", err, out)
 	}
@@ -329,6 +330,52 @@ func (c *cluster) dumpOnFailure(t *testing.T) {
 		out, _ := c.kubectl("admin", args...)
 		t.Logf("kubectl %s:\n%s", strings.Join(args, " "), tail([]byte(out), 6000))
 	}
+	// Each replica's view of the agents and of the sessions it routed.
+	for pod, m := range c.replicaMetrics("peregrine_exec_sessions_total", "peregrine_agents_connected",
+		"peregrine_agent_messages_lost_total") {
+		t.Logf("%s metrics:\n%s", pod, strings.Join(m, "\n"))
+	}
+}
+
+// replicaMetrics is, for each replica of the service, its metrics lines
+// that start with one of prefixes (read through the apiserver's proxy).
+func (c *cluster) replicaMetrics(prefixes ...string) map[string][]string {
+	out := map[string][]string{}
+	names, _ := c.kubectl("admin", "-n", "peregrine", "get", "pods", "-l", serviceSelector, "-o", "name")
+	for _, pod := range strings.Fields(names) {
+		pod = strings.TrimPrefix(pod, "pod/")
+		m, _ := c.kubectl("admin", "get", "--raw", "/api/v1/namespaces/peregrine/pods/"+pod+":8765/proxy/metrics")
+		out[pod] = []string{}
+		for _, l := range strings.Split(m, "\n") {
+			for _, p := range prefixes {
+				if strings.HasPrefix(l, p) {
+					out[pod] = append(out[pod], l)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// waitAgentLinked waits until the node's agent streams to every replica
+// of the service: any of them may admit the next exec. An agent links to
+// the replicas it learns of from the one it reached first.
+func (c *cluster) waitAgentLinked(t *testing.T) {
+	t.Helper()
+	var got map[string][]string
+	start := time.Now()
+	defer func() { t.Logf("the agent streams to every replica (waited %s)", time.Since(start).Round(time.Second)) }()
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		got = c.replicaMetrics("peregrine_agents_connected ")
+		linked := len(got) > 1
+		for _, m := range got {
+			linked = linked && slices.Equal(m, []string{"peregrine_agents_connected 1"})
+		}
+		if linked {
+			return
+		}
+	}
+	t.Fatalf("the agent does not stream to every replica: %v", got)
 }
 
 // checkAttribution: the read by alice's exec carries who, which session,
