@@ -56,5 +56,7 @@
 // An agent that reaches no replica buffers, bounded and counted, as with
 // one. A replica that is not linked to the node's agent when it admits an
 // exec counts it as no_agent in peregrine_exec_sessions_total; the
-// process then has no k8s.exec.* fields.
+// process then has no k8s.exec.* fields. That happens while a link is in
+// its backoff (up to 30 s): after its replica restarted, or after the
+// apiserver could not review the agent's token (its own restart).
 package stream
