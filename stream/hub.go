@@ -336,20 +336,27 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 				return
 			}
 		case <-readDone:
-			for {
-				select {
-				case f := <-c.out:
-					if !write(f) {
-						return
-					}
-				default:
-					return
-				}
-			}
+			writeQueued(c, write)
+			return
 		case <-tick.C:
 			if !changed() {
 				return
 			}
+		}
+	}
+}
+
+// writeQueued writes what is queued for c (the last acks), until a write
+// fails.
+func writeQueued(c *agentConn, write func(frame) bool) {
+	for {
+		select {
+		case f := <-c.out:
+			if !write(f) {
+				return
+			}
+		default:
+			return
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/peregrine-sec/peregrine/kube"
 	"github.com/peregrine-sec/peregrine/manifests"
@@ -30,15 +29,11 @@ func auditConfigCmd() *cobra.Command {
 				_, err := cmd.OutOrStdout().Write(manifests.AuditPolicy)
 				return err
 			}
-			cfg, ok, err := kube.Config(kubeconfig)
+			client, err := kube.NewClient(kubeconfig)
 			if err != nil {
 				return err
-			} else if !ok {
+			} else if client == nil {
 				return fmt.Errorf("no cluster: give --kubeconfig")
-			}
-			client, err := kubernetes.NewForConfig(cfg)
-			if err != nil {
-				return fmt.Errorf("kubernetes client: %w", err)
 			}
 			kc, err := kube.AuditKubeconfig(cmd.Context(), client, a)
 			if err != nil {
