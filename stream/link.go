@@ -44,8 +44,8 @@ func (l *link) poke() {
 const forgetAfter = 2 * time.Minute
 
 // run keeps the link up until ctx ends. A link refused as a second one
-// to its replica tries again at the slowest pace: the link that reaches
-// that replica may go, and then this one is wanted.
+// to its replica keeps trying, with the backoff growing to 30 s: the link
+// that reaches that replica may go, and then this one is wanted.
 func (l *link) run(ctx context.Context) {
 	backoff := reconnectBackoff()
 	alive := time.Now() // when the replica last answered
