@@ -2,6 +2,7 @@ package audit
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fastjson"
@@ -170,14 +171,16 @@ func Text(v *fastjson.Value) (string, bool) { return text(v) }
 
 func wholeJSON(e *Event) (string, bool) { return string(e.v.MarshalTo(nil)), true }
 
-// rawTime is the event time in nanoseconds, read as a number so that
-// "jevt.rawtime exists" (a common always-true macro) costs no formatting.
+// rawTime is the event time in nanoseconds, as text: the catalogue types
+// it CHARBUF, as the plugin does, so that it compares as a string. Has
+// spares "jevt.rawtime exists" (a common always-true macro) the
+// formatting.
 func rawTime(arg string) (acc, bool) {
-	return acc{Kind: engine.KindInt, Int: func(e *Event) (int64, bool) {
-		t := e.Time()
-		if !valid(e) || t.IsZero() {
-			return 0, false
+	has := func(e *Event) bool { return valid(e) && !e.Time().IsZero() }
+	return acc{Kind: engine.KindString, Has: has, Str: func(e *Event) (string, bool) {
+		if !has(e) {
+			return "", false
 		}
-		return t.UnixNano(), true
+		return strconv.FormatInt(e.Time().UnixNano(), 10), true
 	}}, arg == ""
 }

@@ -35,6 +35,9 @@ type Accessor[E any] struct {
 	// accessors (filter-only fd.ip, fd.port, fd.net); the other functions
 	// then read the first, for outputs.
 	Either []Accessor[E]
+	// Has, when set, tells whether the event has a value without reading
+	// it: "exists" then costs no formatting.
+	Has func(*E) bool
 	// Compare, when set, compiles the field's checks against constant
 	// values itself: for fields whose values are not compared as text
 	// (fd.sip.name = a domain holds when the domain resolves to fd.sip).

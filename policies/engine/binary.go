@@ -3,9 +3,9 @@ package engine
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 
 	"github.com/peregrine-sec/peregrine/policies/condition"
+	"github.com/peregrine-sec/peregrine/policies/fields"
 )
 
 func rhsValues(r condition.Expr) ([]string, bool) {
@@ -148,13 +148,11 @@ func stringMatcher(n *condition.BinaryCheck, vals []string) (strMatcher, error) 
 }
 
 // listCheck: for a list field, "in" holds when every value is in the set
-// and "intersects" when any is; no values means absent (false).
+// and "intersects" when any is; no values means absent (false). The
+// loader allows no other operator on a list field.
 func listCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) {
 	set := newStrSet(vals)
 	all := op == "in"
-	if op != "in" && op != "intersects" {
-		return nil, fmt.Errorf("list filter only supports operators 'exists', 'in' and 'intersects'")
-	}
 	return func(ev *E) bool {
 		k := acc.N(ev)
 		if k == 0 {
@@ -169,6 +167,7 @@ func listCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error
 	}, nil
 }
 
+// parseInt reads a literal of a numeric field, booleans as 1 and 0.
 func parseInt(v string) (int64, error) {
 	switch v {
 	case "true":
@@ -176,11 +175,7 @@ func parseInt(v string) (int64, error) {
 	case "false":
 		return 0, nil
 	}
-	if n, err := strconv.ParseInt(v, 0, 64); err == nil {
-		return n, nil
-	}
-	u, err := strconv.ParseUint(v, 0, 64)
-	return int64(u), err
+	return fields.ParseInt(v)
 }
 
 func intCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) {
@@ -217,13 +212,9 @@ func intCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error)
 func ipCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) {
 	nets := make([]netip.Prefix, len(vals))
 	for i, v := range vals {
-		p, err := netip.ParsePrefix(v)
+		p, err := fields.ParseNet(v)
 		if err != nil {
-			a, aerr := netip.ParseAddr(v)
-			if aerr != nil {
-				return nil, fmt.Errorf("could not parse '%s' as an ip address or network", v)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
+			return nil, fmt.Errorf("could not parse '%s' as an ip address or network", v)
 		}
 		nets[i] = p
 	}
@@ -235,13 +226,11 @@ func ipCheck[E any](acc Accessor[E], op string, vals []string) (pred[E], error) 
 		}
 		return false
 	}
-	switch op {
-	case "=", "==", "in", "intersects", "pmatch":
-		return func(ev *E) bool { a, ok := acc.IP(ev); return ok && in(a) }, nil
-	case "!=":
+	// The loader allows =, ==, in, intersects, pmatch and != on addresses.
+	if op == "!=" {
 		return func(ev *E) bool { a, ok := acc.IP(ev); return ok && !in(a) }, nil
 	}
-	return nil, fmt.Errorf("'%s' operator not supported for ip address filters", op)
+	return func(ev *E) bool { a, ok := acc.IP(ev); return ok && in(a) }, nil
 }
 
 // dynamic compiles a check whose right side is a field (val) or a

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/peregrine-sec/peregrine/policies/condition"
 	"github.com/peregrine-sec/peregrine/policies/fields"
@@ -141,14 +142,41 @@ func (c *compiler[E]) accessor(e condition.Expr) (Accessor[E], error) {
 			c.missing = append(c.missing, fd.Name)
 			return absent[E](), nil
 		}
-		return acc, nil
+		return acc, c.fits(fd, acc)
 	case *condition.Transformer:
 		return c.transformer(n)
 	}
 	return Accessor[E]{}, fmt.Errorf("expected a field, got %s", condition.String(e))
 }
 
+// fits checks that the source reads a field as its catalogue types it:
+// the loader (rules/check.go) has checked every operator and literal
+// against that type, and the engine compiles on that word alone.
+func (c *compiler[E]) fits(fd *fields.Field, acc Accessor[E]) error {
+	var want []Kind
+	switch {
+	case acc.Compare != nil:
+		return nil // it compiles its checks itself
+	case fd.Type == fields.IPAddr || fd.Type == fields.IPNet:
+		want = []Kind{KindIP}
+	case fd.Type.Numeric():
+		want = []Kind{KindInt}
+	case fd.Has(fields.IsList):
+		want = []Kind{KindList}
+	default:
+		want = []Kind{KindString, KindBytes, KindAny}
+	}
+	if !slices.Contains(want, acc.Kind) {
+		return fmt.Errorf("source %s reads %s as accessor kind %d, which its catalogue type %s does not allow",
+			c.src.Name(), fd.Name, acc.Kind, fd.Type)
+	}
+	return nil
+}
+
 func exists[E any](acc Accessor[E]) pred[E] {
+	if acc.Has != nil {
+		return acc.Has
+	}
 	switch acc.Kind {
 	case KindInt:
 		return func(ev *E) bool { _, ok := acc.Int(ev); return ok }

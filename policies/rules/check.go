@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,19 +209,13 @@ func (c *checker) value(v string, typ fields.Type, p condition.Pos) {
 	case fields.Bool:
 		ok = v == "true" || v == "false"
 	case fields.Int64, fields.Int32, fields.Int16, fields.Uint64, fields.Uint32, fields.RelTime, fields.AbsTime, fields.Port:
-		_, err := strconv.ParseInt(v, 0, 64)
-		if err != nil {
-			_, err = strconv.ParseUint(v, 0, 64)
-		}
+		_, err := fields.ParseInt(v)
 		ok = err == nil
 	case fields.Double:
 		_, err := strconv.ParseFloat(v, 64)
 		ok = err == nil
 	case fields.IPAddr, fields.IPNet:
-		_, err := netip.ParseAddr(v)
-		if err != nil {
-			_, err = netip.ParsePrefix(v)
-		}
+		_, err := fields.ParseNet(v)
 		ok = err == nil
 	}
 	if !ok {
