@@ -58,6 +58,7 @@ type Client struct {
 	unacked []Alerts // sent or to send, oldest first
 	queued  int      // alerts in open and unacked
 	seq     uint64
+	written uint64           // the last batch written on any link: one at or below it is sent again
 	links   map[string]*link // by URL
 	primary *link            // the up link alerts go through; nil: none is up
 	spawn   func(*link)      // runs a link until the client stops; nil before Start
@@ -85,7 +86,7 @@ func NewClient(o ClientOptions, reg prometheus.Registerer) *Client {
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_reconnects_total",
 			Help: "Times a link to a replica was (re)established."}),
 		resent: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_alerts_resent_total",
-			Help: "Alerts sent again to another replica after the one they went to went away unacknowledged; a replica that had published them before dying makes these duplicates."}),
+			Help: "Alerts sent again because the link they went up on ended before they were acknowledged; a replica that had published them makes these duplicates (dropped when it is the same replica)."}),
 		moves: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_primary_changes_total",
 			Help: "Times the link alerts go up moved to another replica."}),
 	}
@@ -218,9 +219,6 @@ func (c *Client) down(l *link) {
 		if other.up {
 			c.primary, other.sent = other, 0
 			c.moves.Inc()
-			for _, b := range c.unacked {
-				c.resent.Add(float64(len(b.Alerts)))
-			}
 			other.poke()
 			break
 		}
@@ -273,10 +271,14 @@ func (c *Client) pending(l *link) []Alerts {
 	for _, b := range c.unacked {
 		if b.Seq > l.sent {
 			todo = append(todo, b)
+			if b.Seq <= c.written {
+				c.resent.Add(float64(len(b.Alerts)))
+			}
 		}
 	}
 	if len(todo) > 0 {
 		l.sent = todo[len(todo)-1].Seq
+		c.written = max(c.written, l.sent)
 	}
 	return todo
 }
