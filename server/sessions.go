@@ -100,14 +100,11 @@ func (r *sessionRouter) Start(ctx context.Context) {
 			return
 		case <-r.wake:
 		}
-		for r.retry(time.Now(), false) > 0 {
+		for r.retry(time.Now(), false) > 0 && ctx.Err() == nil {
 			r.fetchPending(ctx)
 			select {
 			case <-ctx.Done():
 			case <-time.After(r.resolveEvery):
-			}
-			if ctx.Err() != nil {
-				break
 			}
 		}
 	}
@@ -117,15 +114,15 @@ func (r *sessionRouter) Start(ctx context.Context) {
 // announcements: the next retry finds them even when the watch lags.
 func (r *sessionRouter) fetchPending(ctx context.Context) {
 	r.mu.Lock()
-	var pods [][2]string
+	pods := map[[2]string]bool{} // namespace, name
 	for i := range r.pending {
 		if p := &r.pending[i]; !p.fetched {
 			p.fetched = true
-			pods = append(pods, [2]string{p.a.Namespace, p.a.Pod})
+			pods[[2]string{p.a.Namespace, p.a.Pod}] = true
 		}
 	}
 	r.mu.Unlock()
-	for _, p := range slices.Compact(pods) {
+	for p := range pods {
 		fetchCtx, cancel := context.WithTimeout(ctx, time.Second)
 		if err := r.pods.Fetch(fetchCtx, p[0], p[1]); err != nil {
 			r.log.Debug("exec session's pod not read", "err", err)
