@@ -19,6 +19,10 @@ const (
 	KindAny                // N and At: several values, any of which may match (proc.aname)
 )
 
+var kindNames = [...]string{KindString: "string", KindInt: "int", KindIP: "ip", KindBytes: "bytes", KindList: "list", KindAny: "any"}
+
+func (k Kind) String() string { return kindNames[k] }
+
 // Accessor reads one field (with its argument) from events of type E. The
 // functions report false when the event has no value for the field.
 type Accessor[E any] struct {

@@ -167,7 +167,7 @@ func (c *compiler[E]) fits(fd *fields.Field, acc Accessor[E]) error {
 		want = []Kind{KindString, KindBytes, KindAny}
 	}
 	if !slices.Contains(want, acc.Kind) {
-		return fmt.Errorf("source %s reads %s as accessor kind %d, which its catalogue type %s does not allow",
+		return fmt.Errorf("source %s reads %s as %s, which its catalogue type %s does not allow",
 			c.src.Name(), fd.Name, acc.Kind, fd.Type)
 	}
 	return nil
