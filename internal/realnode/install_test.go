@@ -403,14 +403,14 @@ func (c *cluster) checkAttribution(t *testing.T) {
 	c.waitLog(t, 30*time.Second, `"rule":"E2E shadow read"`, `"k8s.exec.user":null`)
 	time.Sleep(6 * time.Second) // past exec_sessions.wait, so that held alerts are out
 	logs := c.serviceLogs(-1)
-	n := 0
+	var alices []string
 	for _, l := range strings.Split(logs, "\n") {
 		if testenv.ContainsAll(l, []string{`"rule":"E2E shadow read"`, `"k8s.exec.user":"alice"`}) {
-			n++
+			alices = append(alices, l)
 		}
 	}
-	if n != 1 { // the container reads every 2 s: a misattributed read would be counted here
-		t.Errorf("%d reads attributed to alice, want 1", n)
+	if n := len(alices); n != 1 { // the container reads every 2 s: a misattributed read would be counted here
+		t.Errorf("%d reads attributed to alice, want 1:\n%s", n, strings.Join(alices, "\n"))
 	}
 }
 
