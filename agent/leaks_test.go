@@ -24,7 +24,7 @@ import (
 func TestAgentLeavesNoGoroutines(t *testing.T) {
 	testenv.RequireKernel(t)
 	var streamed atomic.Int64
-	hub := stream.NewHub(stream.HubOptions{Publish: func(*output.Alert) { streamed.Add(1) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, prometheus.NewRegistry())
+	hub := stream.NewHub(stream.HubOptions{Publish: func(*output.Alert, *output.Receipt) { streamed.Add(1) }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, prometheus.NewRegistry())
 	srv := httptest.NewServer(hub)
 	t.Cleanup(srv.Close)
 	check := testenv.LeakCheck(t)

@@ -11,6 +11,8 @@ import (
 
 // Alert is one rule match.
 type Alert struct {
+	// ID names the alert, made where it was raised (see Publish).
+	ID       string
 	Time     time.Time
 	Rule     string
 	Priority rules.Priority
@@ -58,7 +60,7 @@ func (a *Alert) Text(f Format) string {
 	return stamp + ": " + a.Priority.String() + " " + a.Message
 }
 
-// jsonAlert is Falco's alert JSON, key for key.
+// jsonAlert is Falco's alert JSON, key for key, and the alert's id.
 type jsonAlert struct {
 	Hostname     string          `json:"hostname"`
 	Output       string          `json:"output,omitempty"`
@@ -69,6 +71,9 @@ type jsonAlert struct {
 	Tags         *[]string       `json:"tags,omitempty"`
 	Time         string          `json:"time"`
 	OutputFields *map[string]any `json:"output_fields,omitempty"`
+	// UUID is not Falco's: falcosidekick adds it under this name, and
+	// keeps one that is there.
+	UUID string `json:"uuid,omitempty"`
 }
 
 // TimeLayout is the alert JSON's time: RFC 3339 in UTC with exactly nine
@@ -78,7 +83,7 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z"
 // JSON renders the alert as Falco does.
 func (a *Alert) JSON(f Format) []byte {
 	j := jsonAlert{Hostname: a.Hostname, Priority: a.Priority.String(), Rule: a.Rule, Source: a.Source,
-		Time: a.Time.UTC().Format(TimeLayout)}
+		Time: a.Time.UTC().Format(TimeLayout), UUID: a.ID}
 	if f.IncludeOutput {
 		j.Output = a.Text(f)
 	}

@@ -36,9 +36,14 @@ func TestAlertForms(t *testing.T) {
 		{"json minimal", Format{JSON: true}, `{"hostname":"node-1","priority":"Warning","rule":"Shell in container","source":"syscall","time":"2026-11-28T12:41:04.000001200Z"}` + "\n"},
 		{"json empty tags", Format{JSON: true, IncludeTags: true, IncludeMessage: true}, `{"hostname":"node-1","message":"shell=bash k8s_user=<NA>","priority":"Warning","rule":"Shell in container","source":"syscall","tags":["container","shell"],"time":"2026-11-28T12:41:04.000001200Z"}` + "\n"},
 		{"text", Format{}, "12:41:04.000001200: Warning shell=bash k8s_user=<NA>\n"},
+		{"json with id", Format{JSON: true}, `{"hostname":"node-1","priority":"Warning","rule":"Shell in container","source":"syscall","time":"2026-11-28T12:41:04.000001200Z","uuid":"1b4e28ba-2fa1-41d2-883f-0016d3cca427"}` + "\n"},
 		{"text iso", Format{TimeFormatISO8601: true}, "2026-11-28T12:41:04.000001200+0000: Warning shell=bash k8s_user=<NA>\n"},
 	}
 	for _, tt := range tests {
+		a.ID = ""
+		if strings.HasPrefix(tt.name, "json with id") {
+			a.ID = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+		}
 		if diff := cmp.Diff(tt.want, string(a.Line(tt.f))); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}

@@ -26,12 +26,20 @@ type Outputs struct {
 	log     *slog.Logger
 	metrics *metrics
 	reopen  <-chan os.Signal
+	ids     *ids
 }
 
 type queued struct {
 	sink        Sink
 	minPriority rules.Priority
-	ch          chan *Alert
+	ch          chan delivery
+}
+
+// delivery is an alert in a sink's queue, with the receipt to sign once
+// the sink is done with it.
+type delivery struct {
+	alert   *Alert
+	receipt *Receipt
 }
 
 // SinkConfig attaches a sink with its minimum priority and queue size.
@@ -65,13 +73,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 // New builds the fan-out. Call Start to run the sinks.
 func New(format Format, sinks []SinkConfig, reg prometheus.Registerer, log *slog.Logger) *Outputs {
-	o := &Outputs{format: format, log: log, metrics: newMetrics(reg)}
+	o := &Outputs{format: format, log: log, metrics: newMetrics(reg), ids: newIDs()}
 	for _, s := range sinks {
 		size := s.QueueSize
 		if size <= 0 {
 			size = 1024
 		}
-		o.sinks = append(o.sinks, &queued{sink: s.Sink, minPriority: s.MinPriority, ch: make(chan *Alert, size)})
+		o.sinks = append(o.sinks, &queued{sink: s.Sink, minPriority: s.MinPriority, ch: make(chan delivery, size)})
 	}
 	return o
 }
@@ -122,7 +130,9 @@ func (o *Outputs) Reopen() {
 
 func (o *Outputs) run(ctx context.Context, q *queued) {
 	name := q.sink.Name()
-	send := func(a *Alert) {
+	send := func(d delivery) {
+		defer d.receipt.release()
+		a := d.alert
 		// Deliver even while shutting down: the context only stops the loop.
 		if err := q.sink.Send(context.WithoutCancel(ctx), a.Line(o.format), a); err != nil {
 			o.metrics.errors.WithLabelValues(name).Inc()
@@ -149,15 +159,26 @@ func (o *Outputs) run(ctx context.Context, q *queued) {
 
 // Publish hands an alert to every sink whose minimum priority it meets. It
 // never blocks: a sink whose queue is full drops the alert and counts it.
-func (o *Outputs) Publish(a *Alert) {
+// An alert without an id gets one here, where it is first published: an
+// agent's alerts keep theirs through the service.
+func (o *Outputs) Publish(a *Alert) { o.Deliver(a, nil) }
+
+// Deliver is Publish, with r (when not nil) held until every sink that
+// took the alert is done with it.
+func (o *Outputs) Deliver(a *Alert, r *Receipt) {
+	if a.ID == "" {
+		a.ID = o.ids.id()
+	}
 	o.metrics.alerts.WithLabelValues(a.Rule, a.Priority.String(), a.Source).Inc()
 	for _, q := range o.sinks {
 		if a.Priority > q.minPriority {
 			continue
 		}
+		r.hold()
 		select {
-		case q.ch <- a:
+		case q.ch <- delivery{a, r}:
 		default:
+			r.release()
 			o.metrics.dropped.WithLabelValues(q.sink.Name()).Inc()
 		}
 	}

@@ -91,7 +91,8 @@ func (h *auditHandler) serve(c *gin.Context) {
 		return
 	}
 	h.metrics.received.Add(float64(len(events)))
-	if err := h.queue.put(events); err != nil {
+	r := output.NewReceipt()
+	if err := h.queue.put(batch[*audit.Event]{events, r}); err != nil {
 		// Push back, never drop: the apiserver's webhook backend retries.
 		code, reason := http.StatusTooManyRequests, "queue_full"
 		if errors.Is(err, errClosed) {
@@ -103,26 +104,33 @@ func (h *auditHandler) serve(c *gin.Context) {
 		return
 	}
 	h.metrics.queued.Add(float64(len(events)))
-	h.post.OK(c, gin.H{"accepted": len(events)})
+	// Answer once the batch's alerts are delivered: a replica killed
+	// before that gets no 200, and the apiserver retries the batch.
+	select {
+	case <-r.Done():
+		h.post.OK(c, gin.H{"accepted": len(events)})
+	case <-c.Request.Context().Done(): // the apiserver gave up: it retries
+	}
 }
 
 // evaluate takes batches until the queue is closed and drained.
 func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs, m *auditMetrics, sessions *sessionRouter) {
 	var alerts []*output.Alert
 	for {
-		batch, ok := q.take()
+		b, ok := q.take()
 		if !ok {
 			return
 		}
-		for _, e := range batch {
+		for _, e := range b.items {
 			if sessions != nil {
 				sessions.fromAudit(e)
 			}
 			alerts = ev.Evaluate(e, alerts[:0])
 			for _, a := range alerts {
-				outs.Publish(a)
+				outs.Deliver(a, b.receipt)
 			}
 		}
-		m.evaluated.Add(float64(len(batch)))
+		b.receipt.Seal()
+		m.evaluated.Add(float64(len(b.items)))
 	}
 }

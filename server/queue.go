@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+
+	"github.com/peregrine-sec/peregrine/output"
 )
 
 // queue holds batches of items up to a capacity counted in items. A batch
@@ -12,14 +14,20 @@ import (
 type queue[T any] struct {
 	capacity int64
 	pending  atomic.Int64
-	ch       chan []T
+	ch       chan batch[T]
 	mu       sync.RWMutex // guards closing ch against concurrent puts
 	closed   bool
 }
 
 func newQueue[T any](capacity int) *queue[T] {
 	// Every batch holds at least one item, so capacity batches always fit.
-	return &queue[T]{capacity: int64(capacity), ch: make(chan []T, capacity)}
+	return &queue[T]{capacity: int64(capacity), ch: make(chan batch[T], capacity)}
+}
+
+// batch is what one request brought, and the receipt its answer waits for.
+type batch[T any] struct {
+	items   []T
+	receipt *output.Receipt
 }
 
 // Why a batch was refused.
@@ -29,13 +37,13 @@ var (
 )
 
 // put enqueues the batch whole, or says why it cannot.
-func (q *queue[T]) put(batch []T) error {
+func (q *queue[T]) put(b batch[T]) error {
 	q.mu.RLock()
 	defer q.mu.RUnlock()
 	if q.closed {
 		return errClosed
 	}
-	n := int64(len(batch))
+	n := int64(len(b.items))
 	for {
 		cur := q.pending.Load()
 		if cur+n > q.capacity {
@@ -45,15 +53,15 @@ func (q *queue[T]) put(batch []T) error {
 			break
 		}
 	}
-	q.ch <- batch
+	q.ch <- b
 	return nil
 }
 
 // take returns the next batch; false once the queue is closed and empty.
-func (q *queue[T]) take() ([]T, bool) {
+func (q *queue[T]) take() (batch[T], bool) {
 	b, ok := <-q.ch
 	if ok {
-		q.pending.Add(-int64(len(b)))
+		q.pending.Add(-int64(len(b.items)))
 	}
 	return b, ok
 }

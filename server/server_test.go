@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,15 @@ type testServer struct {
 // startServer runs Run with TLS, a client CA and a token, on free ports.
 func startServer(t *testing.T, overrides ...string) *testServer {
 	t.Helper()
+	stdout := &testenv.Buffer{}
+	ts := startServerTo(t, stdout, overrides...)
+	ts.stdout = stdout
+	return ts
+}
+
+// startServerTo is startServer with alerts written to stdout.
+func startServerTo(t *testing.T, stdout io.Writer, overrides ...string) *testServer {
+	t.Helper()
 	ca := testpki.NewCA(t)
 	cert, key := ca.Serving(t, "server")
 	tokens := filepath.Join(t.TempDir(), "tokens")
@@ -46,10 +56,10 @@ func startServer(t *testing.T, overrides ...string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{stdout: &testenv.Buffer{}, ca: ca, pool: x509.NewCertPool()}
+	ts := &testServer{ca: ca, pool: x509.NewCertPool()}
 	pem, _ := os.ReadFile(ca.CertPEM)
 	ts.pool.AppendCertsFromPEM(pem)
-	s, stop := serving(t, Options{Config: cfg, Stdout: ts.stdout})
+	s, stop := serving(t, Options{Config: cfg, Stdout: stdout})
 	a := s.Addrs()
 	ts.stop = stop
 	ts.auditURL, ts.webURL = "https://"+a.Audit.String()+"/k8s-audit", "http://"+a.Web.String()
@@ -168,6 +178,44 @@ func TestAlertsAndDrain(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[0], `"rule":"Exec or attach into a pod"`) ||
 		!strings.Contains(lines[0], `"time":"2026-11-28T10:00:00.123456000Z"`) || !strings.Contains(lines[0], `"hostname":"test"`) {
 		t.Errorf("alerts:\n%s", ts.stdout.String())
+	}
+}
+
+// gate is a stdout whose writes wait until it opens.
+type gate struct {
+	entered chan struct{} // closed by the first write
+	open    chan struct{}
+	once    sync.Once
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.once.Do(func() { close(g.entered) })
+	<-g.open
+	return len(p), nil
+}
+
+// TestAuditAnsweredOnceWritten: the 200 to an audit batch waits until
+// its alerts are written, so that a replica killed before that leaves the
+// batch to the apiserver to send again.
+func TestAuditAnsweredOnceWritten(t *testing.T) {
+	g := &gate{entered: make(chan struct{}), open: make(chan struct{})}
+	ts := startServerTo(t, g)
+	release := sync.OnceFunc(func() { close(g.open) })
+	t.Cleanup(release) // before the server stops: cleanups run last first
+	answered := make(chan int, 1)
+	go func() {
+		code, _, _ := post(t, ts.client(), ts.auditURL, "application/json", "s3cret", eventList(3))
+		answered <- code
+	}()
+	<-g.entered
+	select {
+	case code := <-answered:
+		t.Fatalf("answered %d before the alerts were written", code)
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	if code := <-answered; code != 200 {
+		t.Errorf("answered %d, want 200", code)
 	}
 }
 

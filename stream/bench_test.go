@@ -22,7 +22,7 @@ import (
 func BenchmarkStreamThroughput(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var published atomic.Int64
-	hub := NewHub(HubOptions{Publish: func(*output.Alert) { published.Add(1) }, Log: log}, prometheus.NewRegistry())
+	hub := NewHub(HubOptions{Publish: func(*output.Alert, *output.Receipt) { published.Add(1) }, Log: log}, prometheus.NewRegistry())
 	srv := serveB(b, hub)
 	defer func() { hub.Close(); srv.Close() }()
 	tlsCfg := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -46,8 +47,10 @@ type Hub struct {
 // HubOptions configure a Hub.
 type HubOptions struct {
 	// Publish is called on the goroutine that reads each agent's stream,
-	// so concurrently for several agents.
-	Publish func(*output.Alert)
+	// so concurrently for several agents. A batch is acknowledged once its
+	// receipt is done: an output that holds it (output.Outputs.Deliver)
+	// makes the agent keep the batch until it is delivered.
+	Publish func(*output.Alert, *output.Receipt)
 	Pods    PodSource // nil: no cluster
 	// Replica names this replica; Peers are the other replicas'
 	// agent-stream URLs. Agents learn both from every stream's first
@@ -61,6 +64,7 @@ type HubOptions struct {
 type published struct {
 	instance string
 	seq      uint64
+	receipt  *output.Receipt
 }
 
 // agentConn is one agent's stream; out carries frames to write until done
@@ -71,6 +75,24 @@ type agentConn struct {
 	instance string
 	out      chan frame
 	done     chan struct{}
+	ended    sync.Once
+	// stopReading ends the read side, as an agent that hangs up does: what
+	// it sent is acknowledged once delivered, then the stream ends.
+	stopReading func()
+}
+
+// end closes done, once.
+func (c *agentConn) end() { c.ended.Do(func() { close(c.done) }) }
+
+// ackWindow bounds the batches of a stream published but not yet
+// delivered: past it the hub stops reading, and the agent, whose writes
+// then block, keeps what it has in its bounded buffer.
+const ackWindow = 64
+
+// pendingAck is a batch to acknowledge once its receipt is done.
+type pendingAck struct {
+	seq     uint64
+	receipt *output.Receipt
 }
 
 // connQueue bounds the frames waiting for an agent's stream: acks,
@@ -121,15 +143,15 @@ func (h *Hub) peersFrame(version *uint64) (frame, bool) {
 	return frame{KindPeers, Peers{Replica: h.o.Replica, URLs: h.peers}}, true
 }
 
-// Close ends every stream and refuses new ones (the service is stopping:
-// agents reconnect to its successor and send again what was not
-// acknowledged).
+// Close ends every stream and refuses new ones (the service is stopping).
+// Each stream stops reading, acknowledges what its outputs delivered, and
+// ends; agents send what was not acknowledged to another replica.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
 	for node, c := range h.agents {
-		close(c.done)
+		c.stopReading()
 		delete(h.agents, node)
 		h.connected.Dec()
 	}
@@ -195,7 +217,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("stream: this agent's credential is for node %q, not %q", bound, hello.Node), http.StatusForbidden)
 		return
 	}
-	c := &agentConn{node: hello.Node, instance: hello.Instance, out: make(chan frame, 256), done: make(chan struct{})}
+	c := &agentConn{node: hello.Node, instance: hello.Instance, out: make(chan frame, connQueue), done: make(chan struct{}),
+		stopReading: func() { _ = rc.SetReadDeadline(time.Now()) }}
 	if !h.attach(c) {
 		http.Error(w, "stream: the service is stopping", http.StatusServiceUnavailable)
 		return
@@ -212,11 +235,18 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeLoop(ctx, readDone, w, rc, c)
 		_ = rc.SetReadDeadline(time.Now()) // and the read side stops too
 	}()
+	acks, acked := make(chan pendingAck, ackWindow), make(chan struct{})
+	go func() {
+		defer close(acked)
+		h.ackLoop(ctx, c, acks)
+	}()
 	h.o.Log.Info("agent connected", "node", hello.Node, "hostname", hello.Hostname)
-	err = h.readLoop(body, c)
-	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+	err = h.readLoop(ctx, body, c, acks)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
 		h.o.Log.Warn("agent stream ended", "node", hello.Node, "err", err)
 	}
+	close(acks)
+	<-acked // the last acks are queued
 	close(readDone)
 	<-writeDone // the response is written by the handler's time only
 }
@@ -244,7 +274,7 @@ func (h *Hub) attach(c *agentConn) bool {
 		return false
 	}
 	if old := h.agents[c.node]; old != nil {
-		close(old.done) // a reconnect replaces the stale stream
+		old.end() // a reconnect replaces the stale stream
 	} else {
 		h.connected.Inc()
 	}
@@ -257,13 +287,13 @@ func (h *Hub) detach(c *agentConn) {
 	defer h.mu.Unlock()
 	if h.agents[c.node] == c {
 		delete(h.agents, c.node)
-		close(c.done)
 		h.connected.Dec()
 	}
+	c.end()
 }
 
-// readLoop publishes alert batches and acknowledges them.
-func (h *Hub) readLoop(body io.Reader, c *agentConn) error {
+// readLoop publishes alert batches and hands them to ackLoop.
+func (h *Hub) readLoop(ctx context.Context, body io.Reader, c *agentConn, acks chan<- pendingAck) error {
 	for {
 		kind, payload, err := ReadFrame(body)
 		if err != nil {
@@ -276,35 +306,66 @@ func (h *Hub) readLoop(body io.Reader, c *agentConn) error {
 		if err := decode(kind, payload, &batch); err != nil {
 			return err
 		}
-		if h.firstTime(c, batch.Seq) {
-			for i := range batch.Alerts {
-				h.o.Publish(batch.Alerts[i].alert())
-			}
-			h.alerts.Add(float64(len(batch.Alerts)))
-		} else {
-			h.duplicates.Add(float64(len(batch.Alerts)))
-		}
-		if !c.send(frame{KindAck, ack{Seq: batch.Seq}}) {
+		select {
+		case acks <- pendingAck{batch.Seq, h.publish(c, batch)}:
+		case <-c.done:
 			return errors.New("agent not reading its stream")
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
 
-// firstTime records that c's batch seq is published, unless it was
-// already: an agent sends its unacknowledged batches again after a
-// reconnect, and the acknowledgement of one may have been lost.
-func (h *Hub) firstTime(c *agentConn, seq uint64) bool {
+// publish publishes a batch the first time a replica sees it, and returns
+// the receipt its acknowledgement waits for. An agent sends its
+// unacknowledged batches again after a reconnect, and the acknowledgement
+// of one may have been lost: then it waits for the last batch published,
+// as outputs deliver in order.
+func (h *Hub) publish(c *agentConn, batch Alerts) *output.Receipt {
+	r := output.NewReceipt()
+	if last, first := h.firstTime(c, batch.Seq, r); !first {
+		h.duplicates.Add(float64(len(batch.Alerts)))
+		r.Seal()
+		return last
+	}
+	for i := range batch.Alerts {
+		h.o.Publish(batch.Alerts[i].alert(), r)
+	}
+	r.Seal()
+	h.alerts.Add(float64(len(batch.Alerts)))
+	return r
+}
+
+// firstTime records that c's batch seq is published with receipt r,
+// unless it was already; then it returns the receipt of the last one.
+func (h *Hub) firstTime(c *agentConn, seq uint64, r *output.Receipt) (*output.Receipt, bool) {
 	if c.instance == "" {
-		return true // an agent that does not say who it is: no way to know
+		return nil, true // an agent that does not say who it is: no way to know
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	last := h.seen[c.node]
 	if last.instance == c.instance && seq <= last.seq {
-		return false
+		return last.receipt, false
 	}
-	h.seen[c.node] = published{c.instance, seq}
-	return true
+	h.seen[c.node] = published{c.instance, seq, r}
+	return nil, true
+}
+
+// ackLoop acknowledges batches in order, each once its alerts are
+// delivered, until readLoop closes acks or the stream ends.
+func (h *Hub) ackLoop(ctx context.Context, c *agentConn, acks <-chan pendingAck) {
+	for p := range acks {
+		select {
+		case <-p.receipt.Done():
+		case <-ctx.Done():
+			return
+		}
+		if !c.send(frame{KindAck, ack{Seq: p.seq}}) {
+			c.end() // not reading its stream: end it, and the reader with it
+			return
+		}
+	}
 }
 
 // writeLoop writes queued frames, the replicas and the node's pods (at once, then when

@@ -40,6 +40,7 @@ type ack struct {
 
 // Alert is an alert on the wire: Falco's JSON fields.
 type Alert struct {
+	ID           string         `json:"uuid,omitempty"` // made by the agent, kept by the replicas
 	Time         time.Time      `json:"time"`
 	Rule         string         `json:"rule"`
 	Priority     string         `json:"priority"`
@@ -51,7 +52,7 @@ type Alert struct {
 }
 
 func fromAlert(a *output.Alert) Alert {
-	return Alert{Time: a.Time, Rule: a.Rule, Priority: a.Priority.String(), Source: a.Source, Hostname: a.Hostname,
+	return Alert{ID: a.ID, Time: a.Time, Rule: a.Rule, Priority: a.Priority.String(), Source: a.Source, Hostname: a.Hostname,
 		Output: a.Message, OutputFields: a.OutputFields, Tags: a.Tags}
 }
 
@@ -60,7 +61,7 @@ func (a *Alert) alert() *output.Alert {
 	if !ok {
 		p = rules.Debug
 	}
-	return &output.Alert{Time: a.Time, Rule: a.Rule, Priority: p, Source: a.Source, Hostname: a.Hostname,
+	return &output.Alert{ID: a.ID, Time: a.Time, Rule: a.Rule, Priority: p, Source: a.Source, Hostname: a.Hostname,
 		Message: a.Output, OutputFields: a.OutputFields, Tags: a.Tags}
 }
 

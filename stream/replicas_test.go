@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -124,4 +125,61 @@ func (r *received) distinct(o *replica) int {
 		x.mu.Unlock()
 	}
 	return len(seen)
+}
+
+// stuckSink takes one alert and never finishes writing it: the outputs of
+// a replica about to die, its queue full of alerts not yet written.
+type stuckSink struct{ release chan struct{} }
+
+func (s stuckSink) Name() string { return "stuck" }
+func (s stuckSink) Send(context.Context, []byte, *output.Alert) error {
+	<-s.release
+	return nil
+}
+func (s stuckSink) Close() error { return nil }
+
+// TestUndeliveredResent: a replica acknowledges a batch only once its
+// outputs have delivered it. Replica a publishes 300 alerts but writes
+// none before it dies; the agent sends all of them to b.
+func TestUndeliveredResent(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srvA := serve(t, nil, "127.0.0.1:0")
+	srvB := serve(t, nil, "127.0.0.1:0")
+	defer srvB.Close()
+	urlA, urlB := srvA.URL+"/agent/v1/stream", srvB.URL+"/agent/v1/stream"
+	stuck := stuckSink{make(chan struct{})}
+	outs := output.New(output.DefaultFormat(), []output.SinkConfig{{Sink: stuck, MinPriority: rules.Debug}},
+		prometheus.NewRegistry(), log)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	defer close(stuck.release)
+	wg.Go(func() { outs.Start(ctx) })
+	published := &received{rules: map[string]int{}}
+	a := NewHub(HubOptions{Publish: func(al *output.Alert, r *output.Receipt) {
+		published.publish(al, r)
+		outs.Deliver(al, r)
+	}, Replica: "a", Peers: []string{urlB}, Log: log}, prometheus.NewRegistry())
+	b := newReplica("b", urlB, []string{urlA}, log)
+	srvA.Config.Handler, srvB.Config.Handler = a, b.hub
+
+	reg := prometheus.NewRegistry()
+	cl := NewClient(ClientOptions{URL: urlA, Node: "node-1", Log: log, TLS: &tls.Config{
+		RootCAs: srvA.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs, ServerName: "127.0.0.1"}}, reg)
+	wg.Go(func() { cl.Start(ctx) })
+	eventually(t, "links to both replicas", func() bool { return testutil.ToFloat64(cl.connected) == 2 })
+	for i := range 300 {
+		cl.Send(ctx, nil, &output.Alert{Rule: strconv.Itoa(i), Priority: rules.Notice})
+	}
+	eventually(t, "the alerts published at a", func() bool { return published.total() == 300 })
+	if n := b.total(); n != 0 {
+		t.Fatalf("b published %d alerts while a was up", n)
+	}
+	srvA.CloseClientConnections() // a dies without a word
+	srvA.Close()
+	eventually(t, "every alert published by b", func() bool { return b.total() == 300 })
+	if n := testutil.ToFloat64(cl.resent); n != 300 {
+		t.Errorf("resent %v alerts, want 300", n)
+	}
 }

@@ -33,7 +33,7 @@ type received struct {
 	rules map[string]int
 }
 
-func (r *received) publish(a *output.Alert) {
+func (r *received) publish(a *output.Alert, _ *output.Receipt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rules[a.Rule]++

@@ -1,0 +1,39 @@
+package output
+
+import "sync/atomic"
+
+// Receipt follows a group of alerts through the outputs: Done is closed
+// once every output that took one of them has delivered it or given up
+// on it (an alert an output's full queue dropped is counted there, not
+// waited for). A service acknowledges what it received, an audit batch
+// or an agent's alerts, only then: a replica killed before that has its
+// sender send them again elsewhere.
+type Receipt struct {
+	pending atomic.Int64
+	done    chan struct{}
+}
+
+// NewReceipt opens a receipt; Seal it once every alert is published.
+func NewReceipt() *Receipt {
+	r := &Receipt{done: make(chan struct{})}
+	r.pending.Store(1) // the publisher's own hold, released by Seal
+	return r
+}
+
+// Seal says that no more alerts will be published with r.
+func (r *Receipt) Seal() { r.release() }
+
+// Done is closed once r is sealed and its alerts are delivered.
+func (r *Receipt) Done() <-chan struct{} { return r.done }
+
+func (r *Receipt) hold() {
+	if r != nil {
+		r.pending.Add(1)
+	}
+}
+
+func (r *Receipt) release() {
+	if r != nil && r.pending.Add(-1) == 0 {
+		close(r.done)
+	}
+}
