@@ -17,7 +17,7 @@
 // Service to agent:
 //
 //	'r' Peers   {"replica","urls"}               first frame: which replica this is, where the others are
-//	'k' Ack     {"seq"}                          the batch seq and all before it are published
+//	'k' Ack     {"seq"}                          the batch seq and all before it are delivered
 //	'n' Announce session.Announcement            an exec about to start in a container of the node
 //	'c' Confirm  session.Confirmation            an exec's audit ID
 //	'p' Pods    {"containers":[container...]}    every container of the node (sent again when it changes)
@@ -38,15 +38,23 @@
 // links to every URL it learns. Announcements and confirmations come down
 // whichever link their replica has; pods come down all of them.
 //
-// Alerts go up one link, the primary: the first link up. When the
-// primary's replica goes away, the next link up becomes the primary and
-// sends every batch not yet acknowledged, then the new ones. A replica
-// drops a batch it has published already, by the agent's instance and the
-// batch's seq (peregrine_agent_alerts_duplicate_total); a batch published
-// by a replica that died before its acknowledgement reached the agent is
-// published again by the next one, and the agent counts what it sends
+// Alerts go up one link, the primary: the first link up. Each alert
+// carries an id the agent made ("uuid" in the JSON). A replica
+// acknowledges a batch once its outputs have delivered every alert of it
+// (written, posted, or dropped and counted by a full output queue), in
+// order, at most 64 batches ahead of its outputs: past that it stops
+// reading, and the agent keeps the rest in its buffer. So a replica
+// killed with alerts received but not yet written leaves them
+// unacknowledged. When the primary's replica goes away, the next link up
+// becomes the primary and sends every batch not yet acknowledged, then
+// the new ones. A replica drops a batch it has published already, by the
+// agent's instance and the batch's seq
+// (peregrine_agent_alerts_duplicate_total); a batch delivered by a
+// replica that died before its acknowledgement reached the agent is
+// delivered again by the next one, and the agent counts what it sends
 // again (peregrine_stream_alerts_resent_total): at least once, never lost
-// while the buffer holds.
+// while the buffer holds. A replica that stops (SIGTERM) stops reading,
+// acknowledges what its outputs delivered, then ends its streams.
 //
 // Failure modes: a replica that names an unreachable peer delays nothing
 // (each link connects on its own, with its own backoff; announcements go
