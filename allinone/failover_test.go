@@ -1,7 +1,6 @@
 package allinone
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -75,16 +73,6 @@ type fleet struct {
 	agents   []*process
 }
 
-// process is one peregrine command.
-type process struct {
-	cmd    *exec.Cmd
-	stderr *testenv.Buffer
-	out    string     // an agent's alert file
-	sink   *collector // where a replica's HTTP output posts
-	web    int        // a replica's webserver port
-	dead   bool
-}
-
 // startFleet starts 3 replicas that name each other in agents.peers, a
 // balancer in front of their audit and admission listeners, the
 // apiserver, and agents for node-1 and node-2, each given another replica.
@@ -93,43 +81,22 @@ func startFleet(t *testing.T) *fleet {
 	ca := testpki.NewCA(t)
 	kubePort := kubetest.FreePort(t)
 	f := &fleet{cluster: &cluster{announcer: "admission"}, dir: t.TempDir()}
-	const n = 3
-	ports := func() []int {
-		p := make([]int, n)
-		for i := range p {
-			p[i] = kubetest.FreePort(t)
-		}
-		return p
-	}
-	auditPorts, admissionPorts, agentPorts := ports(), ports(), ports()
-	urls := make([]string, n)
-	for i, p := range agentPorts {
-		urls[i] = "https://127.0.0.1:" + strconv.Itoa(p) + "/agent/v1/stream"
-	}
-	auditLB, admissionLB := balance(t, auditPorts), balance(t, admissionPorts)
-	cert, key := ca.Serving(t, "peregrine")
+	ports := listenersOf(t, 3)
+	auditLB, admissionLB := balance(t, ports.audit), balance(t, ports.admission)
 	kubeconfig := kubetest.Kubeconfig(t, ca, kubePort, kubetest.AdminToken)
-	for i := range n {
+	for i := range ports.agents {
 		delay := time.Duration(0)
 		if i == 0 { // the one killed
 			delay = 10 * time.Millisecond
 		}
-		r := &process{sink: collect(t, delay), web: kubetest.FreePort(t)}
-		peers := slices.Delete(slices.Clone(urls), i, i+1)
-		r.cmd, r.stderr = spawn(t, bin, "serve", "-o", "hostname=replica-"+strconv.Itoa(i),
-			"-o", "k8s_audit.listen_port="+strconv.Itoa(auditPorts[i]), "-o", "k8s_audit.cert_file="+cert,
-			"-o", "k8s_audit.key_file="+key, "-o", "k8s_audit.client_ca_file="+ca.CertPEM,
-			"-o", "admission.listen_port="+strconv.Itoa(admissionPorts[i]), "-o", "admission.cert_file="+cert,
-			"-o", "admission.key_file="+key, "-o", "admission.latency_budget=2s",
-			"-o", "webserver.listen_port="+strconv.Itoa(r.web),
-			"-o", "agents.enabled=true", "-o", "agents.listen_port="+strconv.Itoa(agentPorts[i]),
-			"-o", "agents.cert_file="+cert, "-o", "agents.key_file="+key, "-o", "agents.client_ca_file="+ca.CertPEM,
-			"-o", "agents.allowed_client_names=[peregrine-agent]", "-o", "agents.peers=["+strings.Join(peers, ",")+"]",
-			"-o", "kubernetes.kubeconfig="+kubeconfig, "-o", "rule_matching=all",
-			"-o", "rules_files=[../policies/peregrine_rules.yaml,testdata/failover_rules.yaml]",
-			"-o", "stdout_output.enabled=false", "-o", "http_output.enabled=true", "-o", "http_output.url="+r.sink.url)
+		sink := collect(t, delay)
+		r := startServe(t, bin, ca, kubeconfig, ports, i, "rule_matching=all",
+			"rules_files=[../policies/peregrine_rules.yaml,testdata/failover_rules.yaml]",
+			"stdout_output.enabled=false", "http_output.enabled=true", "http_output.url="+sink.url)
+		r.sink = sink
 		f.replicas = append(f.replicas, r)
 	}
+	urls := ports.agentURLs()
 	agentCert, agentKey := ca.Client(t, "peregrine-agent", "")
 	for i, node := range []string{"node-1", "node-2"} {
 		a := &process{out: filepath.Join(f.dir, node+".jsonl")}
@@ -141,13 +108,6 @@ func startFleet(t *testing.T) *fleet {
 			"-o", "file_output.enabled=true", "-o", "file_output.filename="+a.out)
 		f.agents = append(f.agents, a)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for i, p := range slices.Concat(f.replicas, f.agents) {
-				t.Logf("process %d (%s) stderr:\n%s", i, p.cmd.Args[1], tailLines(p.stderr.String(), 30))
-			}
-		}
-	})
 	f.waitLinked(t, 2)
 	// The apiserver stops first (its cleanup, registered last, runs first).
 	f.kube = kubetest.Start(t, kubetest.Options{CA: ca, AuditURL: "https://127.0.0.1:" + strconv.Itoa(auditLB) + "/k8s-audit", Port: kubePort})
@@ -162,36 +122,6 @@ func startFleet(t *testing.T) *fleet {
 	return f
 }
 
-func buildPeregrine(t *testing.T) string {
-	bin := filepath.Join(t.TempDir(), "peregrine")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/peregrine").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// spawn starts bin with args until the end of the test.
-func spawn(t *testing.T, bin string, args ...string) (*exec.Cmd, *testenv.Buffer) {
-	cmd := exec.Command(bin, args...)
-	stderr := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = io.Discard, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	return cmd, stderr
-}
-
 // kill kills replica i with SIGKILL: nothing it holds in memory survives.
 func (f *fleet) kill(t *testing.T, i int) {
 	r := f.replicas[i]
@@ -202,36 +132,7 @@ func (f *fleet) kill(t *testing.T, i int) {
 }
 
 // waitLinked waits until every live replica has n agents connected.
-func (f *fleet) waitLinked(t *testing.T, n int) {
-	deadline := time.Now().Add(30 * time.Second)
-	for _, r := range f.replicas {
-		for r.metric("peregrine_agents_connected", "") != float64(n) {
-			if time.Now().After(deadline) {
-				t.Fatalf("replica on :%d never had %d agents", r.web, n)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-}
-
-// metric sums the samples of name whose labels contain match.
-func (p *process) metric(name, match string) float64 {
-	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(p.web) + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	sum := 0.0
-	for sc := bufio.NewScanner(resp.Body); sc.Scan(); {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") || !strings.Contains(line, match) {
-			continue
-		}
-		v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		sum += v
-	}
-	return sum
-}
+func (f *fleet) waitLinked(t *testing.T, n int) { waitLinked(t, f.replicas, n, 30*time.Second) }
 
 // routed counts the exec sessions the live replicas routed to an agent.
 func (f *fleet) routed() float64 {

@@ -52,6 +52,7 @@ type Client struct {
 	opts     ClientOptions
 	http     *http.Client
 	instance string // in every hello: replicas tell a batch sent again from a new one
+	codec    codec
 
 	mu      sync.Mutex
 	open    []Alert  // not yet in a batch

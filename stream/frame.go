@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Message kinds.
@@ -31,17 +32,28 @@ const (
 var ErrFrame = errors.New("stream: malformed frame")
 
 // WriteFrame writes v as a frame of kind.
-func WriteFrame(w io.Writer, kind byte, v any) error {
+func WriteFrame(w io.Writer, kind byte, v any) error { return new(codec).write(w, kind, v) }
+
+// ReadFrame reads one frame and returns its kind and JSON payload.
+func ReadFrame(r io.Reader) (byte, []byte, error) { return new(codec).read(r) }
+
+// codec writes and reads frames, reusing deflate state across them: a
+// compressor costs ~1 MiB and a decompressor ~40 KiB, and a replica
+// writes a pods frame to every agent at once when they all link after
+// its restart (1,000 compressors live together, made afresh, cost a GiB).
+type codec struct {
+	writers sync.Pool // *flate.Writer
+	readers sync.Pool // a flate reader, which is a flate.Resetter
+}
+
+// write writes v as a frame of kind.
+func (c *codec) write(w io.Writer, kind byte, v any) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("stream: encode %c: %w", kind, err)
 	}
 	if len(payload) > compressOver {
-		var buf bytes.Buffer
-		fw, _ := flate.NewWriter(&buf, flate.BestSpeed)
-		fw.Write(payload)
-		fw.Close()
-		payload, kind = buf.Bytes(), kind|deflated
+		payload, kind = c.deflate(payload), kind|deflated
 	}
 	if len(payload) > MaxFrame {
 		return fmt.Errorf("stream: %c frame of %d bytes over the %d limit", kind&^deflated, len(payload), MaxFrame)
@@ -55,8 +67,23 @@ func WriteFrame(w io.Writer, kind byte, v any) error {
 	return err
 }
 
-// ReadFrame reads one frame and returns its kind and JSON payload.
-func ReadFrame(r io.Reader) (byte, []byte, error) {
+func (c *codec) deflate(payload []byte) []byte {
+	var buf bytes.Buffer
+	fw, _ := c.writers.Get().(*flate.Writer)
+	if fw == nil {
+		fw, _ = flate.NewWriter(&buf, flate.BestSpeed) // a valid level: no error
+	} else {
+		fw.Reset(&buf)
+	}
+	fw.Write(payload)
+	fw.Close()
+	fw.Reset(io.Discard) // let go of buf
+	c.writers.Put(fw)
+	return buf.Bytes()
+}
+
+// read reads one frame and returns its kind and JSON payload.
+func (c *codec) read(r io.Reader) (byte, []byte, error) {
 	var hdr [5]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, nil, err
@@ -72,7 +99,7 @@ func ReadFrame(r io.Reader) (byte, []byte, error) {
 	if kind&deflated == 0 {
 		return kind, payload, nil
 	}
-	out, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(payload)), MaxFrame+1))
+	out, err := c.inflate(payload)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: inflate: %w", ErrFrame, err)
 	}
@@ -80,6 +107,18 @@ func ReadFrame(r io.Reader) (byte, []byte, error) {
 		return 0, nil, fmt.Errorf("%w: inflates past the %d limit", ErrFrame, MaxFrame)
 	}
 	return kind &^ deflated, out, nil
+}
+
+func (c *codec) inflate(payload []byte) ([]byte, error) {
+	src := bytes.NewReader(payload)
+	fr, _ := c.readers.Get().(io.ReadCloser)
+	if fr == nil {
+		fr = flate.NewReader(src)
+	} else if err := fr.(flate.Resetter).Reset(src, nil); err != nil {
+		return nil, err
+	}
+	defer c.readers.Put(fr)
+	return io.ReadAll(io.LimitReader(fr, MaxFrame+1))
 }
 
 // decode reads a frame's payload into v.

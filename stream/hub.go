@@ -30,7 +30,8 @@ type PodSource interface {
 // Hub is the service's side: one connection per node. Safe for concurrent
 // use.
 type Hub struct {
-	o HubOptions
+	o     HubOptions
+	codec codec
 
 	mu           sync.Mutex
 	agents       map[string]*agentConn
@@ -204,7 +205,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.EnableFullDuplex() // HTTP/1.1: read the body while writing; HTTP/2 does so anyway
 	body := bufio.NewReader(r.Body)
-	hello, err := readHello(body)
+	hello, err := h.readHello(body)
 	if err != nil {
 		http.Error(w, "stream: "+err.Error(), http.StatusBadRequest)
 		return
@@ -252,9 +253,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // readHello reads the frame a stream must start with.
-func readHello(body *bufio.Reader) (Hello, error) {
+func (h *Hub) readHello(body *bufio.Reader) (Hello, error) {
 	var hello Hello
-	kind, payload, err := ReadFrame(body)
+	kind, payload, err := h.codec.read(body)
 	if err == nil && kind != KindHello {
 		err = errors.New("the first frame must be a hello")
 	}
@@ -295,7 +296,7 @@ func (h *Hub) detach(c *agentConn) {
 // readLoop publishes alert batches and hands them to ackLoop.
 func (h *Hub) readLoop(ctx context.Context, body io.Reader, c *agentConn, acks chan<- pendingAck) error {
 	for {
-		kind, payload, err := ReadFrame(body)
+		kind, payload, err := h.codec.read(body)
 		if err != nil {
 			return err
 		}
@@ -376,7 +377,7 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var podsVersion, peersVersion uint64
-	write := func(f frame) bool { return WriteFrame(w, f.kind, f.v) == nil && rc.Flush() == nil }
+	write := func(f frame) bool { return h.codec.write(w, f.kind, f.v) == nil && rc.Flush() == nil }
 	changed := func() bool { // the replicas, then the node's containers, when they changed
 		if f, ok := h.peersFrame(&peersVersion); ok && !write(f) {
 			return false

@@ -149,14 +149,14 @@ func (l *link) writeLoop(ctx context.Context, w *io.PipeWriter) error {
 	defer w.Close()
 	o := l.c.opts
 	hello := Hello{Node: o.Node, Hostname: o.Hostname, Instance: l.c.instance, Linked: l.c.linkedBesides(l)}
-	if err := WriteFrame(w, KindHello, hello); err != nil {
+	if err := l.c.codec.write(w, KindHello, hello); err != nil {
 		return err
 	}
 	tick := time.NewTicker(batchEvery)
 	defer tick.Stop()
 	for {
 		for _, b := range l.c.pending(l) {
-			if err := WriteFrame(w, KindAlerts, b); err != nil {
+			if err := l.c.codec.write(w, KindAlerts, b); err != nil {
 				return err
 			}
 		}
@@ -172,7 +172,7 @@ func (l *link) writeLoop(ctx context.Context, w *io.PipeWriter) error {
 // readLoop takes what the replica sends until the stream ends.
 func (l *link) readLoop(r io.Reader) error {
 	for {
-		kind, payload, err := ReadFrame(r)
+		kind, payload, err := l.c.codec.read(r)
 		if err != nil {
 			return err
 		}
