@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -36,13 +38,13 @@ type Pods struct {
 	client kubernetes.Interface // what Start watches with; nil: an index filled by hand (tests)
 	mu     sync.RWMutex
 	byID   map[string]*Container
-	byPod  map[string]map[string]*Container // "ns/name" → container name → container
-	nodes  map[string]uint64                // node → version of its containers
+	byPod  map[string][]*Container // "ns/name" → its containers (a few: a slice is smaller than a map)
+	nodes  map[string]uint64       // node → version of its containers
 }
 
 // NewPods returns an empty index that nothing fills.
 func NewPods() *Pods {
-	return &Pods{byID: map[string]*Container{}, byPod: map[string]map[string]*Container{}, nodes: map[string]uint64{}}
+	return &Pods{byID: map[string]*Container{}, byPod: map[string][]*Container{}, nodes: map[string]uint64{}}
 }
 
 // WatchPods returns an index that Start fills from the cluster.
@@ -64,8 +66,7 @@ func (p *Pods) Fetch(ctx context.Context, namespace, name string) error {
 	if err != nil {
 		return fmt.Errorf("get pod %s/%s: %w", namespace, name, err)
 	}
-	trimmed, _ := trim(pod)
-	p.set(trimmed)
+	p.Set(pod)
 	return nil
 }
 
@@ -95,55 +96,75 @@ func (p *Pods) Start(ctx context.Context) error {
 }
 
 func trim(o any) (any, error) {
-	pod, ok := o.(*corev1.Pod)
-	if !ok {
-		return o, nil
+	if pod, ok := o.(*corev1.Pod); ok {
+		return compact(pod), nil
 	}
-	out := &corev1.Pod{}
-	out.Name, out.Namespace, out.UID, out.Labels = pod.Name, pod.Namespace, pod.UID, pod.Labels
-	out.ResourceVersion = pod.ResourceVersion
-	out.Spec.NodeName = pod.Spec.NodeName
-	out.Spec.Containers = make([]corev1.Container, len(pod.Spec.Containers))
-	for i, c := range pod.Spec.Containers {
-		out.Spec.Containers[i] = corev1.Container{Name: c.Name, Image: c.Image}
-	}
-	out.Status.PodIP = pod.Status.PodIP
+	return o, nil
+}
+
+// watchedPod is what the watch keeps of a pod, in the informer's store
+// and in the index: a Pod struct alone is 1.2 KB before any of its
+// fields, and a replica watches every pod of the cluster.
+type watchedPod struct {
+	metav1.ObjectMeta // name, namespace, uid, labels and resourceVersion only
+	node, ip          string
+	containers        []watchedContainer // init, regular and ephemeral, from the status
+}
+
+type watchedContainer struct{ name, image, id string }
+
+func compact(pod *corev1.Pod) *watchedPod {
+	w := &watchedPod{node: pod.Spec.NodeName, ip: pod.Status.PodIP}
+	w.Name, w.Namespace, w.UID, w.Labels = pod.Name, pod.Namespace, pod.UID, pod.Labels
+	w.ResourceVersion = pod.ResourceVersion
 	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses,
 		pod.Status.EphemeralContainerStatuses} {
 		for _, s := range list {
-			out.Status.ContainerStatuses = append(out.Status.ContainerStatuses,
-				corev1.ContainerStatus{Name: s.Name, Image: s.Image, ContainerID: s.ContainerID})
+			w.containers = append(w.containers, watchedContainer{s.Name, s.Image, runtimeID(s.ContainerID)})
 		}
 	}
-	return out, nil
+	return w
+}
+
+// GetObjectKind and DeepCopyObject make a watchedPod what an informer
+// stores.
+func (w *watchedPod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+func (w *watchedPod) DeepCopyObject() runtime.Object {
+	c := *w
+	w.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
+	c.containers = slices.Clone(w.containers)
+	return &c
 }
 
 func (p *Pods) set(o any) {
-	if pod, ok := o.(*corev1.Pod); ok {
-		p.Set(pod)
+	if w, ok := o.(*watchedPod); ok {
+		p.index(w)
 	}
 }
 
 // Set indexes pod as the watch does when the pod is added or changes.
-func (p *Pods) Set(pod *corev1.Pod) {
-	key := pod.Namespace + "/" + pod.Name
-	byName := map[string]*Container{}
-	for _, s := range pod.Status.ContainerStatuses {
-		c := &Container{ID: runtimeID(s.ContainerID), Name: s.Name, Image: s.Image, Namespace: pod.Namespace,
-			Pod: pod.Name, PodUID: string(pod.UID), Node: pod.Spec.NodeName, Labels: maps.Clone(pod.Labels),
-			PodIP: pod.Status.PodIP}
-		byName[s.Name] = c
+func (p *Pods) Set(pod *corev1.Pod) { p.index(compact(pod)) }
+
+// index indexes w's containers; they share its labels, which nothing
+// changes (an update brings a new watchedPod).
+func (p *Pods) index(w *watchedPod) {
+	key := w.Namespace + "/" + w.Name
+	containers := make([]*Container, len(w.containers))
+	for i, s := range w.containers {
+		containers[i] = &Container{ID: s.id, Name: s.name, Image: s.image, Namespace: w.Namespace,
+			Pod: w.Name, PodUID: string(w.UID), Node: w.node, Labels: w.Labels, PodIP: w.ip}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.dropLocked(key)
-	p.byPod[key] = byName
-	for _, c := range byName {
+	p.byPod[key] = containers
+	for _, c := range containers {
 		if c.ID != "" {
 			p.byID[c.ID] = c
 		}
 	}
-	p.nodes[pod.Spec.NodeName]++
+	p.nodes[w.node]++
 }
 
 func (p *Pods) remove(o any) {
@@ -208,12 +229,14 @@ func (p *Pods) ByID(id string) (*Container, bool) {
 func (p *Pods) ByName(ns, pod, name string) (*Container, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	byName := p.byPod[ns+"/"+pod]
-	if name == "" && len(byName) == 1 {
-		for _, c := range byName {
+	containers := p.byPod[ns+"/"+pod]
+	if name == "" && len(containers) == 1 {
+		return containers[0], true
+	}
+	for _, c := range containers {
+		if c.Name == name {
 			return c, true
 		}
 	}
-	c, ok := byName[name]
-	return c, ok
+	return nil, false
 }
