@@ -38,13 +38,26 @@ type Pods struct {
 	client kubernetes.Interface // what Start watches with; nil: an index filled by hand (tests)
 	mu     sync.RWMutex
 	byID   map[string]*Container
-	byPod  map[string][]*Container // "ns/name" → its containers (a few: a slice is smaller than a map)
-	nodes  map[string]uint64       // node → version of its containers
+	byPod  map[string]podEntry   // "ns/name" → its node and containers
+	nodes  map[string]*nodeEntry // by name
+}
+
+// podEntry is a pod's containers (a few: a slice is smaller than a map).
+type podEntry struct {
+	node       string
+	containers []*Container
+}
+
+// nodeEntry is a node's pods, and a version that moves when they change:
+// a replica sends each agent its node's containers when they changed.
+type nodeEntry struct {
+	version uint64
+	pods    map[string][]*Container // by "ns/name"
 }
 
 // NewPods returns an empty index that nothing fills.
 func NewPods() *Pods {
-	return &Pods{byID: map[string]*Container{}, byPod: map[string][]*Container{}, nodes: map[string]uint64{}}
+	return &Pods{byID: map[string]*Container{}, byPod: map[string]podEntry{}, nodes: map[string]*nodeEntry{}}
 }
 
 // WatchPods returns an index that Start fills from the cluster.
@@ -158,13 +171,19 @@ func (p *Pods) index(w *watchedPod) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.dropLocked(key)
-	p.byPod[key] = containers
+	p.byPod[key] = podEntry{w.node, containers}
 	for _, c := range containers {
 		if c.ID != "" {
 			p.byID[c.ID] = c
 		}
 	}
-	p.nodes[w.node]++
+	n := p.nodes[w.node]
+	if n == nil {
+		n = &nodeEntry{pods: map[string][]*Container{}}
+		p.nodes[w.node] = n
+	}
+	n.pods[key] = containers
+	n.version++
 }
 
 func (p *Pods) remove(o any) {
@@ -181,9 +200,16 @@ func (p *Pods) remove(o any) {
 }
 
 func (p *Pods) dropLocked(key string) {
-	for _, c := range p.byPod[key] {
+	e, ok := p.byPod[key]
+	if !ok {
+		return
+	}
+	for _, c := range e.containers {
 		delete(p.byID, c.ID)
-		p.nodes[c.Node]++
+	}
+	if n := p.nodes[e.node]; n != nil {
+		delete(n.pods, key)
+		n.version++
 	}
 	delete(p.byPod, key)
 }
@@ -192,7 +218,10 @@ func (p *Pods) dropLocked(key string) {
 func (p *Pods) NodeVersion(node string) uint64 {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return p.nodes[node]
+	if n := p.nodes[node]; n != nil {
+		return n.version
+	}
+	return 0
 }
 
 // Node returns the containers with an id on the node.
@@ -200,9 +229,13 @@ func (p *Pods) Node(node string) []*Container {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	var out []*Container
-	for _, c := range p.byID {
-		if c.Node == node {
-			out = append(out, c)
+	if n := p.nodes[node]; n != nil {
+		for _, containers := range n.pods {
+			for _, c := range containers {
+				if c.ID != "" {
+					out = append(out, c)
+				}
+			}
 		}
 	}
 	return out
@@ -229,7 +262,7 @@ func (p *Pods) ByID(id string) (*Container, bool) {
 func (p *Pods) ByName(ns, pod, name string) (*Container, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	containers := p.byPod[ns+"/"+pod]
+	containers := p.byPod[ns+"/"+pod].containers
 	if name == "" && len(containers) == 1 {
 		return containers[0], true
 	}

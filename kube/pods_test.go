@@ -42,7 +42,7 @@ func TestPodsIndex(t *testing.T) {
 	}
 	v1 := p.NodeVersion("node-1")
 	p.remove(cache.DeletedFinalStateUnknown{Key: "shop/web", Obj: web})
-	if _, ok := p.ByID("abc"); ok || p.NodeVersion("node-1") == v1 {
+	if _, ok := p.ByID("abc"); ok || p.NodeVersion("node-1") == v1 || len(p.Node("node-1")) != 0 {
 		t.Error("a deleted pod is still indexed, or its node's version did not move")
 	}
 }
