@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/internal/kubetest"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 	"github.com/peregrine-sec/peregrine/session"
 	"github.com/peregrine-sec/peregrine/stream"
@@ -139,7 +139,7 @@ func replicasAtScale(b *testing.B, bin string, ca *testpki.CA, kubeconfig string
 			b.Fatal(err)
 		}
 		inARow++
-		if !got.arrivedWithin(id, 200*time.Millisecond) {
+		if !got.Within(id, 200*time.Millisecond) {
 			inARow = 0
 		}
 		if i > 3000 {
@@ -170,7 +170,7 @@ func replicasAtScale(b *testing.B, bin string, ca *testpki.CA, kubeconfig string
 		})
 	}
 	wg.Wait()
-	lat := got.wait(b, sent)
+	lat := got.Latencies(b, sent)
 	b.StopTimer()
 	elapsed := time.Since(start)
 	var rssSum, rssMax int64
@@ -188,7 +188,7 @@ func replicasAtScale(b *testing.B, bin string, ca *testpki.CA, kubeconfig string
 
 // startAgents links agents simulated agents (node-0 …) to the replicas,
 // each given one of urls, and records when announcements reach them.
-func startAgents(b *testing.B, urls []string, agents int, pool *x509.CertPool, ca *testpki.CA) *arrivals {
+func startAgents(b *testing.B, urls []string, agents int, pool *x509.CertPool, ca *testpki.CA) *testenv.Arrivals {
 	certFile, keyFile := ca.Client(b, "peregrine-agent", "")
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -196,13 +196,13 @@ func startAgents(b *testing.B, urls []string, agents int, pool *x509.CertPool, c
 	}
 	tlsCfg := &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	got := &arrivals{at: map[string]time.Time{}}
+	got := &testenv.Arrivals{}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	b.Cleanup(func() { cancel(); wg.Wait() })
 	for i := range agents {
 		cl := stream.NewClient(stream.ClientOptions{URL: urls[i%len(urls)], Node: "node-" + strconv.Itoa(i), TLS: tlsCfg, Log: log,
-			OnAnnounce: func(a session.Announcement) { got.arrived(a.Command[len(a.Command)-1]) }}, prometheus.NewRegistry())
+			OnAnnounce: func(a session.Announcement) { got.Arrived(a.Command[len(a.Command)-1]) }}, prometheus.NewRegistry())
 		wg.Go(func() { cl.Start(ctx) })
 	}
 	return got
@@ -236,56 +236,3 @@ const execReview = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"
 	`"name":"%s","namespace":"shop","operation":"CONNECT","userInfo":{"username":"alice","groups":["devs"]},` +
 	`"object":{"kind":"PodExecOptions","apiVersion":"v1","stdin":true,"stdout":true,"tty":true,"container":"app","command":["sh","%s"]},` +
 	`"oldObject":null,"dryRun":false,"options":null}}`
-
-// arrivals records when each announcement reached its agent.
-type arrivals struct {
-	mu sync.Mutex
-	at map[string]time.Time
-}
-
-func (a *arrivals) arrived(id string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.at[id] = time.Now()
-}
-
-// arrivedWithin says whether announcement id arrives within d.
-func (a *arrivals) arrivedWithin(id string, d time.Duration) bool {
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		a.mu.Lock()
-		_, ok := a.at[id]
-		a.mu.Unlock()
-		if ok {
-			return true
-		}
-	}
-	return false
-}
-
-// wait returns the latencies of every sent announcement, sorted.
-func (a *arrivals) wait(b *testing.B, sent map[string]time.Time) []time.Duration {
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		a.mu.Lock()
-		n := 0
-		for id := range sent {
-			if _, ok := a.at[id]; ok {
-				n++
-			}
-		}
-		a.mu.Unlock()
-		if n == len(sent) {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d announcements arrived", n, len(sent))
-		}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []time.Duration
-	for id, t := range sent {
-		out = append(out, a.at[id].Sub(t))
-	}
-	slices.Sort(out)
-	return out
-}

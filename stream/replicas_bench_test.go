@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 	rt "github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/session"
 )
@@ -46,13 +47,13 @@ func announceReplicas(b *testing.B, agents int) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	hubs, tlsCfg := startReplicas(b, 3, pods, log)
-	got := &arrivals{at: map[string]time.Time{}}
+	got := &testenv.Arrivals{}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
 	for i := range agents {
 		cl := NewClient(ClientOptions{URL: hubs[i%3].url, Node: "node-" + strconv.Itoa(i), TLS: tlsCfg, Log: log,
-			OnAnnounce: func(a session.Announcement) { got.arrived(a.ID) }}, prometheus.NewRegistry())
+			OnAnnounce: func(a session.Announcement) { got.Arrived(a.ID) }}, prometheus.NewRegistry())
 		wg.Go(func() { cl.Start(ctx) })
 	}
 	for _, h := range hubs {
@@ -71,7 +72,7 @@ func announceReplicas(b *testing.B, agents int) {
 		sent[id] = time.Now()
 		hubs[i%3].hub.Announce(session.Announcement{ID: id, Node: "node-" + strconv.Itoa(i%agents)})
 	}
-	lat := got.wait(b, sent)
+	lat := got.Latencies(b, sent)
 	b.StopTimer()
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
@@ -112,39 +113,4 @@ func waitConnected(b *testing.B, h *Hub, n int) {
 		}
 	}
 	b.Fatalf("a replica has not every agent linked")
-}
-
-// arrivals records when each announcement reached its agent.
-type arrivals struct {
-	mu sync.Mutex
-	at map[string]time.Time
-}
-
-func (a *arrivals) arrived(id string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.at[id] = time.Now()
-}
-
-// wait returns the latencies of every sent announcement, sorted.
-func (a *arrivals) wait(b *testing.B, sent map[string]time.Time) []time.Duration {
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		a.mu.Lock()
-		n := len(a.at)
-		a.mu.Unlock()
-		if n >= len(sent) {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d announcements arrived", n, len(sent))
-		}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []time.Duration
-	for id, t := range sent {
-		out = append(out, a.at[id].Sub(t))
-	}
-	slices.Sort(out)
-	return out
 }
