@@ -3,12 +3,14 @@ package config
 import (
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/peregrine-sec/peregrine/policies/rules"
 )
 
 // Config is the whole configuration.
 type Config struct {
-	RulesFiles                      []string       `yaml:"rules_files"`
+	RulesFiles                      Paths          `yaml:"rules_files"`
 	Priority                        rules.Priority `yaml:"priority"`
 	RuleMatching                    string         `yaml:"rule_matching"` // first or all
 	JSONOutput                      bool           `yaml:"json_output"`
@@ -253,4 +255,23 @@ func Default() *Config {
 		Certificates: Certificates{Namespace: "peregrine", ConfigMap: "peregrine-ca", Webhook: "peregrine",
 			Validity: 30 * 24 * time.Hour, CAValidity: 10 * 365 * 24 * time.Hour},
 	}
+}
+
+// Paths is a list of files or directories. A single one may be written
+// without brackets (rules_files: a.yaml, -o rules_files=a.yaml), as Falco
+// takes it.
+type Paths []string
+
+// UnmarshalYAML takes a sequence or one scalar.
+func (p *Paths) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*p = Paths{n.Value}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*p = list
+	return nil
 }

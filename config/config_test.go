@@ -21,7 +21,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Default()
-	want.RulesFiles = []string{"/x.yaml", "/y.yaml"}
+	want.RulesFiles = Paths{"/x.yaml", "/y.yaml"}
 	want.Priority = rules.Warning
 	want.HTTPOutput.Enabled, want.HTTPOutput.URL = true, "http://x"
 	want.K8sAudit.ListenPort = 1234
@@ -30,6 +30,29 @@ func TestLoad(t *testing.T) {
 	want.FileOutput.Enabled = true
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
+	}
+}
+
+// TestRulesFilesScalar: one rules file may be given without brackets.
+func TestRulesFilesScalar(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "peregrine.yaml")
+	os.WriteFile(path, []byte("rules_files: /etc/a.yaml\n"), 0o644)
+	for _, tt := range []struct {
+		file      string
+		overrides []string
+		want      Paths
+	}{
+		{path, nil, Paths{"/etc/a.yaml"}},
+		{"", []string{"rules_files=b.yaml"}, Paths{"b.yaml"}},
+		{"", []string{"rules_files=[b.yaml, c/]"}, Paths{"b.yaml", "c/"}},
+	} {
+		cfg, err := Load(tt.file, tt.overrides)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, cfg.RulesFiles); diff != "" {
+			t.Errorf("%s %q (-want +got):\n%s", tt.file, tt.overrides, diff)
+		}
 	}
 }
 

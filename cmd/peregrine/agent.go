@@ -15,20 +15,18 @@ import (
 // agentFlags are what agent's flags override in the configuration.
 type agentFlags struct {
 	config                    configFlags
-	rulesFiles                []string
 	format, record, serverURL string
 }
 
 func agentCmd() *cobra.Command {
 	var f agentFlags
 	c := &cobra.Command{
-		Use:   "agent [-r RULES...] [-c FILE] [-o key=value]... [--format json|text] [--server URL]",
+		Use:   "agent [-r RULES]... [-c FILE] [-o key=value]... [--format json|text] [--server URL]",
 		Short: "Run the node agent: capture syscalls with eBPF and evaluate the syscall rules (root)",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return f.run(cmd) },
 	}
 	f.config.add(c)
-	c.Flags().StringArrayVarP(&f.rulesFiles, "rules", "r", nil, "rules file or directory (repeatable; default: rules_files, else the built-in rules)")
 	c.Flags().StringVar(&f.format, "format", "", "alert format on stdout: json or text (default: json_output)")
 	c.Flags().StringVar(&f.serverURL, "server", "", "stream alerts to this peregrine serve and take exec sessions from it (server.url; credentials in the server: section)")
 	c.Flags().StringVar(&f.record, "record", "", "also save every captured event to this capture file (replay it with peregrine replay --syscalls)")
@@ -62,9 +60,6 @@ func (f *agentFlags) load() (*config.Config, error) {
 	cfg, err := f.config.load()
 	if err != nil {
 		return nil, err
-	}
-	if len(f.rulesFiles) > 0 {
-		cfg.RulesFiles = f.rulesFiles
 	}
 	if f.serverURL != "" {
 		cfg.Server.URL = f.serverURL

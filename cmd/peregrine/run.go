@@ -12,7 +12,7 @@ import (
 func runCmd() *cobra.Command {
 	var cf configFlags
 	c := &cobra.Command{
-		Use:   "run [-c FILE] [-o key=value]...",
+		Use:   "run [-r RULES]... [-c FILE] [-o key=value]...",
 		Short: "Everything on this machine: the service (audit, admission) and the node agent, alerts on stdout",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

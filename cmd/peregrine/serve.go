@@ -14,23 +14,38 @@ import (
 	"github.com/peregrine-sec/peregrine/server"
 )
 
-// configFlags are -c and -o, shared by the commands that run services.
+// configFlags are -c, -o and -r, shared by the commands that run
+// services.
 type configFlags struct {
-	file      string
-	overrides []string
+	file       string
+	overrides  []string
+	rulesFiles []string
 }
 
 func (f *configFlags) add(c *cobra.Command) {
 	c.Flags().StringVarP(&f.file, "config", "c", "", "configuration file (falco.yaml-shaped; see peregrine.yaml)")
 	c.Flags().StringArrayVarP(&f.overrides, "option", "o", nil, "override a configuration key: -o key.sub=value (repeatable)")
+	c.Flags().StringArrayVarP(&f.rulesFiles, "rules", "r", nil,
+		"rules file or directory, in place of rules_files (repeatable; default: rules_files, else the built-in rules)")
 }
 
-func (f *configFlags) load() (*config.Config, error) { return config.Load(f.file, f.overrides) }
+// load reads the configuration, then applies -o, then -r (as Falco does:
+// -r replaces rules_files whatever the file or -o said).
+func (f *configFlags) load() (*config.Config, error) {
+	cfg, err := config.Load(f.file, f.overrides)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.rulesFiles) > 0 {
+		cfg.RulesFiles = f.rulesFiles
+	}
+	return cfg, nil
+}
 
 func serveCmd() *cobra.Command {
 	var cf configFlags
 	c := &cobra.Command{
-		Use:   "serve [-c FILE] [-o key=value]...",
+		Use:   "serve [-r RULES]... [-c FILE] [-o key=value]...",
 		Short: "Run the central service: the audit webhook endpoint, alert outputs, health and metrics",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
