@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/policies/engine"
 	"github.com/peregrine-sec/peregrine/policies/fields"
 	"github.com/peregrine-sec/peregrine/policies/rules"
@@ -182,5 +183,42 @@ func TestRuleReads(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"evt.type", "k8s.exec.user", "proc.aname", "proc.name", "k8s.exec.auditid"}, got); diff != "" {
 		t.Errorf("reads (-want +got):\n%s", diff)
+	}
+}
+
+// TestPriorityFilter: the configuration's priority drops the rules less
+// severe than it before they are compiled, as Falco does not load them.
+func TestPriorityFilter(t *testing.T) {
+	l := rules.NewLoader(fields.Syscall())
+	var src string
+	for _, p := range []string{"DEBUG", "INFORMATIONAL", "NOTICE", "WARNING", "ERROR", "CRITICAL"} {
+		src += "- rule: " + p + "\n  desc: d\n  condition: evt.type=execve\n  output: o\n  priority: " + p + "\n"
+	}
+	if res := l.Load("t.yaml", src); !res.Successful {
+		t.Fatal(res.Errors)
+	}
+	for _, tt := range []struct {
+		priority string
+		want     []string
+	}{
+		{"debug", []string{"DEBUG", "INFORMATIONAL", "NOTICE", "WARNING", "ERROR", "CRITICAL"}},
+		{"warning", []string{"WARNING", "ERROR", "CRITICAL"}},
+		{"critical", []string{"CRITICAL"}},
+	} {
+		cfg, err := config.Load("", []string{"priority=" + tt.priority})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := engine.New[Event](Source{}, fields.Syscall(), l.Set(), cfg.EngineOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range e.Rules() {
+			got = append(got, r.Name)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("priority %s (-want +got):\n%s", tt.priority, diff)
+		}
 	}
 }
