@@ -36,6 +36,17 @@ type Config struct {
 	Agents       Agents       `yaml:"agents"`
 	Server       Server       `yaml:"server"`
 	Certificates Certificates `yaml:"certificates"`
+
+	jsonOutputSet bool // json_output was in the file or an override
+}
+
+// TextOnTerminal makes the alerts text lines when they go to a terminal
+// and json_output was not set: a person reads them there, as Falco's
+// default text. JSON otherwise, for whatever reads a pipe or a file.
+func (c *Config) TextOnTerminal(terminal bool) {
+	if terminal && !c.jsonOutputSet {
+		c.JSONOutput = false
+	}
 }
 
 // Certificates: on a cluster the service makes and keeps its own TLS

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/peregrine-sec/peregrine/policies/rules"
 )
@@ -28,7 +29,7 @@ func TestLoad(t *testing.T) {
 	want.K8sAudit.RetryAfter = 3 * time.Second
 	want.JSONOutput = false
 	want.FileOutput.Enabled = true
-	if diff := cmp.Diff(want, cfg); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
 }
@@ -80,6 +81,34 @@ func TestLoadErrors(t *testing.T) {
 		_, err := Load(tt.file, tt.overrides)
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("Load(%q, %q) error = %v, want %q", tt.file, tt.overrides, err, tt.want)
+		}
+	}
+}
+
+// TestTextOnTerminal: alerts on a terminal are text unless json_output is
+// set, in the file or with -o, either way.
+func TestTextOnTerminal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "peregrine.yaml")
+	os.WriteFile(path, []byte("json_output: true\n"), 0o644)
+	for _, tt := range []struct {
+		file      string
+		overrides []string
+		terminal  bool
+		want      bool
+	}{
+		{"", nil, true, false},
+		{"", nil, false, true},
+		{path, nil, true, true},
+		{"", []string{"json_output=true"}, true, true},
+		{"", []string{"json_output=false"}, false, false},
+	} {
+		cfg, err := Load(tt.file, tt.overrides)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TextOnTerminal(tt.terminal)
+		if cfg.JSONOutput != tt.want {
+			t.Errorf("%s %q on a terminal %v: json_output %v, want %v", tt.file, tt.overrides, tt.terminal, cfg.JSONOutput, tt.want)
 		}
 	}
 }

@@ -61,6 +61,9 @@ func walk(typ reflect.Type, prefix string, leaf func(key string, path []int, typ
 func walkFrom(typ reflect.Type, prefix string, at []int, leaf func(string, []int, reflect.Type)) {
 	for i := range typ.NumField() {
 		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
 		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		path := append(append([]int(nil), at...), i)
 		switch {

@@ -48,6 +48,9 @@ func Load(path string, overrides []string) (*Config, error) {
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("config %s: %w", orDefault(path), err)
 	}
+	var keys map[string]any
+	_ = yaml.Unmarshal(raw, &keys) // it decoded above
+	_, cfg.jsonOutputSet = keys["json_output"]
 	return cfg, cfg.validate()
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
@@ -34,7 +35,7 @@ func agentCmd() *cobra.Command {
 }
 
 func (f *agentFlags) run(cmd *cobra.Command) error {
-	cfg, err := f.load()
+	cfg, err := f.load(cmd.OutOrStdout())
 	if err != nil {
 		return err
 	}
@@ -56,8 +57,8 @@ func (f *agentFlags) run(cmd *cobra.Command) error {
 }
 
 // load reads the configuration with the flags applied.
-func (f *agentFlags) load() (*config.Config, error) {
-	cfg, err := f.config.load()
+func (f *agentFlags) load(stdout io.Writer) (*config.Config, error) {
+	cfg, err := f.config.load(stdout)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,7 +19,7 @@ func TestRulesFlag(t *testing.T) {
 		}
 	}
 	f := configFlags{overrides: []string{"rules_files=[/etc/a.yaml]"}, rulesFiles: []string{"b.yaml", "rules.d/"}}
-	cfg, err := f.load()
+	cfg, err := f.load(io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestRulesFlag(t *testing.T) {
 		t.Errorf("rules_files (-want +got):\n%s", diff)
 	}
 	f.rulesFiles = nil
-	if cfg, _ := f.load(); !cmp.Equal(config.Paths{"/etc/a.yaml"}, cfg.RulesFiles) {
+	if cfg, _ := f.load(io.Discard); !cmp.Equal(config.Paths{"/etc/a.yaml"}, cfg.RulesFiles) {
 		t.Errorf("without -r, rules_files = %q", cfg.RulesFiles)
 	}
 }

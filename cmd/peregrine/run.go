@@ -16,7 +16,7 @@ func runCmd() *cobra.Command {
 		Short: "Everything on this machine: the service (audit, admission) and the node agent, alerts on stdout",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := cf.load()
+			cfg, err := cf.load(cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/server"
@@ -30,8 +32,9 @@ func (f *configFlags) add(c *cobra.Command) {
 }
 
 // load reads the configuration, then applies -o, then -r (as Falco does:
-// -r replaces rules_files whatever the file or -o said).
-func (f *configFlags) load() (*config.Config, error) {
+// -r replaces rules_files whatever the file or -o said). Alerts are text
+// when stdout is a terminal and json_output is not set.
+func (f *configFlags) load(stdout io.Writer) (*config.Config, error) {
 	cfg, err := config.Load(f.file, f.overrides)
 	if err != nil {
 		return nil, err
@@ -39,6 +42,8 @@ func (f *configFlags) load() (*config.Config, error) {
 	if len(f.rulesFiles) > 0 {
 		cfg.RulesFiles = f.rulesFiles
 	}
+	out, ok := stdout.(*os.File)
+	cfg.TextOnTerminal(ok && term.IsTerminal(int(out.Fd())))
 	return cfg, nil
 }
 
@@ -49,7 +54,7 @@ func serveCmd() *cobra.Command {
 		Short: "Run the central service: the audit webhook endpoint, alert outputs, health and metrics",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := cf.load()
+			cfg, err := cf.load(cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
