@@ -229,7 +229,8 @@ func publishAlerts(matched []*engine.Rule[runtime.Event], ev *runtime.Event, hos
 // nothing.
 func NewEngine(set *rules.Set, c *config.Config, src runtime.Source) (*engine.Engine[runtime.Event], error) {
 	opts := c.EngineOptions()
-	opts.AppendOutput = SuggestedOutput
+	// Falco's default append_output suggests the container fields first.
+	opts.Extra = append([]engine.ExtraOutput{{Output: SuggestedOutput}}, opts.Extra...)
 	e, err := engine.New[runtime.Event](src, fields.Syscall(), set, opts)
 	if err != nil {
 		return nil, fmt.Errorf("compile syscall rules: %w", err)

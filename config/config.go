@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -20,6 +21,7 @@ type Config struct {
 	JSONIncludeOutputFieldsProperty bool           `yaml:"json_include_output_fields_property"`
 	TimeFormatISO8601               bool           `yaml:"time_format_iso_8601"`
 	Hostname                        string         `yaml:"hostname"`
+	AppendOutput                    []AppendOutput `yaml:"append_output"`
 
 	StdoutOutput  StdoutOutput  `yaml:"stdout_output"`
 	FileOutput    FileOutput    `yaml:"file_output"`
@@ -285,4 +287,39 @@ func (p *Paths) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*p = list
 	return nil
+}
+
+// AppendOutput is one entry of append_output (Falco 0.38+): extra output
+// text and output_fields for the rules Match selects (all of source,
+// tags and rule that are set; every rule when none is).
+type AppendOutput struct {
+	Match struct {
+		Source string   `yaml:"source"`
+		Tags   []string `yaml:"tags"`
+		Rule   string   `yaml:"rule"`
+	} `yaml:"match"`
+	ExtraOutput string       `yaml:"extra_output"`
+	ExtraFields []ExtraField `yaml:"extra_fields"`
+	// SuggestedOutput is accepted for Falco's files: the agent always
+	// appends the container fields Falco's container plugin suggests.
+	SuggestedOutput bool `yaml:"suggested_output"`
+}
+
+// ExtraField is a field name (evt.hostname), or a one-key map naming a
+// field of one's own and its format (home: "%proc.env[HOME]").
+type ExtraField struct {
+	Name, Format string
+}
+
+// UnmarshalYAML takes a field name or a one-key map.
+func (f *ExtraField) UnmarshalYAML(n *yaml.Node) error {
+	switch {
+	case n.Kind == yaml.ScalarNode:
+		f.Name = n.Value
+		return nil
+	case n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[1].Kind == yaml.ScalarNode:
+		f.Name, f.Format = n.Content[0].Value, n.Content[1].Value
+		return nil
+	}
+	return fmt.Errorf("line %d: extra_fields: want a field name or one name: format", n.Line)
 }

@@ -12,6 +12,7 @@ import (
 // valid are values for keys whose every string the configuration does not
 // accept, or that need another key set with them.
 var valid = map[string][]string{
+	"append_output":             {"append_output=[{match: {source: syscall}, extra_output: on CPU %evt.cpu, extra_fields: [evt.hostname, {home: x}]}]"},
 	"rule_matching":             {"rule_matching=all"},
 	"admission.mode":            {"admission.mode=warn"},
 	"admission.namespace_modes": {"admission.namespace_modes={shop: audit}"},

@@ -22,6 +22,7 @@ func TestReferenceConfig(t *testing.T) {
 	want.Agents.ServiceAccounts, want.Agents.Peers = []string{}, []string{}
 	want.Admission.DNSNames, want.Admission.NamespaceModes = []string{}, map[string]string{}
 	want.ProgramOutput.Program = "jq '{text: .output}'"
+	want.AppendOutput = []AppendOutput{}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("peregrine.yaml differs from the defaults (-default +file):\n%s", diff)
 	}

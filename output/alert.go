@@ -28,7 +28,7 @@ type Alert struct {
 // t on hostname: the rule's output rendered for ev, and among its fields
 // evt.time, as Falco's alerts have it whatever the source.
 func Matched[E any](r *engine.Rule[E], ev *E, source, hostname string, t time.Time) *Alert {
-	msg, vals := r.Output.Render(ev)
+	msg, vals := r.Render(ev)
 	vals["evt.time"] = t.UnixNano()
 	return &Alert{Time: t, Rule: r.Name, Priority: r.Priority, Source: source, Hostname: hostname,
 		Message: msg, OutputFields: vals, Tags: r.Tags}

@@ -17,9 +17,9 @@ type Options struct {
 	// MatchAll reports every matching rule for an event; by default, as in
 	// Falco's rule_matching: first, evaluation stops at the first match.
 	MatchAll bool
-	// AppendOutput is added to every rule's output, as Falco's
-	// append_output (the container fields it suggests, for instance).
-	AppendOutput string
+	// Extra is append_output: text added to the output of the rules each
+	// entry matches, and fields added to their output_fields.
+	Extra []ExtraOutput
 }
 
 // DefaultOptions runs every rule and stops at the first match.
@@ -34,6 +34,7 @@ type Rule[E any] struct {
 	Unextracted []string
 	match       pred[E]
 	reads       map[string]bool
+	extra       []extraField[E]
 }
 
 // Reads reports whether the rule's condition or output reads the field.
@@ -70,13 +71,14 @@ func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options
 		if err != nil {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
-		spec := r.Output
-		if opts.AppendOutput != "" {
-			spec += " " + opts.AppendOutput
-		}
+		spec, extraFields := extend(r, opts.Extra)
 		out, err := c.formatter(spec)
 		if err != nil {
 			return nil, fmt.Errorf("rule %q output: %w", r.Name, err)
+		}
+		extra, err := c.extraFields(extraFields)
+		if err != nil {
+			return nil, fmt.Errorf("rule %q: append_output: %w", r.Name, err)
 		}
 		slices.Sort(c.missing)
 		reads := fieldsOf(r.Condition, cat)
@@ -85,7 +87,15 @@ func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options
 				reads[fieldName(p.field, cat)] = true
 			}
 		}
-		e.rules = append(e.rules, &Rule[E]{Rule: r, Output: out, Unextracted: slices.Compact(c.missing), match: p, reads: reads})
+		for _, f := range extra {
+			for _, p := range f.out.parts {
+				if p.field != "" {
+					reads[fieldName(p.field, cat)] = true
+				}
+			}
+		}
+		e.rules = append(e.rules, &Rule[E]{Rule: r, Output: out, Unextracted: slices.Compact(c.missing), match: p, reads: reads,
+			extra: extra})
 	}
 	e.index()
 	return e, nil

@@ -14,6 +14,7 @@ const NA = "<NA>"
 
 // Formatter renders a rule's output for an event.
 type Formatter[E any] struct {
+	spec  string
 	parts []part[E]
 }
 
@@ -32,7 +33,7 @@ func (c *compiler[E]) formatter(spec string) (*Formatter[E], error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Formatter[E]{}
+	f := &Formatter[E]{spec: spec}
 	for _, t := range toks {
 		if t.Field == "" {
 			f.parts = append(f.parts, part[E]{text: t.Text})

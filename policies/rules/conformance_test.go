@@ -16,8 +16,9 @@ type loaderStep struct {
 	ExpectSuccess     bool              `json:"expect_success"`
 	CompiledCondition map[string]string `json:"compiled_condition"`
 	// CompiledOutput is only set by three cases of Falco's
-	// test_extra_output.cpp, whose append_output configuration the corpus
-	// does not carry; append_output belongs to the config (issue 3).
+	// test_extra_output.cpp: append_output is the configuration's and is
+	// compiled by the engine, so runtime's TestAppendOutputConformance
+	// checks them, with the configuration those cases set.
 	CompiledOutput     map[string]string `json:"compiled_output"`
 	ErrorsContain      []string          `json:"errors_contain"`
 	WarningsContain    []string          `json:"warnings_contain"`
