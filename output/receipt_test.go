@@ -1,10 +1,12 @@
 package output
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"regexp"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,4 +77,50 @@ func TestIDs(t *testing.T) {
 	if a.ID != "from-the-agent" {
 		t.Errorf("id %q replaced", a.ID)
 	}
+}
+
+// countingWriter counts the writes it is given and the lines in them.
+type countingWriter struct {
+	mu            sync.Mutex
+	writes, lines int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	c.lines += bytes.Count(p, []byte("\n"))
+	return len(p), nil
+}
+
+func (c *countingWriter) counts() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes, c.lines
+}
+
+// TestBatchedWrites: alerts queued together reach stdout in a few large
+// writes, and a receipt is done only once its alerts are written, not
+// buffered.
+func TestBatchedWrites(t *testing.T) {
+	w := &countingWriter{}
+	o := New(Format{JSON: true}, []SinkConfig{{Sink: NewWriter("stdout", w), MinPriority: rules.Debug, QueueSize: 2000}},
+		prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := NewReceipt()
+	for range 1000 {
+		o.Deliver(testAlert(), r)
+	}
+	r.Seal()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { o.Start(ctx); close(done) }()
+	<-r.Done()
+	writes, lines := w.counts()
+	if lines != 1000 || writes > 20 {
+		t.Errorf("receipt done with %d lines written in %d writes, want 1000 in at most 20", lines, writes)
+	}
+	o.Publish(testAlert()) // alone in the queue: written at once, not held in the buffer
+	waitFor(t, func() bool { _, l := w.counts(); return l == 1001 })
+	cancel()
+	<-done
 }

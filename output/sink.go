@@ -128,33 +128,73 @@ func (o *Outputs) Reopen() {
 	}
 }
 
+// flusher is a sink that buffers what Send writes (stdout, file).
+type flusher interface{ Flush() error }
+
+// maxBatch bounds the alerts a sink writes between two flushes.
+const maxBatch = 256
+
+// run sends what q holds: whatever is queued, up to maxBatch, then one
+// flush of a buffered sink, and only then the receipts of those alerts
+// are released (what a replica acknowledges is written). A flush comes
+// whenever the queue runs empty, so an alert waits in a buffer no longer
+// than its batch takes to format.
 func (o *Outputs) run(ctx context.Context, q *queued) {
-	name := q.sink.Name()
-	send := func(d delivery) {
-		defer d.receipt.release()
-		a := d.alert
-		// Deliver even while shutting down: the context only stops the loop.
-		if err := q.sink.Send(context.WithoutCancel(ctx), a.Line(o.format), a); err != nil {
-			o.metrics.errors.WithLabelValues(name).Inc()
-			o.log.Warn("output failed", "output", name, "rule", a.Rule, "err", err)
-			return
-		}
-		o.metrics.sent.WithLabelValues(name).Inc()
-	}
+	b := &batcher{o: o, q: q, ctx: context.WithoutCancel(ctx)} // deliver even while shutting down
+	b.flusher, _ = q.sink.(flusher)
 	for {
 		select {
-		case a := <-q.ch:
-			send(a)
+		case d := <-q.ch:
+			b.send(d)
+			for n := 1; n < maxBatch && len(q.ch) > 0; n++ {
+				b.send(<-q.ch)
+			}
+			b.flush()
 		case <-ctx.Done():
 			for len(q.ch) > 0 {
-				send(<-q.ch)
+				b.send(<-q.ch)
 			}
+			b.flush()
 			if err := q.sink.Close(); err != nil {
-				o.log.Warn("closing output", "output", name, "err", err)
+				o.log.Warn("closing output", "output", q.sink.Name(), "err", err)
 			}
 			return
 		}
 	}
+}
+
+// batcher is a sink's batch between two flushes.
+type batcher struct {
+	o       *Outputs
+	q       *queued
+	ctx     context.Context
+	flusher flusher
+	held    []*Receipt
+}
+
+func (b *batcher) send(d delivery) {
+	name, a := b.q.sink.Name(), d.alert
+	b.held = append(b.held, d.receipt)
+	if err := b.q.sink.Send(b.ctx, a.Line(b.o.format), a); err != nil {
+		b.o.metrics.errors.WithLabelValues(name).Inc()
+		b.o.log.Warn("output failed", "output", name, "rule", a.Rule, "err", err)
+		return
+	}
+	b.o.metrics.sent.WithLabelValues(name).Inc()
+}
+
+func (b *batcher) flush() {
+	if b.flusher != nil {
+		if err := b.flusher.Flush(); err != nil {
+			b.o.metrics.errors.WithLabelValues(b.q.sink.Name()).Inc()
+			b.o.log.Warn("output failed", "output", b.q.sink.Name(), "err", err)
+		}
+	}
+	for _, r := range b.held {
+		r.release()
+	}
+	clear(b.held)
+	b.held = b.held[:0]
 }
 
 // Publish hands an alert to every sink whose minimum priority it meets. It

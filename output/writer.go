@@ -1,21 +1,30 @@
 package output
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 )
 
-// Writer writes one line per alert to w (stdout_output).
+// bufferSize is what a buffered sink gathers before it writes: Outputs
+// flushes it sooner, whenever its queue is empty.
+const bufferSize = 64 << 10
+
+// Writer writes one line per alert to w (stdout_output), buffered: the
+// output flushes it whenever it has written what was queued.
 type Writer struct {
 	name string
-	w    io.Writer
+	w    *bufio.Writer
 }
 
 // NewWriter returns a sink writing to w.
-func NewWriter(name string, w io.Writer) *Writer { return &Writer{name: name, w: w} }
+func NewWriter(name string, w io.Writer) *Writer {
+	return &Writer{name: name, w: bufio.NewWriterSize(w, bufferSize)}
+}
 
 // Name implements Sink.
 func (s *Writer) Name() string { return s.name }
@@ -26,15 +35,20 @@ func (s *Writer) Send(_ context.Context, line []byte, _ *Alert) error {
 	return err
 }
 
-// Close implements Sink.
-func (s *Writer) Close() error { return nil }
+// Flush writes out what Send buffered.
+func (s *Writer) Flush() error { return s.w.Flush() }
 
-// fileSink appends alerts to a file (file_output). Reopen, called on SIGHUP,
-// makes it write to a fresh file after log rotation moved the old one.
+// Close implements Sink.
+func (s *Writer) Close() error { return s.w.Flush() }
+
+// fileSink appends alerts to a file (file_output), buffered like Writer.
+// Reopen, called on SIGHUP, makes it write to a fresh file after log
+// rotation moved the old one.
 type fileSink struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File
+	buf  *bufio.Writer
 }
 
 // newFile opens path for appending, creating it if needed.
@@ -56,9 +70,15 @@ func (s *fileSink) Reopen() error {
 		return fmt.Errorf("open alert file: %w", err)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	old := s.f
+	if s.buf == nil {
+		s.buf = bufio.NewWriterSize(f, bufferSize)
+	} else {
+		_ = s.buf.Flush() // what was buffered goes to the old file, the one it was written for
+		s.buf.Reset(f)
+	}
 	s.f = f
-	s.mu.Unlock()
 	if old != nil {
 		return old.Close()
 	}
@@ -69,13 +89,20 @@ func (s *fileSink) Reopen() error {
 func (s *fileSink) Send(_ context.Context, line []byte, _ *Alert) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.f.Write(line)
+	_, err := s.buf.Write(line)
 	return err
+}
+
+// Flush writes out what Send buffered.
+func (s *fileSink) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Flush()
 }
 
 // Close implements Sink.
 func (s *fileSink) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.f.Close()
+	return errors.Join(s.buf.Flush(), s.f.Close())
 }
