@@ -121,9 +121,13 @@ func (c *codec) inflate(payload []byte) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(fr, MaxFrame+1))
 }
 
-// decode reads a frame's payload into v.
+// decode reads a frame's payload into v. Numbers in untyped places (an
+// alert's output_fields) stay exact: evt.time in nanoseconds has more
+// digits than a float64 keeps.
 func decode(kind byte, payload []byte, v any) error {
-	if err := json.Unmarshal(payload, v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: %c message: %w", ErrFrame, kind, err)
 	}
 	return nil

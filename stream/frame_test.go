@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/peregrine-sec/peregrine/output"
 )
 
 func TestFrameRoundTrip(t *testing.T) {
@@ -76,4 +77,23 @@ func FuzzReadFrame(f *testing.F) {
 			_ = decode(kind, payload, &v)
 		}
 	})
+}
+
+// TestExactNumbers: an alert's numeric output fields cross the stream
+// digit for digit (evt.time in nanoseconds does not fit a float64).
+func TestExactNumbers(t *testing.T) {
+	var buf bytes.Buffer
+	sent := Alerts{Seq: 1, Alerts: []Alert{{Rule: "r", OutputFields: map[string]any{"evt.time": int64(1796219636697944482), "proc.pid": int64(7)}}}}
+	if err := WriteFrame(&buf, KindAlerts, sent); err != nil {
+		t.Fatal(err)
+	}
+	kind, payload, err := ReadFrame(&buf)
+	var got Alerts
+	if err != nil || decode(kind, payload, &got) != nil {
+		t.Fatalf("read: %v", err)
+	}
+	line := string(got.Alerts[0].alert().JSON(output.DefaultFormat()))
+	if !strings.Contains(line, `"evt.time":1796219636697944482`) || !strings.Contains(line, `"proc.pid":7`) {
+		t.Errorf("numbers changed on the way: %s", line)
+	}
 }
