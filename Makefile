@@ -46,12 +46,13 @@ bench: ## Run the benchmarks and print ns/op and allocations (builds the apiserv
 	PEREGRINE_KUBE_BIN=$$bin $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
 
 .PHONY: fuzz
-fuzz: ## Fuzz the condition parser, the rule loader, the audit decoder, admission reviews and agent stream frames for FUZZTIME each
+fuzz: ## Fuzz the condition parser, the rule loader, the audit decoder, admission reviews, agent stream frames and the alert JSON encoder for FUZZTIME each
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policies/condition
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./policies/rules
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./audit
 	$(GO) test -run '^$$' -fuzz '^FuzzReview$$' -fuzztime $(FUZZTIME) ./webhook
 	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) ./stream
+	$(GO) test -run '^$$' -fuzz '^FuzzJSON$$' -fuzztime $(FUZZTIME) ./output
 
 # The committed eBPF object is built from bpf/c/vmlinux.h (pinned, committed)
 # with this clang major version, so that it is the same on every machine.

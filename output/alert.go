@@ -1,8 +1,6 @@
 package output
 
 import (
-	"bytes"
-	"encoding/json"
 	"time"
 
 	"github.com/peregrine-sec/peregrine/policies/engine"
@@ -60,57 +58,9 @@ func (a *Alert) Text(f Format) string {
 	return stamp + ": " + a.Priority.String() + " " + a.Message
 }
 
-// jsonAlert is Falco's alert JSON, key for key, and the alert's id.
-type jsonAlert struct {
-	Hostname     string          `json:"hostname"`
-	Output       string          `json:"output,omitempty"`
-	Message      string          `json:"message,omitempty"`
-	Priority     string          `json:"priority"`
-	Rule         string          `json:"rule"`
-	Source       string          `json:"source"`
-	Tags         *[]string       `json:"tags,omitempty"`
-	Time         string          `json:"time"`
-	OutputFields *map[string]any `json:"output_fields,omitempty"`
-	// UUID is not Falco's: falcosidekick adds it under this name, and
-	// keeps one that is there.
-	UUID string `json:"uuid,omitempty"`
-}
-
 // TimeLayout is the alert JSON's time: RFC 3339 in UTC with exactly nine
 // fractional digits.
 const TimeLayout = "2006-01-02T15:04:05.000000000Z"
-
-// JSON renders the alert as Falco does.
-func (a *Alert) JSON(f Format) []byte {
-	j := jsonAlert{Hostname: a.Hostname, Priority: a.Priority.String(), Rule: a.Rule, Source: a.Source,
-		Time: a.Time.UTC().Format(TimeLayout), UUID: a.ID}
-	if f.IncludeOutput {
-		j.Output = a.Text(f)
-	}
-	if f.IncludeMessage {
-		j.Message = a.Message
-	}
-	// Pointers, so that an enabled but empty property still appears.
-	if f.IncludeTags {
-		tags := a.Tags
-		if tags == nil {
-			tags = []string{}
-		}
-		j.Tags = &tags
-	}
-	if f.IncludeOutputFields {
-		fields := a.OutputFields
-		if fields == nil {
-			fields = map[string]any{}
-		}
-		j.OutputFields = &fields
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // "<NA>" stays readable, as in Falco's output
-	_ = enc.Encode(j)        // only strings, numbers, bools and nulls: cannot fail
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
-}
 
 // Line renders the alert in the configured form, newline-terminated.
 func (a *Alert) Line(f Format) []byte {
