@@ -1,6 +1,16 @@
 package output
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
+
+// AckWait bounds how long an acknowledgement waits for the outputs: a
+// stuck output (a webhook retrying) must not stop a replica from taking
+// audit batches and agents' alerts, or from noticing an agent gone. What
+// is acknowledged past it without being delivered is counted by the
+// caller.
+const AckWait = 2 * time.Second
 
 // Receipt follows a group of alerts through the outputs: Done is closed
 // once every output that took one of them has delivered it or given up

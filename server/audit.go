@@ -23,7 +23,10 @@ type auditMetrics struct {
 	queued    prometheus.Counter
 	rejected  *prometheus.CounterVec
 	evaluated prometheus.Counter
-	depth     prometheus.GaugeFunc
+	// undelivered counts events answered 200 before their alerts were
+	// delivered (an output slower than output.AckWait).
+	undelivered prometheus.Counter
+	depth       prometheus.GaugeFunc
 }
 
 func newAuditMetrics(reg prometheus.Registerer, depth func() float64) *auditMetrics {
@@ -36,10 +39,12 @@ func newAuditMetrics(reg prometheus.Registerer, depth func() float64) *auditMetr
 			Help: "Audit events refused, by reason (queue_full, shutting_down); the sender retries them."}, []string{"reason"}),
 		evaluated: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_audit_events_evaluated_total",
 			Help: "Audit events evaluated against the rules."}),
+		undelivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_audit_events_acked_undelivered_total",
+			Help: "Audit events answered 200 before every output had delivered their alerts: an output slower than 2 s."}),
 		depth: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "peregrine_audit_queue_events",
 			Help: "Audit events waiting in the queue."}, depth),
 	}
-	reg.MustRegister(m.received, m.queued, m.rejected, m.evaluated, m.depth)
+	reg.MustRegister(m.received, m.queued, m.rejected, m.evaluated, m.undelivered, m.depth)
 	return m
 }
 
@@ -105,12 +110,18 @@ func (h *auditHandler) serve(c *gin.Context) {
 	}
 	h.metrics.queued.Add(float64(len(events)))
 	// Answer once the batch's alerts are delivered: a replica killed
-	// before that gets no 200, and the apiserver retries the batch.
+	// before that gets no 200, and the apiserver retries the batch. An
+	// output slower than output.AckWait does not hold the apiserver.
+	timer := time.NewTimer(output.AckWait)
+	defer timer.Stop()
 	select {
 	case <-r.Done():
-		h.post.OK(c, gin.H{"accepted": len(events)})
+	case <-timer.C:
+		h.metrics.undelivered.Add(float64(len(events)))
 	case <-c.Request.Context().Done(): // the apiserver gave up: it retries
+		return
 	}
+	h.post.OK(c, gin.H{"accepted": len(events)})
 }
 
 // evaluate takes batches until the queue is closed and drained.

@@ -42,6 +42,7 @@ type Hub struct {
 
 	connected          prometheus.Gauge
 	alerts, duplicates prometheus.Counter
+	undelivered        prometheus.Counter
 	lost               *prometheus.CounterVec
 }
 
@@ -90,10 +91,12 @@ func (c *agentConn) end() { c.ended.Do(func() { close(c.done) }) }
 // then block, keeps what it has in its bounded buffer.
 const ackWindow = 64
 
-// pendingAck is a batch to acknowledge once its receipt is done.
+// pendingAck is a batch to acknowledge once its receipt is done, or at
+// deadline (output.AckWait after it was published).
 type pendingAck struct {
-	seq     uint64
-	receipt *output.Receipt
+	seq      uint64
+	receipt  *output.Receipt
+	deadline time.Time
 }
 
 // connQueue bounds the frames waiting for an agent's stream: acks,
@@ -115,10 +118,12 @@ func NewHub(o HubOptions, reg prometheus.Registerer) *Hub {
 			Help: "Alerts received from node agents."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_agent_alerts_duplicate_total",
 			Help: "Alerts an agent sent again (after a reconnect) that this replica had published already: dropped."}),
+		undelivered: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_agent_batches_acked_undelivered_total",
+			Help: "Agent batches acknowledged before every output had delivered them: an output slower than 2 s."}),
 		lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_agent_messages_lost_total",
 			Help: "Messages for agents that could not be delivered: no agent for the node, or its stream too slow."}, []string{"kind"}),
 	}
-	reg.MustRegister(h.connected, h.alerts, h.duplicates, h.lost)
+	reg.MustRegister(h.connected, h.alerts, h.duplicates, h.undelivered, h.lost)
 	return h
 }
 
@@ -308,7 +313,7 @@ func (h *Hub) readLoop(ctx context.Context, body io.Reader, c *agentConn, acks c
 			return err
 		}
 		select {
-		case acks <- pendingAck{batch.Seq, h.publish(c, batch)}:
+		case acks <- pendingAck{batch.Seq, h.publish(c, batch), time.Now().Add(output.AckWait)}:
 		case <-c.done:
 			return errors.New("agent not reading its stream")
 		case <-ctx.Done():
@@ -357,11 +362,16 @@ func (h *Hub) firstTime(c *agentConn, seq uint64, r *output.Receipt) (*output.Re
 // delivered, until readLoop closes acks or the stream ends.
 func (h *Hub) ackLoop(ctx context.Context, c *agentConn, acks <-chan pendingAck) {
 	for p := range acks {
+		timer := time.NewTimer(time.Until(p.deadline))
 		select {
 		case <-p.receipt.Done():
+		case <-timer.C:
+			h.undelivered.Inc()
 		case <-ctx.Done():
+			timer.Stop()
 			return
 		}
+		timer.Stop()
 		if !c.send(frame{KindAck, ack{Seq: p.seq}}) {
 			c.end() // not reading its stream: end it, and the reader with it
 			return
