@@ -387,7 +387,11 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var podsVersion, peersVersion uint64
-	write := func(f frame) bool { return h.codec.write(w, f.kind, f.v) == nil && rc.Flush() == nil }
+	wrote := false // since the last tick
+	write := func(f frame) bool {
+		wrote = true
+		return h.codec.write(w, f.kind, f.v) == nil && rc.Flush() == nil
+	}
 	changed := func() bool { // the replicas, then the node's containers, when they changed
 		if f, ok := h.peersFrame(&peersVersion); ok && !write(f) {
 			return false
@@ -420,6 +424,14 @@ func (h *Hub) writeLoop(ctx context.Context, readDone <-chan struct{}, w io.Writ
 			if !changed() {
 				return
 			}
+			// A second without a frame: write an empty ack (seq 0
+			// acknowledges nothing), so that a write fails soon after the
+			// agent is gone and the stream ends here too, instead of
+			// taking announcements for a dead link.
+			if !wrote && !write(frame{KindAck, ack{}}) {
+				return
+			}
+			wrote = false
 		}
 	}
 }
