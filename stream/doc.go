@@ -45,7 +45,11 @@
 // order, at most 64 batches ahead of its outputs: past that it stops
 // reading, and the agent keeps the rest in its buffer. So a replica
 // killed with alerts received but not yet written leaves them
-// unacknowledged. When the primary's replica goes away, the next link up
+// unacknowledged. An output slower than 2 s (a webhook retrying) does not
+// hold the stream: the batch is acknowledged then, and counted
+// (peregrine_agent_batches_acked_undelivered_total). A quiet stream gets
+// an empty ack every second, so that a replica notices within seconds an
+// agent that is gone. When the primary's replica goes away, the next link up
 // becomes the primary and sends every batch not yet acknowledged, then
 // the new ones. A replica drops a batch it has published already, by the
 // agent's instance and the batch's seq
