@@ -332,7 +332,8 @@ func (c *cluster) dumpOnFailure(t *testing.T) {
 	}
 	// Each replica's view of the agents and of the sessions it routed.
 	for pod, m := range c.replicaMetrics("peregrine_exec_sessions_total", "peregrine_agents_connected",
-		"peregrine_agent_messages_lost_total") {
+		"peregrine_agent_messages_lost_total", "peregrine_agent_alerts_total", "peregrine_agent_batches_acked_undelivered_total",
+		"peregrine_output_sent_total", "peregrine_output_errors_total", "peregrine_output_dropped_total") {
 		t.Logf("%s metrics:\n%s", pod, strings.Join(m, "\n"))
 	}
 }
