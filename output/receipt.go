@@ -1,6 +1,7 @@
 package output
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 )
@@ -35,6 +36,22 @@ func (r *Receipt) Seal() { r.release() }
 
 // Done is closed once r is sealed and its alerts are delivered.
 func (r *Receipt) Done() <-chan struct{} { return r.done }
+
+// Wait waits until r is done or deadline passes, and says whether r was
+// done; it returns ctx's error when ctx ends first. Acknowledgements wait
+// so, with deadline AckWait after the batch came.
+func (r *Receipt) Wait(ctx context.Context, deadline time.Time) (bool, error) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-r.done:
+		return true, nil
+	case <-timer.C:
+		return false, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
 
 func (r *Receipt) hold() {
 	if r != nil {

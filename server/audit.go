@@ -112,14 +112,12 @@ func (h *auditHandler) serve(c *gin.Context) {
 	// Answer once the batch's alerts are delivered: a replica killed
 	// before that gets no 200, and the apiserver retries the batch. An
 	// output slower than output.AckWait does not hold the apiserver.
-	timer := time.NewTimer(output.AckWait)
-	defer timer.Stop()
-	select {
-	case <-r.Done():
-	case <-timer.C:
+	delivered, err := r.Wait(c.Request.Context(), time.Now().Add(output.AckWait))
+	if err != nil {
+		return // the apiserver gave up: it retries
+	}
+	if !delivered {
 		h.metrics.undelivered.Add(float64(len(events)))
-	case <-c.Request.Context().Done(): // the apiserver gave up: it retries
-		return
 	}
 	h.post.OK(c, gin.H{"accepted": len(events)})
 }

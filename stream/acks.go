@@ -60,16 +60,13 @@ func (h *Hub) firstTime(c *agentConn, seq uint64, r *output.Receipt) (*output.Re
 // delivered, until readLoop closes acks or the stream ends.
 func (h *Hub) ackLoop(ctx context.Context, c *agentConn, acks <-chan pendingAck) {
 	for p := range acks {
-		timer := time.NewTimer(time.Until(p.deadline))
-		select {
-		case <-p.receipt.Done():
-		case <-timer.C:
-			h.undelivered.Inc()
-		case <-ctx.Done():
-			timer.Stop()
+		delivered, err := p.receipt.Wait(ctx, p.deadline)
+		if err != nil {
 			return
 		}
-		timer.Stop()
+		if !delivered {
+			h.undelivered.Inc()
+		}
 		if !c.send(frame{KindAck, ack{Seq: p.seq}}) {
 			c.end() // not reading its stream: end it, and the reader with it
 			return
