@@ -68,8 +68,8 @@ func appendFields(buf []byte, fields map[string]any) []byte {
 }
 
 // appendValue appends the values rules produce (text, integers, booleans,
-// none, exact numbers from the stream); anything else as encoding/json
-// writes it.
+// none) and the exact numbers of agents' alerts without reflection;
+// anything else as encoding/json writes it.
 func appendValue(buf []byte, v any) []byte {
 	switch v := v.(type) {
 	case nil:
@@ -82,6 +82,8 @@ func appendValue(buf []byte, v any) []byte {
 		return strconv.AppendInt(buf, int64(v), 10)
 	case bool:
 		return strconv.AppendBool(buf, v)
+	case json.Number: // an agent's number, decoded by the stream: already valid JSON
+		return append(buf, v...)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
