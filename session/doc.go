@@ -10,6 +10,9 @@
 // request confirms the session with its audit ID (the webhook's audit
 // annotation carries the session id into it); without a webhook, the audit
 // event alone announces the session, late, and binds a process that
-// already ran. Identical commands racing in one container are bound
+// already ran. The process may win that race with the webhook's
+// announcement too (the kubelet starts it in tens of milliseconds), and
+// by then its tree may have exec'd again (sh -c 'cat f' becomes cat f):
+// a slot remembers every command its tree ran while unbound. Identical commands racing in one container are bound
 // first-come and flagged, never guessed silently.
 package session

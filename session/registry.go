@@ -60,7 +60,8 @@ func (r *Registry) signal() {
 // nil. Other processes get a slot, bound now when an announcement is
 // waiting for this argv. An unbound inherited slot is tried again with the
 // new argv: the runtime's helper (runc init) joins the container first and
-// execs the command second, in one process tree.
+// execs the command second, in one process tree. The slot remembers each
+// argv, for an announcement that comes after them.
 func (r *Registry) OnExec(cid string, argv []string, initTree bool, inherited *Slot) *Slot {
 	if inherited != nil && inherited.Session() != nil {
 		return inherited
@@ -77,7 +78,9 @@ func (r *Registry) OnExec(cid string, argv []string, initTree bool, inherited *S
 		sl = &Slot{started: now}
 		r.candidates[cid] = append(r.candidates[cid], sl)
 	}
-	sl.argv = slices.Clone(argv)
+	if len(sl.argvs) < maxArgvs {
+		sl.argvs = append(sl.argvs, slices.Clone(argv))
+	}
 	if a, ambiguous, ok := r.take(cid, argv); ok {
 		r.candidates[cid] = slices.DeleteFunc(r.candidates[cid], func(c *Slot) bool { return c == sl })
 		r.bind(sl, a, ambiguous, now)
@@ -138,7 +141,7 @@ func (r *Registry) Announce(a Announcement) {
 	// the same command make it a guess, flagged on all of them.
 	var match []*Slot
 	for _, sl := range r.candidates[a.ContainerID] {
-		if sl.Session() == nil && !sl.started.Before(a.Time.Add(-time.Second)) && slices.Equal(sl.argv, a.Command) {
+		if sl.Session() == nil && !sl.started.Before(a.Time.Add(-time.Second)) && sl.ran(a.Command) {
 			match = append(match, sl)
 		}
 	}

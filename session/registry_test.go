@@ -102,6 +102,12 @@ func TestRegistry(t *testing.T) {
 			r.Announce(a)
 			return []*Slot{helper}
 		}, []string{"a1 bob"}},
+		{"late: the command's own children exec'd before the announcement came", func(r *Registry, c *clock) []*Slot {
+			sh := r.OnExec("c1", []string{"sh", "-c", "cat /etc/shadow"}, false, nil)
+			cat := r.OnExec("c1", []string{"cat", "/etc/shadow"}, false, sh) // sh -c execs its last command
+			r.Announce(ann("s1", "alice", "c1", "sh", "-c", "cat /etc/shadow"))
+			return []*Slot{cat}
+		}, []string{"s1 alice"}},
 		{"late, identical commands: first-come, both flagged", func(r *Registry, c *clock) []*Slot {
 			first := r.OnExec("c1", []string{"id"}, false, nil)
 			second := r.OnExec("c1", []string{"id"}, false, nil)

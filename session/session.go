@@ -62,7 +62,12 @@ func (s *Session) CommandLine() string { return strings.Join(s.Command, " ") }
 type Slot struct {
 	s       atomic.Pointer[Session]
 	started time.Time
-	argv    []string // of the tree's latest exec; guarded by the Registry
+	// argvs are what the tree exec'd while unbound (the first
+	// maxArgvs): a late announcement names one of them, not always the
+	// latest, since the command's own children exec too (sh -c 'cat f'
+	// becomes cat f) before the audit event or a slow webhook path
+	// arrives. Guarded by the Registry.
+	argvs [][]string
 	// ambiguous: another tree ran the same command when a late
 	// announcement was bound; guarded by the Registry.
 	ambiguous bool
@@ -80,6 +85,15 @@ func (sl *Slot) Session() *Session {
 // within the window a late announcement may take to arrive.
 func (sl *Slot) Pending(now time.Time, window time.Duration) bool {
 	return sl != nil && sl.s.Load() == nil && now.Sub(sl.started) < window
+}
+
+// maxArgvs bounds what a slot remembers of its tree's execs: the helper
+// that joins the container, the command, and a few of its children.
+const maxArgvs = 8
+
+// ran reports whether the slot's tree exec'd argv while unbound.
+func (sl *Slot) ran(argv []string) bool {
+	return slices.ContainsFunc(sl.argvs, func(a []string) bool { return slices.Equal(a, argv) })
 }
 
 func matches(a *Announcement, argv []string) bool {
