@@ -1,9 +1,13 @@
 package audit
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"testing"
 
 	"github.com/peregrine-sec/peregrine/internal/conformance"
@@ -88,4 +92,60 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+}
+
+// realTraffic is the recorded corpus (internal/realnode/record-audit.sh):
+// the apiserver's own audit log of a scripted day on a real cluster, as
+// JSON lines, and how many events it holds.
+func realTraffic(tb testing.TB) ([]byte, int) {
+	f, err := os.Open(filepath.Join("testdata", "realtraffic.jsonl.gz"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data, bytes.Count(data, []byte{'\n'})
+}
+
+// BenchmarkReplayRealTraffic decodes, evaluates and encodes (into a
+// discarding buffered writer, as replay writes) the recorded corpus
+// through the upstream k8s_audit_rules.yaml, on one goroutine: the work
+// of peregrine replay without its file reads and writes.
+func BenchmarkReplayRealTraffic(b *testing.B) {
+	data, n := realTraffic(b)
+	ev := upstreamEvaluator(b)
+	out := bufio.NewWriterSize(io.Discard, 64<<10)
+	f := output.DefaultFormat()
+	var alerts []*output.Alert
+	var fired int
+	var before, after goruntime.MemStats
+	goruntime.ReadMemStats(&before)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		fired = 0
+		err := Stream(bytes.NewReader(data), func(e *Event) error {
+			alerts = ev.Evaluate(e, alerts[:0])
+			fired += len(alerts)
+			for _, a := range alerts {
+				out.Write(a.Line(f))
+			}
+			return nil
+		}, func(err error) { b.Fatal(err) })
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(len(data))/float64(n), "B/event")
+	b.ReportMetric(float64(fired)/float64(n), "alerts/event")
+	goruntime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*n), "allocs/event")
 }

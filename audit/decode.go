@@ -28,56 +28,148 @@ func (e *DecodeError) Error() string {
 var ErrEmpty = errors.New("no audit event in the input")
 
 // DecodeBatch decodes one body: an EventList, a single Event, a JSON array
-// of events, or JSON lines. The events share a parser of their own, so they
-// stay valid as long as they are referenced.
+// of events, or JSON lines. The events have a decoder of their own, so
+// they stay valid as long as they are referenced.
 func DecodeBatch(data []byte) ([]*Event, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, ErrEmpty
 	}
-	var out []*Event
-	if bytes.Count(trimmed, []byte{'\n'}) > 0 && trimmed[0] == '{' && !isSingleDocument(trimmed) {
-		err := eachLine(bytes.NewReader(trimmed), func(line int, doc []byte) error {
-			evs, err := decodeDocument(new(fastjson.Parser), doc, line)
-			out = append(out, evs...)
-			return err
-		})
-		return out, err
+	if !isLines(trimmed) {
+		return new(decoder).document(trimmed, 0)
 	}
-	return decodeDocument(new(fastjson.Parser), trimmed, 0)
+	var out []*Event
+	err := eachLine(bytes.NewReader(trimmed), func(line int, doc []byte) error {
+		evs, err := new(decoder).document(doc, line)
+		out = append(out, evs...)
+		return err
+	})
+	return out, err
+}
+
+// Decoder decodes bodies as DecodeBatch does, reusing its memory from one
+// body to the next (parsers, buffers, events): the events of a Decode are
+// valid until the next one. The audit endpoint keeps a pool of them.
+type Decoder struct{ d decoder }
+
+// Decode decodes one body.
+func (d *Decoder) Decode(data []byte) ([]*Event, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || isLines(trimmed) {
+		return DecodeBatch(trimmed) // JSON lines' events each need a decoder: not the apiserver's way
+	}
+	return d.d.document(trimmed, 0)
+}
+
+// isLines reports whether a body is JSON lines rather than one document.
+func isLines(trimmed []byte) bool {
+	return bytes.Count(trimmed, []byte{'\n'}) > 0 && trimmed[0] == '{' && !isSingleDocument(trimmed)
+}
+
+// decoder decodes documents into events, reusing its parsers, buffers
+// and events from one document to the next: an event is valid until the
+// decoder decodes again.
+type decoder struct {
+	p       fastjson.Parser
+	s       skimmed
+	parsers []*fastjson.Parser // for bodies, as events read them
+	used    int                // of parsers, in this document
+	events  []Event
+	out     []*Event
+}
+
+// parser is a parser for one of the document's bodies.
+func (d *decoder) parser() *fastjson.Parser {
+	if d.used == len(d.parsers) {
+		d.parsers = append(d.parsers, new(fastjson.Parser))
+	}
+	d.used++
+	return d.parsers[d.used-1]
 }
 
 // isSingleDocument reports whether a multi-line input is one JSON value
 // (a pretty-printed EventList) rather than JSON lines.
 func isSingleDocument(data []byte) bool { return fastjson.ValidateBytes(data) == nil }
 
-// decodeDocument turns one JSON document into events.
-func decodeDocument(p *fastjson.Parser, doc []byte, line int) ([]*Event, error) {
-	v, err := p.ParseBytes(doc)
+// document turns one JSON document into events: skimmed (skim.go) when
+// it can be, whole otherwise.
+func (d *decoder) document(doc []byte, line int) ([]*Event, error) {
+	d.used = 0
+	skimmed := skim(&d.s, doc)
+	src := doc
+	if skimmed {
+		src = d.s.light
+	}
+	v, err := d.p.ParseBytes(src)
+	if err != nil && skimmed { // the error as the document has it
+		skimmed = false
+		v, err = d.p.ParseBytes(doc)
+	}
 	if err != nil {
 		return nil, &DecodeError{Line: line, Msg: "malformed JSON: " + strings.TrimPrefix(err.Error(), "cannot parse JSON: ")}
 	}
+	vals, what, err := eventValues(v, line)
+	if err != nil {
+		return nil, err
+	}
+	if !skimmed {
+		return d.eventsOf(vals, nil, line, what)
+	}
+	bodies := d.s.items
+	if what == "event" {
+		if len(bodies) > 0 { // an Event's own "items" member was taken for events
+			return d.whole(doc, line)
+		}
+		bodies = []eventBodies{d.s.top}
+	}
+	if len(bodies) != len(vals) { // "items" given twice
+		return d.whole(doc, line)
+	}
+	return d.eventsOf(vals, bodies, line, what)
+}
+
+// whole decodes doc without skimming it.
+func (d *decoder) whole(doc []byte, line int) ([]*Event, error) {
+	v, err := d.p.ParseBytes(doc)
+	if err != nil {
+		return nil, &DecodeError{Line: line, Msg: "malformed JSON: " + strings.TrimPrefix(err.Error(), "cannot parse JSON: ")}
+	}
+	vals, what, err := eventValues(v, line)
+	if err != nil {
+		return nil, err
+	}
+	return d.eventsOf(vals, nil, line, what)
+}
+
+// eventValues are the event objects of a parsed document, and what they
+// are called in errors.
+func eventValues(v *fastjson.Value, line int) ([]*fastjson.Value, string, error) {
 	switch v.Type() {
 	case fastjson.TypeArray:
-		return eventsOf(v.GetArray(), line, "array element")
+		return v.GetArray(), "array element", nil
 	case fastjson.TypeObject:
 		if kind := str(v.Get("kind")); kind == "EventList" {
 			if err := checkAPIVersion(v, line); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			items := v.Get("items")
 			if items == nil || items.Type() != fastjson.TypeArray {
-				return nil, &DecodeError{Line: line, Msg: "EventList has no items array"}
+				return nil, "", &DecodeError{Line: line, Msg: "EventList has no items array"}
 			}
-			return eventsOf(items.GetArray(), line, "items element")
+			return items.GetArray(), "items element", nil
 		}
-		return eventsOf([]*fastjson.Value{v}, line, "event")
+		return []*fastjson.Value{v}, "event", nil
 	}
-	return nil, &DecodeError{Line: line, Msg: fmt.Sprintf("expected an audit Event or EventList object, got %s", v.Type())}
+	return nil, "", &DecodeError{Line: line, Msg: fmt.Sprintf("expected an audit Event or EventList object, got %s", v.Type())}
 }
 
-func eventsOf(vals []*fastjson.Value, line int, what string) ([]*Event, error) {
-	out := make([]*Event, 0, len(vals))
+// eventsOf checks and wraps vals, with the bodies skimming cut out of
+// each (nil: none was).
+func (d *decoder) eventsOf(vals []*fastjson.Value, bodies []eventBodies, line int, what string) ([]*Event, error) {
+	if cap(d.events) < len(vals) {
+		d.events = make([]Event, len(vals))
+	}
+	d.events, d.out = d.events[:len(vals)], d.out[:0]
 	for i, v := range vals {
 		if err := checkEvent(v, line); err != nil {
 			var de *DecodeError
@@ -87,9 +179,16 @@ func eventsOf(vals []*fastjson.Value, line int, what string) ([]*Event, error) {
 			de.Msg = fmt.Sprintf("%s %d: %s", what, i, de.Msg)
 			return nil, de
 		}
-		out = append(out, newEvent(v))
+		var b eventBodies
+		if bodies != nil {
+			b = bodies[i]
+		}
+		e := &d.events[i]
+		*e = Event{v: v, d: d, lists: e.lists[:0]}
+		e.wrap(b)
+		d.out = append(d.out, e)
 	}
-	return out, nil
+	return d.out, nil
 }
 
 func checkEvent(v *fastjson.Value, line int) error {
@@ -129,11 +228,11 @@ func Stream(r io.Reader, fn func(*Event) error, bad func(error)) error {
 		if err != nil {
 			return fmt.Errorf("read audit events: %w", err)
 		}
-		return streamDocument(new(fastjson.Parser), data, 1, fn, bad)
+		return streamDocument(new(decoder), data, 1, fn, bad)
 	}
-	var p fastjson.Parser
+	d := new(decoder)
 	return eachLine(br, func(line int, doc []byte) error {
-		return streamDocument(&p, doc, line, fn, bad)
+		return streamDocument(d, doc, line, fn, bad)
 	})
 }
 
@@ -147,8 +246,8 @@ func looksLikeLines(br *bufio.Reader) bool {
 	return true
 }
 
-func streamDocument(p *fastjson.Parser, doc []byte, line int, fn func(*Event) error, bad func(error)) error {
-	evs, err := decodeDocument(p, doc, line)
+func streamDocument(d *decoder, doc []byte, line int, fn func(*Event) error, bad func(error)) error {
+	evs, err := d.document(doc, line)
 	if err != nil {
 		bad(err)
 		return nil

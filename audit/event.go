@@ -12,11 +12,15 @@ import (
 // parser that decoded it: its strings are valid while the Event is, and
 // callers that keep them longer must copy them.
 type Event struct {
-	v     *fastjson.Value
-	hot   [hotCount]*fastjson.Value // see hot.go
-	t     time.Time                 // Time, parsed on first use
-	tDone bool
-	lists []cachedListEntry // list fields computed for this event, by accessor id
+	v      *fastjson.Value           // the event; when skimmed (skim.go), null where its bodies were
+	bodies [2]body                   // requestObject, responseObject
+	raw    []byte                    // the event as it came, when skimmed
+	full   *fastjson.Value           // raw parsed, for the rare field that reads the whole event
+	d      *decoder                  // gives the bodies' parsers
+	hot    [hotCount]*fastjson.Value // see hot.go
+	t      time.Time                 // Time, parsed on first use
+	tDone  bool
+	lists  []cachedListEntry // list fields computed for this event, by accessor id
 	// Num is the event's position in its input (1-based), for evt.num.
 	Num uint64
 }
@@ -26,11 +30,50 @@ type cachedListEntry struct {
 	vals []string
 }
 
-// Value returns the parsed JSON of the event.
-func (e *Event) Value() *fastjson.Value { return e.v }
+// body is a requestObject or responseObject: parsed on first use when
+// skimming cut it out (raw), or as parsed with the event (done).
+type body struct {
+	raw  []byte
+	v    *fastjson.Value
+	done bool
+}
+
+const (
+	requestBody = iota
+	responseBody
+)
+
+// body returns body i, parsing it on first use. A body malformed inside
+// (which skimming does not check) reads as absent.
+func (e *Event) body(i int) *fastjson.Value {
+	b := &e.bodies[i]
+	if !b.done {
+		b.done = true
+		b.v, _ = e.d.parser().ParseBytes(b.raw)
+	}
+	return b.v
+}
+
+// whole returns the whole event, bodies included.
+func (e *Event) whole() *fastjson.Value {
+	if e.raw == nil {
+		return e.v
+	}
+	if e.full == nil {
+		full, err := new(fastjson.Parser).ParseBytes(e.raw)
+		if err != nil { // a body malformed inside reads as absent here too
+			full = e.v
+		}
+		e.full = full
+	}
+	return e.full
+}
+
+// Get returns the value at a key path of the event, nil when absent.
+func (e *Event) Get(keys ...string) *fastjson.Value { return e.get(keys...) }
 
 // JSON returns the event's JSON text.
-func (e *Event) JSON() []byte { return e.v.MarshalTo(nil) }
+func (e *Event) JSON() []byte { return e.whole().MarshalTo(nil) }
 
 // AuditID returns the event's auditID, or "".
 func (e *Event) AuditID() string { return str(e.hot[hotAuditID]) }
@@ -81,17 +124,21 @@ func text(v *fastjson.Value) (string, bool) {
 	return string(v.MarshalTo(nil)), true
 }
 
-// newEvent wraps a parsed event object.
-func newEvent(v *fastjson.Value) *Event {
-	e := &Event{v: v}
+// wrap takes the bodies skimming cut out of the event (none: e.v is
+// whole) and locates what rules read most.
+func (e *Event) wrap(b eventBodies) {
+	if b.req != nil || b.resp != nil {
+		e.raw = b.raw
+	}
+	e.bodies[requestBody] = body{raw: b.req, done: b.req == nil}
+	e.bodies[responseBody] = body{raw: b.resp, done: b.resp == nil}
 	e.locate()
-	return e
 }
 
 // NewEvent parses one event object from its JSON with a parser of its own,
 // so the event stays valid as long as it is referenced.
 func NewEvent(data []byte) (*Event, error) {
-	evs, err := decodeDocument(new(fastjson.Parser), data, 0)
+	evs, err := new(decoder).document(data, 0)
 	if err != nil {
 		return nil, err
 	}

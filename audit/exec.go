@@ -27,16 +27,19 @@ func ExecSession(e *Event) (ann session.Announcement, conf session.Confirmation,
 	if code := e.v.GetInt("responseStatus", "code"); code == 401 || code == 403 {
 		return ann, conf, false, false // refused: no process will start
 	}
+	// What comes out outlives the event, whose strings are its decoder's
+	// memory: each is copied.
 	if id := webhookSession(e.hot[hotAnnotations]); id != "" {
-		return ann, session.Confirmation{ID: id, AuditID: e.AuditID()}, true, true
+		return ann, session.Confirmation{ID: strings.Clone(id), AuditID: strings.Clone(e.AuditID())}, true, true
 	}
-	u, err := url.Parse(str(e.hot[hotURI]))
+	u, err := url.Parse(strings.Clone(str(e.hot[hotURI]))) // the query's values are substrings of it
 	if err != nil {
 		return ann, conf, false, false
 	}
 	q := u.Query()
-	ann = session.Announcement{ID: e.AuditID(), AuditID: e.AuditID(), User: str(e.hot[hotUsername]),
-		Namespace: str(e.hot[hotNamespace]), Pod: str(e.hot[hotName]),
+	id := strings.Clone(e.AuditID())
+	ann = session.Announcement{ID: id, AuditID: id, User: strings.Clone(str(e.hot[hotUsername])),
+		Namespace: strings.Clone(str(e.hot[hotNamespace])), Pod: strings.Clone(str(e.hot[hotName])),
 		Container: q.Get("container"), Command: q["command"], Time: e.Time(), Late: true}
 	// The process starts after the request is received, long before a
 	// session's last stage.
@@ -44,7 +47,7 @@ func ExecSession(e *Event) (ann session.Announcement, conf session.Confirmation,
 		ann.Time = t
 	}
 	for _, g := range e.v.GetArray("user", "groups") {
-		ann.Groups = append(ann.Groups, str(g))
+		ann.Groups = append(ann.Groups, strings.Clone(str(g)))
 	}
 	return ann, conf, false, len(ann.Command) > 0
 }

@@ -169,7 +169,7 @@ func jsonPointer(ptr string) (acc, bool) {
 // are, anything else as JSON); false when v is nil.
 func Text(v *fastjson.Value) (string, bool) { return text(v) }
 
-func wholeJSON(e *Event) (string, bool) { return string(e.v.MarshalTo(nil)), true }
+func wholeJSON(e *Event) (string, bool) { return string(e.whole().MarshalTo(nil)), true }
 
 // rawTime is the event time in nanoseconds, as text: the catalogue types
 // it CHARBUF, as the plugin does, so that it compares as a string. Has

@@ -16,8 +16,6 @@ const (
 	hotURI
 	hotUser
 	hotObjectRef
-	hotRequestObject
-	hotResponseObject
 	hotAnnotations
 	hotUsername
 	hotResource
@@ -29,8 +27,7 @@ const (
 
 var hotTop = map[string]int{
 	"auditID": hotAuditID, "stage": hotStage, "verb": hotVerb, "requestURI": hotURI, "user": hotUser,
-	"objectRef": hotObjectRef, "requestObject": hotRequestObject, "responseObject": hotResponseObject,
-	"annotations": hotAnnotations,
+	"objectRef": hotObjectRef, "annotations": hotAnnotations,
 }
 
 var hotPaths = map[string]int{
@@ -38,7 +35,11 @@ var hotPaths = map[string]int{
 	"objectRef/namespace": hotNamespace, "objectRef/name": hotName,
 }
 
-// locate fills e.hot from the event object.
+// bodyKeys are the bodies' keys, by index in Event.bodies.
+var bodyKeys = map[string]int{"requestObject": requestBody, "responseObject": responseBody}
+
+// locate fills e.hot, and the bodies that were parsed with the event,
+// from the event object.
 func (e *Event) locate() {
 	o, err := e.v.Object()
 	if err != nil {
@@ -47,6 +48,8 @@ func (e *Event) locate() {
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		if i, ok := hotTop[string(k)]; ok {
 			e.hot[i] = v
+		} else if i, ok := bodyKeys[string(k)]; ok && e.bodies[i].done {
+			e.bodies[i].v = v
 		}
 	})
 	if u := e.hot[hotUser]; u != nil {
@@ -61,7 +64,10 @@ func (e *Event) locate() {
 // get reads a key path, starting from a located value where it can.
 func (e *Event) get(keys ...string) *fastjson.Value {
 	if len(keys) == 0 {
-		return e.v
+		return e.whole()
+	}
+	if i, ok := bodyKeys[keys[0]]; ok {
+		return e.body(i).Get(keys[1:]...)
 	}
 	if len(keys) == 2 {
 		if i, ok := hotPaths[keys[0]+"/"+keys[1]]; ok {
@@ -85,15 +91,20 @@ func getter(keys ...string) func(*Event) *fastjson.Value {
 			return func(e *Event) *fastjson.Value { return e.hot[i] }
 		}
 	}
-	if len(keys) > 0 {
-		if i, ok := hotTop[keys[0]]; ok {
-			rest := keys[1:]
-			return func(e *Event) *fastjson.Value {
-				if v := e.hot[i]; v != nil && len(rest) > 0 {
-					return v.Get(rest...)
-				} else {
-					return v
-				}
+	if len(keys) == 0 {
+		return (*Event).whole
+	}
+	if i, ok := bodyKeys[keys[0]]; ok {
+		rest := keys[1:]
+		return func(e *Event) *fastjson.Value { return e.body(i).Get(rest...) }
+	}
+	if i, ok := hotTop[keys[0]]; ok {
+		rest := keys[1:]
+		return func(e *Event) *fastjson.Value {
+			if v := e.hot[i]; v != nil && len(rest) > 0 {
+				return v.Get(rest...)
+			} else {
+				return v
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -57,7 +58,7 @@ func (s *Service) addAudit(c *config.Config, managed *certs.Rotating, o Options)
 		return err
 	}
 	q := newQueue[*audit.Event](a.QueueSize)
-	s.handler = &auditHandler{queue: q, auth: auth, retryAfter: a.RetryAfter, log: o.Log,
+	s.handler = &auditHandler{queue: q, auth: auth, decoders: sync.Pool{New: func() any { return new(pooledDecoder) }}, retryAfter: a.RetryAfter, log: o.Log,
 		post: ingress.NewJSONPost("peregrine_audit_requests_total", "Audit webhook requests, by HTTP status code.",
 			a.MaxBodyBytes, "k8s_audit.max_body_bytes", o.Registry),
 		metrics: newAuditMetrics(o.Registry, func() float64 { return float64(q.len()) })}
@@ -71,9 +72,17 @@ func (s *Service) addAudit(c *config.Config, managed *certs.Rotating, o Options)
 	return nil
 }
 
+// pooledDecoder is what a request's events live in: its body and the
+// decoder's memory, both reused once the events are evaluated.
+type pooledDecoder struct {
+	audit.Decoder
+	body []byte
+}
+
 // auditHandler receives what the apiserver's audit webhook backend posts.
 type auditHandler struct {
 	queue      *queue[*audit.Event]
+	decoders   sync.Pool // *pooledDecoder
 	auth       *authenticator
 	post       *ingress.JSONPost
 	retryAfter time.Duration
@@ -86,18 +95,25 @@ func (h *auditHandler) serve(c *gin.Context) {
 		h.post.Fail(c, authStatus(err), err.Error())
 		return
 	}
-	body, ok := h.post.Read(c)
+	dec := h.decoders.Get().(*pooledDecoder)
+	body, ok := h.post.ReadInto(c, dec.body)
 	if !ok {
+		h.decoders.Put(dec)
 		return
 	}
-	events, err := audit.DecodeBatch(body)
+	dec.body = body
+	events, err := dec.Decode(body)
 	if err != nil {
+		h.decoders.Put(dec)
 		h.post.Fail(c, http.StatusBadRequest, err.Error())
 		return
 	}
 	h.metrics.received.Add(float64(len(events)))
 	r := output.NewReceipt()
-	if err := h.queue.put(batch[*audit.Event]{events, r}); err != nil {
+	// The decoder's memory is the events': it is reused once they are
+	// evaluated.
+	if err := h.queue.put(batch[*audit.Event]{events, r, func() { h.decoders.Put(dec) }}); err != nil {
+		h.decoders.Put(dec)
 		// Push back, never drop: the apiserver's webhook backend retries.
 		code, reason := http.StatusTooManyRequests, "queue_full"
 		if errors.Is(err, errClosed) {
@@ -141,5 +157,8 @@ func evaluate(q *queue[*audit.Event], ev *audit.Evaluator, outs *output.Outputs,
 		}
 		b.receipt.Seal()
 		m.evaluated.Add(float64(len(b.items)))
+		if b.done != nil {
+			b.done()
+		}
 	}
 }

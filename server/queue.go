@@ -28,6 +28,7 @@ func newQueue[T any](capacity int) *queue[T] {
 type batch[T any] struct {
 	items   []T
 	receipt *output.Receipt
+	done    func() // called once the items are evaluated (nil: nothing to do)
 }
 
 // Why a batch was refused.

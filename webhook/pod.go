@@ -28,7 +28,7 @@ func (r *Request) pod() *podFacts {
 	if q.Resource.Resource != "pods" || (q.Operation != "CREATE" && q.Operation != "UPDATE") {
 		return r.facts
 	}
-	spec := r.audit.Value().Get("requestObject", "spec")
+	spec := r.audit.Get("requestObject", "spec")
 	switch q.SubResource {
 	case "":
 		r.facts.containerFacts(spec)

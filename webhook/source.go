@@ -88,7 +88,7 @@ var admFields = map[string]func(string) (acc, bool){
 	"adm.old_object": str(func(r *Request) (string, bool) {
 		return string(r.Req.OldObject.Raw), len(r.Req.OldObject.Raw) > 0
 	}),
-	"adm.object.value":     pointer(func(r *Request) *fastjson.Value { return r.audit.Value().Get("requestObject") }),
+	"adm.object.value":     pointer(func(r *Request) *fastjson.Value { return r.audit.Get("requestObject") }),
 	"adm.old_object.value": pointer(func(r *Request) *fastjson.Value { return r.old }),
 	"adm.exec.command": list(func(r *Request) []string {
 		if !isConnect(r) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -30,12 +31,16 @@ func NewJSONPost(name, help string, maxBody int64, limitKey string, reg promethe
 // Read returns the body of a JSON post. When it returns false it has
 // answered the request already: 415 for another content type, 413 past
 // the limit, 400 for a body that could not be read.
-func (p *JSONPost) Read(c *gin.Context) ([]byte, bool) {
+func (p *JSONPost) Read(c *gin.Context) ([]byte, bool) { return p.ReadInto(c, nil) }
+
+// ReadInto is Read into buf's memory, which it grows as needed: a caller
+// that reads many bodies reuses one buffer.
+func (p *JSONPost) ReadInto(c *gin.Context, buf []byte) ([]byte, bool) {
 	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
 		p.Fail(c, http.StatusUnsupportedMediaType, "content type must be application/json")
 		return nil, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, p.maxBody))
+	body, err := readAll(http.MaxBytesReader(c.Writer, c.Request.Body, p.maxBody), buf[:0], min(c.Request.ContentLength, p.maxBody))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -46,6 +51,27 @@ func (p *JSONPost) Read(c *gin.Context) ([]byte, bool) {
 		return nil, false
 	}
 	return body, true
+}
+
+// readAll appends what r holds to buf, growing it once to size (the
+// announced length, when known) and then as needed.
+func readAll(r io.Reader, buf []byte, size int64) ([]byte, error) {
+	if size > 0 {
+		buf = slices.Grow(buf, int(size)+1) // +1: the read that sees EOF
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(512, cap(buf)))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // Fail answers code with {"error": msg}, and counts it.
