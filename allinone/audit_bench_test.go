@@ -2,7 +2,6 @@ package allinone
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -61,19 +60,7 @@ func BenchmarkAuditHTTPProcess(b *testing.B) {
 
 // eventLists cuts the recorded corpus into EventList bodies.
 func eventLists(b *testing.B) ([][]byte, int) {
-	f, err := os.Open(filepath.Join("..", "audit", "testdata", "realtraffic.jsonl.gz"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := conformance.RealTraffic(b)
 	lines := bytes.Split(bytes.TrimSpace(data), []byte{'\n'})
 	var bodies [][]byte
 	for i := 0; i < len(lines); i += auditBatch {

@@ -3,7 +3,6 @@ package audit
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"io"
 	"os"
 	"path/filepath"
@@ -94,23 +93,10 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
 }
 
-// realTraffic is the recorded corpus (internal/realnode/record-audit.sh):
-// the apiserver's own audit log of a scripted day on a real cluster, as
-// JSON lines, and how many events it holds.
+// realTraffic is the recorded real-cluster corpus and how many events it
+// holds.
 func realTraffic(tb testing.TB) ([]byte, int) {
-	f, err := os.Open(filepath.Join("testdata", "realtraffic.jsonl.gz"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	data := conformance.RealTraffic(tb)
 	return data, bytes.Count(data, []byte{'\n'})
 }
 

@@ -2,7 +2,6 @@ package replay
 
 import (
 	"bytes"
-	"compress/gzip"
 	"io"
 	"os"
 	"os/exec"
@@ -56,19 +55,7 @@ func BenchmarkReplayProcess(b *testing.B) {
 // corpusFile writes the corpus corpusCopies times into dir and says how
 // many events the file holds.
 func corpusFile(b *testing.B, dir string) (string, int) {
-	f, err := os.Open(filepath.Join("..", "audit", "testdata", "realtraffic.jsonl.gz"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	one, err := io.ReadAll(zr)
-	if err != nil {
-		b.Fatal(err)
-	}
+	one := conformance.RealTraffic(b)
 	name := filepath.Join(dir, "real.jsonl")
 	if err := os.WriteFile(name, bytes.Repeat(one, corpusCopies), 0o644); err != nil {
 		b.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,14 +15,13 @@ import (
 	"github.com/peregrine-sec/peregrine/internal/conformance"
 )
 
-// BenchmarkAuditHTTP posts EventLists of 100 recorded events over
+// BenchmarkAuditHTTP posts EventLists of 400 recorded events over
 // loopback HTTP to a running server with the upstream k8s_audit rules and
 // measures events/s until every event is evaluated (alerts go to a
 // discarding stdout).
 func BenchmarkAuditHTTP(b *testing.B) {
 	dir := conformance.Dir(b)
-	raw, _ := os.ReadFile("/tmp/real.jsonl")
-	items := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	items := strings.Split(strings.TrimSpace(string(conformance.RealTraffic(b))), "\n")
 	body := []byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[` + strings.Join(items[:400], ",") + `]}`)
 	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.enabled=false",
 		"rules_files=[" + filepath.Join(dir, "rules", "k8s_audit_rules.yaml") + "]", "k8s_audit.queue_size=1000000"})

@@ -8,7 +8,9 @@
 package conformance
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,4 +63,30 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// RealTraffic is the audit corpus recorded from a real cluster
+// (audit/testdata/realtraffic.jsonl.gz, made by
+// internal/realnode/record-audit.sh), as JSON lines: what the audit
+// benchmarks run on.
+func RealTraffic(tb testing.TB) []byte {
+	tb.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		tb.Fatalf("real traffic: %v", err)
+	}
+	f, err := os.Open(filepath.Join(root, "audit", "testdata", "realtraffic.jsonl.gz"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatalf("real traffic: %v", err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatalf("real traffic: %v", err)
+	}
+	return data
 }
