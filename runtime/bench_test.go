@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"compress/gzip"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -107,4 +108,70 @@ func BenchmarkUpstreamRules(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+}
+
+// captured is the recorded capture of real work (testdata/record.sh: a Go
+// build, a git clone, a tarball packed and unpacked, a package installed),
+// read into events.
+func captured(tb testing.TB) []*Event {
+	f, err := os.Open(filepath.Join("testdata", "capture.jsonl.gz"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var evs []*Event
+	err = ReadCapture(zr, func(ev *Event) error {
+		evs = append(evs, ev)
+		return nil
+	}, func(line int, err error) { tb.Fatalf("capture line %d: %v", line, err) })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return evs
+}
+
+// BenchmarkUpstreamRulesCapture evaluates Falco's stable + incubating rules
+// on the recorded capture of real work, reporting the cost per event and
+// how many rules matched per thousand events.
+func BenchmarkUpstreamRulesCapture(b *testing.B) {
+	e := upstreamEngine(b)
+	events := captured(b)
+	out := make([]*engine.Rule[Event], 0, 8)
+	matched := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		matched = 0
+		for _, ev := range events {
+			out = e.Match(ev, out[:0])
+			matched += len(out)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
+	b.ReportMetric(float64(len(events)), "events")
+	b.ReportMetric(1000*float64(matched)/float64(len(events)), "matches/1k-events")
+}
+
+// TestCaptureIsRealWork checks the benchmark's capture holds what
+// testdata/record.sh says it records.
+func TestCaptureIsRealWork(t *testing.T) {
+	ran := map[string]int{}
+	evs := captured(t)
+	for _, ev := range evs {
+		if ev.Type == typeOf("execve") {
+			ran[ev.Thread.Name]++
+		}
+	}
+	for _, prog := range []string{"compile", "link", "git", "tar", "dpkg"} {
+		if ran[prog] == 0 {
+			t.Errorf("no exec of %s in the capture; execs: %v", prog, ran)
+		}
+	}
+	if len(evs) < 10000 {
+		t.Errorf("%d events, want the 10,000 and more of a build", len(evs))
+	}
 }
