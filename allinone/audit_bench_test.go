@@ -39,7 +39,7 @@ func BenchmarkAuditHTTPProcess(b *testing.B) {
 	p := &process{web: ports.web[0]}
 	p.cmd, p.stderr = spawn(b, bin, "serve", "-o", "k8s_audit.listen_port="+strconv.Itoa(ports.audit[0]),
 		"-o", "k8s_audit.cert_file="+cert, "-o", "k8s_audit.key_file="+key, "-o", "k8s_audit.client_ca_file="+ca.CertPEM,
-		"-o", "admission.enabled=false", "-o", "webserver.listen_port="+strconv.Itoa(p.web),
+		"-o", "admission.enabled=false", "-o", "webserver.listen_port="+strconv.Itoa(p.web), "-o", storePath(b),
 		"-o", "rules_files=["+filepath.Join(conformance.Dir(b), "rules", "k8s_audit_rules.yaml")+"]",
 		"-o", "stdout_output.enabled=false", "-o", "file_output.enabled=true",
 		"-o", "file_output.filename="+filepath.Join(b.TempDir(), "alerts.json"))

@@ -56,7 +56,7 @@ func startClusterWith(t testing.TB, webhook bool, tee io.Writer, rulesFiles ...s
 	port := kubetest.FreePort(t)
 	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
 		"admission.latency_budget=2s", "k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
-		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "exec_sessions.wait=10s",
+		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "exec_sessions.wait=10s", storePath(t),
 		"rules_files=[" + strings.Join(rulesFiles, ",") + "]",
 		"kubernetes.kubeconfig=" + kubetest.Kubeconfig(t, ca, port, kubetest.AdminToken)})
 	if err != nil {
@@ -157,7 +157,7 @@ func startReplica(t *testing.T, ca *testpki.CA, kubePort int, urls []string, i i
 	peers := slices.Delete(slices.Clone(urls), i, i+1)
 	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
 		"admission.latency_budget=2s", "k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
-		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml]",
+		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml]", storePath(t),
 		"agents.enabled=true", "agents.listen_port=" + u.Port(), "agents.cert_file=" + cert, "agents.key_file=" + key,
 		"agents.client_ca_file=" + ca.CertPEM, "agents.allowed_client_names=[peregrine-agent]",
 		"agents.peers=[" + strings.Join(peers, ",") + "]",

@@ -52,6 +52,11 @@ func (l listeners) agentURLs() []string {
 	return urls
 }
 
+// storePath keeps a test's alert history in its temporary directory.
+func storePath(tb testing.TB) string {
+	return "store.path=" + filepath.Join(tb.TempDir(), "peregrine.db")
+}
+
 func buildPeregrine(tb testing.TB) string {
 	bin := filepath.Join(tb.TempDir(), "peregrine")
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/peregrine").CombinedOutput(); err != nil {
@@ -76,7 +81,7 @@ func startServe(tb testing.TB, bin string, ca *testpki.CA, kubeconfig string, po
 		"agents.enabled=true", "agents.listen_port=" + strconv.Itoa(ports.agents[i]),
 		"agents.cert_file=" + cert, "agents.key_file=" + key, "agents.client_ca_file=" + ca.CertPEM,
 		"agents.allowed_client_names=[peregrine-agent]", "agents.peers=[" + strings.Join(peers, ",") + "]",
-		"kubernetes.kubeconfig=" + kubeconfig}, options...)
+		"kubernetes.kubeconfig=" + kubeconfig, storePath(tb)}, options...)
 	args := []string{"serve"}
 	for _, s := range settings {
 		args = append(args, "-o", s)

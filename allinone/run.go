@@ -16,6 +16,7 @@ import (
 	"github.com/peregrine-sec/peregrine/runtime"
 	"github.com/peregrine-sec/peregrine/server"
 	"github.com/peregrine-sec/peregrine/session"
+	"github.com/peregrine-sec/peregrine/store"
 )
 
 // Options configure a Node.
@@ -35,6 +36,7 @@ type Options struct {
 type Node struct {
 	log     *slog.Logger
 	outputs *output.Outputs
+	history *store.Store // nil: store.enabled is off
 	service *server.Service
 	agent   *agent.Agent // nil: no kernel capture here (no root, no BTF)
 }
@@ -51,8 +53,17 @@ func Run(ctx context.Context, o Options) error {
 // New builds the service, then the agent. Without root or BTF the agent
 // cannot be built, and the service goes on alone, with a warning.
 func New(ctx context.Context, o Options) (*Node, error) {
-	outs, err := output.Build(o.Config, output.Env{Stdout: o.Stdout, Registry: o.Registry, Log: o.Log, Reopen: o.Reopen})
+	history, err := server.OpenStore(o.Config, o.Log, o.Registry)
 	if err != nil {
+		return nil, err
+	}
+	var extra []output.Sink
+	if history != nil {
+		extra = append(extra, history)
+	}
+	outs, err := output.Build(o.Config, output.Env{Stdout: o.Stdout, Registry: o.Registry, Log: o.Log, Reopen: o.Reopen}, extra...)
+	if err != nil {
+		release(history)
 		return nil, err
 	}
 	var sessions *session.Registry
@@ -62,12 +73,13 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		local = append(local, sessions)
 	}
 	svc, err := server.New(ctx, server.Options{Config: o.Config, Hostname: o.Hostname, Log: o.Log, Registry: o.Registry,
-		Outputs: outs, Agents: local})
+		Outputs: outs, Agents: local, Store: history})
 	if err != nil {
 		outs.Close()
+		release(history)
 		return nil, err
 	}
-	n := &Node{log: o.Log, outputs: outs, service: svc}
+	n := &Node{log: o.Log, outputs: outs, history: history, service: svc}
 	agentOpts := agent.Options{Config: o.Config, Hostname: o.Hostname, Log: o.Log, Registry: o.Registry,
 		Outputs: outs, Sessions: sessions}
 	if pods := svc.Pods(); pods != nil {
@@ -98,7 +110,18 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		}))
 	}
-	return lifecycle.Run(ctx, lifecycle.Stage{lifecycle.Loop(n.outputs.Start)}, parts)
+	var history lifecycle.Stage
+	if n.history != nil {
+		history = lifecycle.Stage{n.history}
+	}
+	return lifecycle.Run(ctx, history, lifecycle.Stage{lifecycle.Loop(n.outputs.Start)}, parts)
+}
+
+// release closes a store that will not run.
+func release(s *store.Store) {
+	if s != nil {
+		s.Release()
+	}
 }
 
 // podLookup shows the pod watch to the agent's process table.

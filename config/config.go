@@ -34,6 +34,7 @@ type Config struct {
 	K8sAudit     K8sAudit     `yaml:"k8s_audit"`
 	Admission    Admission    `yaml:"admission"`
 	ExecSessions ExecSessions `yaml:"exec_sessions"`
+	Store        Store        `yaml:"store"`
 	Kubernetes   Kubernetes   `yaml:"kubernetes"`
 	Agents       Agents       `yaml:"agents"`
 	Server       Server       `yaml:"server"`
@@ -119,6 +120,17 @@ type Server struct {
 	NodeName string `yaml:"node_name"`
 	// Buffer bounds the alerts kept while the service is away.
 	Buffer int `yaml:"buffer"`
+}
+
+// Store is the alert history that serve and run keep (package store).
+type Store struct {
+	Enabled bool   `yaml:"enabled"`
+	Path    string `yaml:"path"` // the SQLite database file
+	// Retention is how long an alert is kept (0: no limit by age).
+	Retention time.Duration `yaml:"retention"`
+	// MaxSize bounds the bytes the alerts use; past it, the oldest go
+	// (0: no bound).
+	MaxSize int64 `yaml:"max_size"`
 }
 
 // ExecSessions attributes processes started by kubectl exec to the
@@ -262,6 +274,7 @@ func Default() *Config {
 			Mode: "enforce", ExemptNamespaces: []string{"kube-system", "peregrine"},
 			LatencyBudget: 800 * time.Millisecond, MaxBodyBytes: 7 << 20, Workers: 4},
 		ExecSessions: ExecSessions{Enabled: true, Window: time.Minute, Wait: 5 * time.Second},
+		Store:        Store{Enabled: true, Path: "./peregrine.db", Retention: 7 * 24 * time.Hour, MaxSize: 1 << 30},
 		Agents: Agents{ListenAddress: "127.0.0.1", ListenPort: 9767, Endpoint: "/agent/v1/stream",
 			TokenReviewTimeout: 10 * time.Second},
 		Server: Server{Buffer: 100000},

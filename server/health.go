@@ -14,7 +14,7 @@ import (
 
 // webRouter serves /healthz (the process is up), /readyz (rules loaded,
 // listeners up, not shutting down) and /metrics.
-func (s *Service) webRouter(healthz string, reg *prometheus.Registry) http.Handler {
+func (s *Service) webRouter(healthz string, reg *prometheus.Registry) *gin.Engine {
 	r := newRouter()
 	ok := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 	r.GET(healthz, ok)
@@ -46,6 +46,8 @@ func (s *Service) addWeb(c *config.Config, reg *prometheus.Registry) error {
 	if err != nil {
 		return err
 	}
-	s.web = newEndpoint("webserver", ln, s.webRouter(w.K8sHealthzEndpoint, reg))
+	r := s.webRouter(w.K8sHealthzEndpoint, reg)
+	s.addHistoryAPI(r, c)
+	s.web = newEndpoint("webserver", ln, r)
 	return nil
 }

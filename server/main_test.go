@@ -5,11 +5,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
 )
 
 func TestMain(m *testing.M) {
@@ -32,6 +35,9 @@ func serving(t testing.TB, o Options) (s *Service, stop func()) {
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Config.Store.Path == config.Default().Store.Path { // not the package's directory
+		o.Config.Store.Path = filepath.Join(t.TempDir(), "peregrine.db")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := New(ctx, o)

@@ -230,7 +230,8 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestInsecureExposureRefused(t *testing.T) {
-	cfg, _ := config.Load("", []string{"k8s_audit.listen_address=0.0.0.0", "k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0"})
+	cfg, _ := config.Load("", []string{"k8s_audit.listen_address=0.0.0.0", "k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
+		"store.path=" + filepath.Join(t.TempDir(), "peregrine.db")})
 	err := Run(context.Background(), Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registry: prometheus.NewRegistry()})
 	if err != errInsecure {

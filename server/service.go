@@ -22,6 +22,7 @@ import (
 	"github.com/peregrine-sec/peregrine/policies/inspect"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 	"github.com/peregrine-sec/peregrine/session"
+	"github.com/peregrine-sec/peregrine/store"
 )
 
 // Options configure a Service.
@@ -40,6 +41,10 @@ type Options struct {
 	// Agents are node agents in this process (peregrine run): the exec
 	// sessions admission and audit announce go to them too.
 	Agents []*session.Registry
+	// Store is the alert history when the caller runs it beside the
+	// Outputs it gave (peregrine run); otherwise the service opens and
+	// runs its own, when store.enabled.
+	Store *store.Store
 }
 
 // Service is `peregrine serve`, built: rules compiled, certificates
@@ -48,6 +53,8 @@ type Service struct {
 	log         *slog.Logger
 	outputs     *output.Outputs
 	ownsOutputs bool
+	store       *store.Store // nil: store.enabled is off
+	ownsStore   bool
 	pods        *kube.Pods     // nil without a cluster
 	sessions    *sessionRouter // nil when exec_sessions is off
 	handler     *auditHandler
@@ -72,7 +79,7 @@ func Run(ctx context.Context, o Options) error {
 // New builds the service; ctx bounds the cluster calls it makes (the
 // managed CA). On error, nothing it opened is left open.
 func New(ctx context.Context, o Options) (_ *Service, err error) {
-	s := &Service{log: o.Log, outputs: o.Outputs, replica: replicaID(o.Hostname)}
+	s := &Service{log: o.Log, outputs: o.Outputs, store: o.Store, replica: replicaID(o.Hostname)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -84,11 +91,9 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 		return nil, err
 	}
 	if s.outputs == nil {
-		env := output.Env{Stdout: o.Stdout, Registry: o.Registry, Log: o.Log, Reopen: o.Reopen}
-		if s.outputs, err = output.Build(c, env); err != nil {
+		if err := s.buildOutputs(o); err != nil {
 			return nil, err
 		}
-		s.ownsOutputs = true
 	}
 	opts := c.EngineOptions()
 	s.workers = make([]*audit.Evaluator, max(1, c.K8sAudit.Workers))
@@ -102,6 +107,24 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 	}
 	o.Log.Info("rules loaded", "rules", len(set.Rules), "k8s_audit_rules", len(s.workers[0].Rules()))
 	return s, nil
+}
+
+// buildOutputs builds the service's own outputs, the store among them.
+func (s *Service) buildOutputs(o Options) (err error) {
+	if s.store, err = OpenStore(o.Config, o.Log, o.Registry); err != nil {
+		return err
+	}
+	s.ownsStore = s.store != nil
+	var extra []output.Sink
+	if s.store != nil {
+		extra = append(extra, s.store)
+	}
+	env := output.Env{Stdout: o.Stdout, Registry: o.Registry, Log: o.Log, Reopen: o.Reopen}
+	if s.outputs, err = output.Build(o.Config, env, extra...); err != nil {
+		return err
+	}
+	s.ownsOutputs = true
+	return nil
 }
 
 // build sets up the cluster's parts and the listeners, in the order they
@@ -150,6 +173,9 @@ func (s *Service) build(ctx context.Context, o Options, set *rules.Set) error {
 func (s *Service) close() {
 	if s.ownsOutputs {
 		s.outputs.Close()
+	}
+	if s.ownsStore {
+		s.store.Release()
 	}
 	for _, e := range []*endpoint{s.audit, s.web, s.admission, s.agents} {
 		if e != nil {
@@ -200,7 +226,11 @@ func (s *Service) Serve(ctx context.Context) error {
 			front = append(front, e)
 		}
 	}
-	err := lifecycle.Run(ctx, outputs, lifecycle.Stage{s.web}, workers, front)
+	var history lifecycle.Stage
+	if s.ownsStore {
+		history = lifecycle.Stage{s.store}
+	}
+	err := lifecycle.Run(ctx, history, outputs, lifecycle.Stage{s.web}, workers, front)
 	s.log.Info("stopped")
 	return err
 }

@@ -106,7 +106,7 @@ func hangupReopens(t *testing.T, cmd *exec.Cmd, path string, trigger func()) {
 // fileOutput is the options that send alerts to path only.
 func fileOutput(path string) []string {
 	return []string{"-o", "stdout_output.enabled=false", "-o", "file_output.enabled=true", "-o", "file_output.filename=" + path,
-		"-o", "json_output=true"}
+		"-o", "json_output=true", "-o", "store.path=" + filepath.Join(filepath.Dir(path), "peregrine.db")}
 }
 
 // TestHangupServe: serve reopens its file output on SIGHUP.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -62,7 +63,8 @@ func TestTextAlertsOnTerminal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			audit := freePort(t)
 			cmd := exec.Command(binary(t), append([]string{"serve", "-o", "k8s_audit.listen_port=" + audit,
-				"-o", "webserver.listen_port=" + freePort(t), "-o", "admission.enabled=false"}, tt.options...)...)
+				"-o", "webserver.listen_port=" + freePort(t), "-o", "admission.enabled=false",
+				"-o", "store.path=" + filepath.Join(t.TempDir(), "peregrine.db")}, tt.options...)...)
 			stderr := &testenv.Buffer{}
 			cmd.Stderr = stderr
 			var out *bufio.Reader

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/store"
+)
+
+// OpenStore opens the alert history the configuration asks for (nil when
+// store.enabled is off). It is an output sink: pass it to output.Build,
+// and run it (Start) outside the outputs, so that it takes their last
+// alerts when they stop.
+func OpenStore(c *config.Config, log *slog.Logger, reg prometheus.Registerer) (*store.Store, error) {
+	if !c.Store.Enabled {
+		return nil, nil
+	}
+	return store.Open(store.Options{Path: c.Store.Path, Retention: c.Store.Retention, MaxSize: c.Store.MaxSize,
+		Format: output.FormatOf(c), Log: log, Registry: reg})
+}
+
+// addHistoryAPI serves the alert history on the web listener, which has
+// no authentication yet: only when it listens on loopback. Elsewhere the
+// store still keeps every alert, and the API says why it is off.
+func (s *Service) addHistoryAPI(r *gin.Engine, c *config.Config) {
+	if s.store == nil {
+		return
+	}
+	if !onLoopback(c.Webserver.ListenAddress) {
+		s.log.Warn("the alert API is off: the webserver listens beyond loopback, and it has no authentication yet",
+			"address", c.Webserver.ListenAddress)
+		r.GET("/api/v1/alerts", func(c *gin.Context) {
+			c.JSON(http.StatusForbidden, gin.H{"error": "the alert API answers on a loopback webserver only"})
+		})
+		return
+	}
+	r.GET("/api/v1/alerts", s.listAlerts)
+}
+
+// listAlerts answers GET /api/v1/alerts: {"items": [ALERT...], "next": CURSOR}.
+func (s *Service) listAlerts(c *gin.Context) {
+	q, err := store.ParseQuery(c.Request.URL.Query())
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+		return
+	}
+	page, err := s.store.Alerts(c.Request.Context(), q)
+	if err != nil {
+		s.log.Warn("alert query failed", "err", err)
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "the store could not answer; see the service's log"})
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func onLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}

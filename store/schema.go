@@ -1,0 +1,102 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/peregrine-sec/peregrine/output"
+)
+
+// migrations bring the schema from version i to i+1; the database's
+// user_version is how many have run.
+var migrations = []string{
+	`CREATE TABLE alerts (
+		id        INTEGER PRIMARY KEY,
+		uuid      TEXT NOT NULL,
+		time      INTEGER NOT NULL, -- Unix nanoseconds
+		rule      TEXT NOT NULL,
+		priority  INTEGER NOT NULL, -- 0 Emergency .. 7 Debug
+		source    TEXT NOT NULL,
+		namespace TEXT NOT NULL,
+		pod       TEXT NOT NULL,
+		user      TEXT NOT NULL,    -- ka.user.name
+		exec_user TEXT NOT NULL,    -- k8s.exec.user
+		session   TEXT NOT NULL,    -- k8s.exec.id
+		output    TEXT NOT NULL,
+		json      TEXT NOT NULL
+	);
+	CREATE INDEX alerts_time ON alerts (time, id);
+	CREATE INDEX alerts_rule ON alerts (rule, time);
+	CREATE INDEX alerts_user ON alerts (user, time);
+	CREATE INDEX alerts_exec_user ON alerts (exec_user, time);
+	CREATE INDEX alerts_session ON alerts (session, time);
+	CREATE INDEX alerts_namespace ON alerts (namespace, pod, time);`,
+}
+
+// migrate runs the migrations the database lacks, each in a transaction.
+func migrate(db *sql.DB) error {
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("not a readable SQLite database: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("%w (schema %d, this peregrine knows up to %d)", ErrNewerSchema, version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			tx.Rollback() //nolint:errcheck // the error that matters is err
+			return fmt.Errorf("schema %d: %w", v+1, err)
+		}
+		// PRAGMA takes no parameters; v is this program's own number.
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
+			tx.Rollback() //nolint:errcheck // the error that matters is err
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const insertAlert = `INSERT INTO alerts (uuid, time, rule, priority, source, namespace, pod, user, exec_user, session, output, json)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// row is an alert as the alerts table holds it.
+type row struct {
+	uuid                                            string
+	time                                            int64
+	rule                                            string
+	priority                                        int
+	source, namespace, pod, user, execUser, session string
+	output, json                                    string
+}
+
+func (r *row) args() []any {
+	return []any{r.uuid, r.time, r.rule, r.priority, r.source, r.namespace, r.pod, r.user, r.execUser, r.session, r.output, r.json}
+}
+
+// rowOf is the row of alert a, kept in format f.
+func rowOf(a *output.Alert, f output.Format) row {
+	field := func(names ...string) string {
+		for _, n := range names {
+			if s, ok := a.OutputFields[n].(string); ok && s != "" {
+				return s
+			}
+		}
+		return ""
+	}
+	pod := field("k8s.pod.name")
+	if pod == "" && field("ka.target.resource") == "pods" {
+		pod = field("ka.target.name")
+	}
+	return row{uuid: a.ID, time: a.Time.UnixNano(), rule: a.Rule, priority: int(a.Priority), source: a.Source,
+		namespace: field("k8s.ns.name", "ka.target.namespace"), pod: pod, user: field("ka.user.name"),
+		execUser: field("k8s.exec.user"), session: field("k8s.exec.id"), output: a.Message,
+		json: strings.TrimSuffix(string(a.Line(f)), "\n")}
+}

@@ -1,0 +1,209 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/peregrine-sec/peregrine/output"
+)
+
+// Options configure a store.
+type Options struct {
+	Path      string        // the database file
+	Retention time.Duration // alerts older are deleted; 0: kept
+	MaxSize   int64         // bytes the alerts may use; past it the oldest go; 0: no bound
+	Format    output.Format // how alerts are kept (JSON is forced)
+	Log       *slog.Logger
+	Registry  prometheus.Registerer
+}
+
+// Store is the alert history in a SQLite database.
+type Store struct {
+	db      *sql.DB
+	o       Options
+	batches chan []row
+	pending []row // the batch being gathered between two flushes
+	metrics metrics
+}
+
+type metrics struct {
+	written, dropped, errors prometheus.Counter
+}
+
+// queueBatches bounds the batches waiting for the writer: each holds what
+// the outputs gathered between two flushes (at most 256 alerts).
+const queueBatches = 256
+
+// Open opens (creating it if needed) the database at o.Path and brings its
+// schema up to date.
+func Open(o Options) (*Store, error) {
+	o.Format.JSON = true
+	if err := checkFile(o.Path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+o.Path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", o.Path, err)
+	}
+	db.SetMaxOpenConns(4)
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", o.Path, err)
+	}
+	s := &Store{db: db, o: o, batches: make(chan []row, queueBatches)}
+	s.metrics = metrics{
+		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_alerts_total",
+			Help: "Alerts written to the store."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_dropped_total",
+			Help: "Alerts not stored because the store's write queue was full."}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_errors_total",
+			Help: "Store writes and clean-ups that failed (disk full, database locked); their alerts are not stored."}),
+	}
+	if o.Registry != nil {
+		o.Registry.MustRegister(s.metrics.written, s.metrics.dropped, s.metrics.errors)
+	}
+	return s, nil
+}
+
+// Start writes the queued batches, and applies retention every minute,
+// until ctx ends; then it writes what is queued and closes the database.
+func (s *Store) Start(ctx context.Context) error {
+	defer s.db.Close()
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	s.retain(time.Now())
+	for {
+		select {
+		case b := <-s.batches:
+			s.write(b)
+		case now := <-tick.C:
+			s.retain(now)
+		case <-ctx.Done():
+			for {
+				select {
+				case b := <-s.batches:
+					s.write(b)
+				default:
+					return nil
+				}
+			}
+		}
+	}
+}
+
+// write commits one batch.
+func (s *Store) write(b []row) {
+	if err := s.insert(context.Background(), b); err != nil {
+		s.metrics.errors.Inc()
+		s.o.Log.Warn("store: alerts not written", "alerts", len(b), "err", err)
+		return
+	}
+	s.metrics.written.Add(float64(len(b)))
+}
+
+func (s *Store) insert(ctx context.Context, b []row) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	st, err := tx.PrepareContext(ctx, insertAlert)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, r := range b {
+		if _, err := st.ExecContext(ctx, r.args()...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// retain deletes what is older than the retention, then the oldest alerts
+// while they use more than the maximum size.
+func (s *Store) retain(now time.Time) {
+	ctx := context.Background()
+	if s.o.Retention > 0 {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM alerts WHERE time < ?`, now.Add(-s.o.Retention).UnixNano()); err != nil {
+			s.cleanupFailed(err)
+			return
+		}
+	}
+	for s.o.MaxSize > 0 {
+		used, err := s.used(ctx)
+		if err != nil || used <= s.o.MaxSize {
+			s.cleanupFailed(err)
+			return
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY id LIMIT 1000)`); err != nil {
+			s.cleanupFailed(err)
+			return
+		}
+	}
+}
+
+// used is the bytes the database's pages in use take.
+func (s *Store) used(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	err := s.db.QueryRowContext(ctx, `SELECT page_count, freelist_count, page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()`).Scan(&pages, &free, &size)
+	return (pages - free) * size, err
+}
+
+func (s *Store) cleanupFailed(err error) {
+	if err != nil {
+		s.metrics.errors.Inc()
+		s.o.Log.Warn("store: clean-up failed", "err", err)
+	}
+}
+
+// Name implements output.Sink.
+func (s *Store) Name() string { return "store" }
+
+// Send implements output.Sink: the alert joins the batch the next flush
+// hands to the writer.
+func (s *Store) Send(_ context.Context, _ []byte, a *output.Alert) error {
+	s.pending = append(s.pending, rowOf(a, s.o.Format))
+	return nil
+}
+
+// Flush hands the gathered batch to the writer, or drops and counts it
+// when the writer's queue is full.
+func (s *Store) Flush() error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	select {
+	case s.batches <- s.pending:
+	default:
+		s.metrics.dropped.Add(float64(len(s.pending)))
+	}
+	s.pending = nil
+	return nil
+}
+
+// Close implements output.Sink; Start closes the database.
+func (s *Store) Close() error { return s.Flush() }
+
+// Release closes the database of a store that will not be started.
+func (s *Store) Release() error { return s.db.Close() }
+
+// ErrNewerSchema is a database written by a newer Peregrine.
+var ErrNewerSchema = errors.New("the database's schema is newer than this peregrine knows")
+
+// checkFile gives a clear error for a path that cannot be a database.
+func checkFile(path string) error {
+	fi, err := os.Stat(path)
+	if err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	return nil
+}

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/policies/rules"
+)
+
+var t0 = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+
+// fixture is what the tests store, oldest first.
+var fixture = []*output.Alert{
+	{ID: "a1", Time: t0, Rule: "Create Privileged Pod", Priority: rules.Warning, Source: "k8s_audit",
+		Message:      "Pod started with privileged container (user=alice pod=web ns=shop)",
+		OutputFields: map[string]any{"ka.user.name": "alice", "ka.target.namespace": "shop", "ka.target.resource": "pods", "ka.target.name": "web"}},
+	{ID: "a2", Time: t0.Add(time.Second), Rule: "Read sensitive file untrusted", Priority: rules.Warning, Source: "syscall",
+		Message:      "Sensitive file opened for reading (file=/etc/shadow 50%_off)",
+		OutputFields: map[string]any{"k8s.exec.user": "bob", "k8s.exec.id": "s-1", "k8s.ns.name": "shop", "k8s.pod.name": "web"}},
+	{ID: "a3", Time: t0.Add(2 * time.Second), Rule: "Disallowed K8s User", Priority: rules.Notice, Source: "k8s_audit",
+		Message:      "K8s Operation performed by user not in allowed list of users (user=mallory)",
+		OutputFields: map[string]any{"ka.user.name": "mallory", "ka.target.namespace": "kube-system"}},
+	{ID: "a4", Time: t0.Add(3 * time.Second), Rule: "Terminal shell in container", Priority: rules.Critical, Source: "syscall",
+		Message:      "A shell was spawned in a container (user=alice)",
+		OutputFields: map[string]any{"k8s.exec.user": "alice", "k8s.exec.id": "s-2", "k8s.ns.name": "web", "k8s.pod.name": "front"}},
+}
+
+// filled is a running store holding the fixture.
+func filled(t *testing.T) *Store {
+	t.Helper()
+	s := open(t, Options{Path: filepath.Join(t.TempDir(), "peregrine.db")})
+	for _, a := range fixture {
+		s.Send(context.Background(), nil, a)
+	}
+	s.Flush()
+	waitWritten(t, s, len(fixture))
+	return s
+}
+
+func open(t *testing.T, o Options) *Store {
+	t.Helper()
+	o.Log, o.Format = slog.New(slog.DiscardHandler), output.DefaultFormat()
+	s, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Start(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return s
+}
+
+func waitWritten(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); testutil.ToFloat64(s.metrics.written) < float64(n); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v alerts written, want %d", testutil.ToFloat64(s.metrics.written), n)
+		}
+	}
+}
+
+// ids are the uuids of a page's alerts, in its order.
+func ids(t *testing.T, p Page) []string {
+	t.Helper()
+	out := []string{}
+	for _, item := range p.Items {
+		var a struct {
+			UUID string `json:"uuid"`
+		}
+		if err := json.Unmarshal(item, &a); err != nil {
+			t.Fatalf("stored alert %s: %v", item, err)
+		}
+		out = append(out, a.UUID)
+	}
+	return out
+}
+
+func TestAlerts(t *testing.T) {
+	s := filled(t)
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"a4", "a3", "a2", "a1"}},
+		{"user=alice", []string{"a4", "a1"}}, // ka.user.name or k8s.exec.user
+		{"user=bob", []string{"a2"}},
+		{"priority=warning", []string{"a4", "a2", "a1"}}, // at least
+		{"priority=CRITICAL", []string{"a4"}},
+		{"source=k8s_audit", []string{"a3", "a1"}},
+		{"rule=Disallowed+K8s+User", []string{"a3"}},
+		{"rule=Disallowed", []string{}}, // exact
+		{"namespace=shop", []string{"a2", "a1"}},
+		{"namespace=shop&pod=web", []string{"a2", "a1"}},
+		{"session=s-2", []string{"a4"}},
+		{"q=shadow", []string{"a2"}},
+		{"q=50%25_", []string{"a2"}}, // % and _ are text, not patterns
+		{"q=%25", []string{"a2"}},
+		{"since=2026-12-02T10:00:01Z&until=2026-12-02T10:00:02Z", []string{"a3", "a2"}},
+		{"user=alice&source=syscall", []string{"a4"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			v, _ := url.ParseQuery(tt.query)
+			q, err := ParseQuery(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.Alerts(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, ids(t, p)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if p.Next != "" {
+				t.Errorf("next = %q on the only page", p.Next)
+			}
+		})
+	}
+}
+
+// TestPaging walks the pages of two alerts each: every alert once, newest
+// first, and "" after the last.
+func TestPaging(t *testing.T) {
+	s := filled(t)
+	var got []string
+	q := Query{Limit: 2}
+	for pages := 0; ; pages++ {
+		p, err := s.Alerts(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ids(t, p)...)
+		if p.Next == "" {
+			if pages != 1 {
+				t.Errorf("%d pages, want 2", pages+1)
+			}
+			break
+		}
+		q.Cursor = p.Next
+	}
+	if diff := cmp.Diff([]string{"a4", "a3", "a2", "a1"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestInjection: a filter's value is data, whatever it holds; the table
+// is intact after every attempt.
+func TestInjection(t *testing.T) {
+	s := filled(t)
+	attempts := []string{`' OR '1'='1`, `x'; DROP TABLE alerts; --`, `" OR 1=1 --`, `%' OR 1=1 --`, `\`, `alice' --`}
+	filters := []string{"source", "rule", "namespace", "pod", "user", "session", "q"}
+	n := 0
+	for _, f := range filters {
+		for _, a := range attempts {
+			n++
+			q, err := ParseQuery(url.Values{f: {a}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.Alerts(context.Background(), q)
+			if err != nil || len(p.Items) != 0 {
+				t.Errorf("%s=%q: %d alerts, %v", f, a, len(p.Items), err)
+			}
+		}
+	}
+	if all, err := s.Alerts(context.Background(), Query{}); err != nil || len(all.Items) != len(fixture) {
+		t.Errorf("after the attempts: %d alerts, %v", len(all.Items), err)
+	}
+	if n != 42 {
+		t.Fatalf("%d attempts, want 42", n)
+	}
+}
+
+func TestParseQueryErrors(t *testing.T) {
+	tests := []struct{ query, want string }{
+		{"since=yesterday", `since: "yesterday" is not an RFC 3339 time`},
+		{"until=2026-13-01T00:00:00Z", `until: "2026-13-01T00:00:00Z" is not an RFC 3339 time`},
+		{"priority=loud", `priority: "loud" is not a priority (emergency ... debug)`},
+		{"limit=0", `limit: "0" is not a number from 1 to 1000`},
+		{"limit=1001", `limit: "1001" is not a number from 1 to 1000`},
+		{"cursor=abc", `cursor: "abc" is not one this API gave`},
+	}
+	for _, tt := range tests {
+		v, _ := url.ParseQuery(tt.query)
+		if _, err := ParseQuery(v); err == nil || err.Error() != tt.want {
+			t.Errorf("%s: %v, want %s", tt.query, err, tt.want)
+		}
+	}
+}
+
+func TestRetention(t *testing.T) {
+	s := filled(t)
+	s.o.Retention = time.Hour
+	s.retain(t0.Add(time.Hour + 1500*time.Millisecond)) // a1 and a2 are older than an hour then
+	p, err := s.Alerts(context.Background(), Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a4", "a3"}, ids(t, p)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestFullQueueDrops: batches the writer cannot take are dropped and
+// counted, never waited for.
+func TestFullQueueDrops(t *testing.T) {
+	s, err := Open(Options{Path: filepath.Join(t.TempDir(), "p.db"), Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.db.Close()
+	for range queueBatches + 3 { // no writer running
+		s.Send(context.Background(), nil, fixture[0])
+		s.Flush()
+	}
+	if got := testutil.ToFloat64(s.metrics.dropped); got != 3 {
+		t.Errorf("dropped = %v, want 3", got)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	dir := t.TempDir()
+	newer := filepath.Join(dir, "newer.db")
+	s := open(t, Options{Path: newer})
+	if _, err := s.db.Exec(`PRAGMA user_version = 99`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(Options{Path: newer}); !errors.Is(err, ErrNewerSchema) {
+		t.Errorf("newer schema: %v", err)
+	}
+	corrupt := filepath.Join(dir, "corrupt.db")
+	os.WriteFile(corrupt, []byte("this is not a database, but it is long enough to look like a file of one"), 0o600)
+	if _, err := Open(Options{Path: corrupt}); err == nil {
+		t.Error("a corrupt file opened")
+	} else {
+		t.Logf("corrupt file: %v", err)
+	}
+	if _, err := Open(Options{Path: dir}); err == nil || err.Error() != "store: "+dir+" is a directory" {
+		t.Errorf("a directory: %v", err)
+	}
+}
