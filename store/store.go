@@ -49,7 +49,7 @@ func Open(o Options) (*Store, error) {
 	if err := checkFile(o.Path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+o.Path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", "file:"+o.Path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)")
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", o.Path, err)
 	}
@@ -83,7 +83,7 @@ func (s *Store) Start(ctx context.Context) error {
 	for {
 		select {
 		case b := <-s.batches:
-			s.write(b)
+			s.write(s.more(b))
 		case now := <-tick.C:
 			s.retain(now)
 		case <-ctx.Done():
@@ -98,6 +98,24 @@ func (s *Store) Start(ctx context.Context) error {
 		}
 	}
 }
+
+// more joins to b the batches queued behind it, up to a transaction's
+// worth: a commit costs more than the rows it writes, so a writer that
+// falls behind catches up in fewer of them.
+func (s *Store) more(b []row) []row {
+	for len(b) < maxTransaction {
+		select {
+		case next := <-s.batches:
+			b = append(b, next...)
+		default:
+			return b
+		}
+	}
+	return b
+}
+
+// maxTransaction bounds the alerts one commit writes.
+const maxTransaction = 8192
 
 // write commits one batch.
 func (s *Store) write(b []row) {

@@ -49,7 +49,7 @@ func filled(t *testing.T) *Store {
 	return s
 }
 
-func open(t *testing.T, o Options) *Store {
+func open(t testing.TB, o Options) *Store {
 	t.Helper()
 	o.Log, o.Format = slog.New(slog.DiscardHandler), output.DefaultFormat()
 	s, err := Open(o)
