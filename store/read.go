@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Reader answers alert queries: a store file, or a running service's API.
+type Reader interface {
+	Alerts(ctx context.Context, q Query) (Page, error)
+}
+
+// OpenReadOnly opens a store file for queries only (peregrine alerts
+// --db): it is never written, nor its schema changed.
+func OpenReadOnly(path string) (*Store, error) {
+	if err := checkFile(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: not a readable SQLite database: %w", path, err)
+	}
+	if version != len(migrations) {
+		db.Close()
+		return nil, fmt.Errorf("store %s: schema %d, this peregrine reads %d", path, version, len(migrations))
+	}
+	return &Store{db: db}, nil
+}
+
+// Remote reads the alert API of the service whose webserver is at base
+// (http://127.0.0.1:8765).
+func Remote(base string, c *http.Client) Reader { return remote{strings.TrimSuffix(base, "/"), c} }
+
+type remote struct {
+	base   string
+	client *http.Client
+}
+
+func (r remote) Alerts(ctx context.Context, q Query) (Page, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/api/v1/alerts?"+q.Values().Encode(), nil)
+	if err != nil {
+		return Page{}, err
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return Page{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return Page{}, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.Unmarshal(body, &e)
+		return Page{}, fmt.Errorf("%s answered %s: %s", r.base, resp.Status, e.Error)
+	}
+	var p Page
+	if err := json.Unmarshal(body, &p); err != nil {
+		return Page{}, fmt.Errorf("%s: not an alert page: %w", r.base, err)
+	}
+	return p, nil
+}
+
+// Values are q as the API's query parameters (what ParseQuery reads).
+func (q Query) Values() url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if !q.Since.IsZero() {
+		set("since", q.Since.Format("2006-01-02T15:04:05.999999999Z07:00"))
+	}
+	if !q.Until.IsZero() {
+		set("until", q.Until.Format("2006-01-02T15:04:05.999999999Z07:00"))
+	}
+	if q.Priority != nil {
+		set("priority", q.Priority.String())
+	}
+	for k, s := range map[string]string{"source": q.Source, "rule": q.Rule, "namespace": q.Namespace, "pod": q.Pod,
+		"user": q.User, "session": q.Session, "q": q.Text, "cursor": q.Cursor} {
+		set(k, s)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", fmt.Sprint(q.Limit))
+	}
+	return v
+}
+
+// Print writes a page's alerts to out, one a line: as stored (json), or
+// their output text (text); when there is another page, errOut says how
+// to get it.
+func Print(p Page, format string, out, errOut io.Writer) error {
+	for _, item := range p.Items {
+		line := []byte(item)
+		if format == "text" {
+			var a struct {
+				Output string `json:"output"`
+			}
+			if err := json.Unmarshal(item, &a); err != nil {
+				return fmt.Errorf("stored alert: %w", err)
+			}
+			line = []byte(a.Output)
+		}
+		if _, err := out.Write(append(line, '\n')); err != nil {
+			return err
+		}
+	}
+	if p.Next != "" {
+		fmt.Fprintf(errOut, "peregrine: more alerts: add --cursor %s\n", p.Next)
+	}
+	return nil
+}
