@@ -49,5 +49,7 @@ func (s *Service) addWeb(c *config.Config, reg *prometheus.Registry) error {
 	r := s.webRouter(w.K8sHealthzEndpoint, reg)
 	s.addHistoryAPI(r, c)
 	s.web = newEndpoint("webserver", ln, r)
+	s.streamsEnd = make(chan struct{})
+	s.web.stopping = func() { close(s.streamsEnd) } // a stream would hold the graceful shutdown
 	return nil
 }

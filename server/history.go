@@ -1,9 +1,12 @@
 package server
 
 import (
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,12 +38,57 @@ func (s *Service) addHistoryAPI(r *gin.Engine, c *config.Config) {
 	if !onLoopback(c.Webserver.ListenAddress) {
 		s.log.Warn("the alert API is off: the webserver listens beyond loopback, and it has no authentication yet",
 			"address", c.Webserver.ListenAddress)
-		r.GET("/api/v1/alerts", func(c *gin.Context) {
+		refuse := func(c *gin.Context) {
 			c.JSON(http.StatusForbidden, gin.H{"error": "the alert API answers on a loopback webserver only"})
-		})
+		}
+		r.GET("/api/v1/alerts", refuse)
+		r.GET("/api/v1/stream", refuse)
 		return
 	}
 	r.GET("/api/v1/alerts", s.listAlerts)
+	r.GET("/api/v1/stream", s.streamAlerts)
+}
+
+// streamHeartbeat is how often a quiet stream sends a comment, so that
+// proxies keep it open and a gone client is noticed.
+const streamHeartbeat = 15 * time.Second
+
+// streamAlerts answers GET /api/v1/stream: server-sent events, one
+// "alert" event (its data the alert's JSON) per new alert the filters
+// select, until the client goes.
+func (s *Service) streamAlerts(c *gin.Context) {
+	q, err := store.ParseQuery(c.Request.URL.Query())
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+		return
+	}
+	sub := s.store.Subscribe(q)
+	defer sub.Close()
+	w, rc := c.Writer, http.NewResponseController(c.Writer)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if rc.Flush() != nil {
+		return
+	}
+	beat := time.NewTicker(streamHeartbeat)
+	defer beat.Stop()
+	for {
+		var err error
+		select {
+		case <-c.Request.Context().Done():
+			return
+		case <-s.streamsEnd:
+			return
+		case a := <-sub.C:
+			_, err = fmt.Fprintf(w, "event: alert\ndata: %s\n\n", a)
+		case <-beat.C:
+			_, err = io.WriteString(w, ": still here\n\n")
+		}
+		if err != nil || rc.Flush() != nil {
+			return
+		}
+	}
 }
 
 // listAlerts answers GET /api/v1/alerts: {"items": [ALERT...], "next": CURSOR}.

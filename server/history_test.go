@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -76,5 +77,36 @@ func TestAlertAPIOnlyOnLoopback(t *testing.T) {
 	code, body := get(t, ts.webURL+"/api/v1/alerts")
 	if code != http.StatusForbidden || body != `{"error":"the alert API answers on a loopback webserver only"}` {
 		t.Errorf("%d %s", code, body)
+	}
+}
+
+// TestAlertStream: /api/v1/stream sends each new alert its filters select
+// as a server-sent event, and ends when the service stops.
+func TestAlertStream(t *testing.T) {
+	ts := startServer(t)
+	open := func(query string) *bufio.Reader {
+		resp, err := http.Get(ts.webURL + "/api/v1/stream?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
+			t.Fatalf("%d %s", resp.StatusCode, ct)
+		}
+		return bufio.NewReader(resp.Body)
+	}
+	alice, bob := open("user=alice"), open("user=bob")
+	if code, body, _ := post(t, ts.client(), ts.auditURL, "application/json", "s3cret", eventList(1)); code != http.StatusOK {
+		t.Fatalf("audit post: %d %s", code, body)
+	}
+	event, _ := alice.ReadString('\n')
+	data, _ := alice.ReadString('\n')
+	if event != "event: alert\n" || !strings.HasPrefix(data, `data: {"hostname":"test","output":`) ||
+		!strings.Contains(data, `"rule":"Exec or attach into a pod"`) {
+		t.Errorf("alice's stream: %q %q", event, data)
+	}
+	ts.stop()
+	if rest, err := io.ReadAll(bob); err != nil || len(rest) != 0 {
+		t.Errorf("bob's stream: %q, %v (want nothing, then its end)", rest, err)
 	}
 }

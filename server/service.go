@@ -55,6 +55,7 @@ type Service struct {
 	ownsOutputs bool
 	store       *store.Store // nil: store.enabled is off
 	ownsStore   bool
+	streamsEnd  chan struct{}  // closed when the web listener stops: /api/v1/stream answers end
 	pods        *kube.Pods     // nil without a cluster
 	sessions    *sessionRouter // nil when exec_sessions is off
 	handler     *auditHandler

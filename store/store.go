@@ -32,10 +32,11 @@ type Store struct {
 	batches chan []row
 	pending []row // the batch being gathered between two flushes
 	metrics metrics
+	subs    subscribers
 }
 
 type metrics struct {
-	written, dropped, errors prometheus.Counter
+	written, dropped, errors, streamDropped prometheus.Counter
 }
 
 // queueBatches bounds the batches waiting for the writer: each holds what
@@ -66,9 +67,11 @@ func Open(o Options) (*Store, error) {
 			Help: "Alerts not stored because the store's write queue was full."}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_errors_total",
 			Help: "Store writes and clean-ups that failed (disk full, database locked); their alerts are not stored."}),
+		streamDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_stream_dropped_total",
+			Help: "Alerts not sent to a /api/v1/stream subscriber that had fallen behind."}),
 	}
 	if o.Registry != nil {
-		o.Registry.MustRegister(s.metrics.written, s.metrics.dropped, s.metrics.errors)
+		o.Registry.MustRegister(s.metrics.written, s.metrics.dropped, s.metrics.errors, s.metrics.streamDropped)
 	}
 	return s, nil
 }
@@ -125,6 +128,7 @@ func (s *Store) write(b []row) {
 		return
 	}
 	s.metrics.written.Add(float64(len(b)))
+	s.publish(b)
 }
 
 func (s *Store) insert(ctx context.Context, b []row) error {

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -251,5 +252,44 @@ func TestOpenRefuses(t *testing.T) {
 	}
 	if _, err := Open(Options{Path: dir}); err == nil || err.Error() != "store: "+dir+" is a directory" {
 		t.Errorf("a directory: %v", err)
+	}
+}
+
+// TestStreamSelectsAsQueries: a subscription gets, of the alerts stored
+// after it starts, exactly those the same query finds in the store.
+func TestStreamSelectsAsQueries(t *testing.T) {
+	queries := []string{"", "user=alice", "priority=warning", "source=k8s_audit", "rule=Disallowed+K8s+User",
+		"namespace=shop&pod=web", "session=s-2", "q=SHADOW", "q=50%25_", "since=2026-12-02T10:00:01Z&until=2026-12-02T10:00:02Z"}
+	s := open(t, Options{Path: filepath.Join(t.TempDir(), "peregrine.db")})
+	subs := make([]*Subscription, len(queries))
+	parsed := make([]Query, len(queries))
+	for i, qs := range queries {
+		v, _ := url.ParseQuery(qs)
+		q, err := ParseQuery(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed[i], subs[i] = q, s.Subscribe(q)
+		defer subs[i].Close()
+	}
+	for _, a := range fixture {
+		s.Send(context.Background(), nil, a)
+	}
+	s.Flush()
+	waitWritten(t, s, len(fixture))
+	for i, sub := range subs {
+		var streamed Page
+		for len(sub.C) > 0 {
+			streamed.Items = append(streamed.Items, <-sub.C)
+		}
+		stored, err := s.Alerts(context.Background(), parsed[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ids(t, stored)
+		slices.Reverse(want) // the stream is oldest first
+		if diff := cmp.Diff(want, ids(t, streamed)); diff != "" {
+			t.Errorf("%s: streamed (-stored +streamed):\n%s", queries[i], diff)
+		}
 	}
 }
