@@ -12,6 +12,7 @@ import (
 	"github.com/peregrine-sec/peregrine/internal/lifecycle"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 	"github.com/peregrine-sec/peregrine/session"
+	"github.com/peregrine-sec/peregrine/store"
 	"github.com/peregrine-sec/peregrine/webhook"
 )
 
@@ -45,6 +46,15 @@ func (s *Service) addAdmission(a config.Admission, set *rules.Set, managed *cert
 	h := webhook.NewHandler(deciders, a.LatencyBudget, a.MaxBodyBytes, s.outputs.Publish, o.Registry, o.Log)
 	if s.sessions != nil {
 		h.AnnounceExecs(func(a session.Announcement) { s.sessions.Announce(a, "admission") })
+	}
+	if s.store != nil {
+		h.RecordExecs(func(a session.Announcement, allowed bool) {
+			verdict := store.Denied
+			if allowed {
+				verdict = store.Allowed
+			}
+			s.store.RecordSession(storedSession(a, verdict))
+		})
 	}
 	r := newRouter()
 	r.POST(a.Endpoint, h.Serve)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/output"
+	"github.com/peregrine-sec/peregrine/session"
 	"github.com/peregrine-sec/peregrine/store"
 )
 
@@ -41,12 +43,54 @@ func (s *Service) addHistoryAPI(r *gin.Engine, c *config.Config) {
 		refuse := func(c *gin.Context) {
 			c.JSON(http.StatusForbidden, gin.H{"error": "the alert API answers on a loopback webserver only"})
 		}
-		r.GET("/api/v1/alerts", refuse)
-		r.GET("/api/v1/stream", refuse)
+		for _, path := range []string{"/api/v1/alerts", "/api/v1/stream", "/api/v1/sessions", "/api/v1/sessions/:id"} {
+			r.GET(path, refuse)
+		}
 		return
 	}
 	r.GET("/api/v1/alerts", s.listAlerts)
 	r.GET("/api/v1/stream", s.streamAlerts)
+	r.GET("/api/v1/sessions", s.listSessions)
+	r.GET("/api/v1/sessions/:id", s.getSession)
+}
+
+// listSessions answers GET /api/v1/sessions: {"items": [SESSION...], "next": CURSOR}.
+func (s *Service) listSessions(c *gin.Context) {
+	q, err := store.ParseSessionQuery(c.Request.URL.Query())
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+		return
+	}
+	page, err := s.store.Sessions(c.Request.Context(), q)
+	s.answer(c, page, err)
+}
+
+// getSession answers GET /api/v1/sessions/{id}: {"session": SESSION,
+// "alerts": [ALERT...]}, the alerts oldest first.
+func (s *Service) getSession(c *gin.Context) {
+	x, err := s.store.SessionByID(c.Request.Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNoSession) {
+		c.JSON(http.StatusNotFound, gin.H{"error": err.Error()})
+		return
+	}
+	s.answer(c, x, err)
+}
+
+// answer writes v, or the store's failure (logged; the client gets no
+// detail of it).
+func (s *Service) answer(c *gin.Context, v any, err error) {
+	if err != nil {
+		s.log.Warn("history query failed", "path", c.Request.URL.Path, "err", err)
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "the store could not answer; see the service's log"})
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+// storedSession is an announced (or refused) exec as the history keeps it.
+func storedSession(a session.Announcement, verdict string) store.Session {
+	return store.Session{ID: a.ID, User: a.User, Groups: a.Groups, Namespace: a.Namespace, Pod: a.Pod,
+		Container: a.Container, Command: a.Command, TTY: a.TTY, Time: a.Time, AuditID: a.AuditID, Verdict: verdict}
 }
 
 // streamHeartbeat is how often a quiet stream sends a comment, so that
@@ -99,12 +143,7 @@ func (s *Service) listAlerts(c *gin.Context) {
 		return
 	}
 	page, err := s.store.Alerts(c.Request.Context(), q)
-	if err != nil {
-		s.log.Warn("alert query failed", "err", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "the store could not answer; see the service's log"})
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	s.answer(c, page, err)
 }
 
 func onLoopback(host string) bool {

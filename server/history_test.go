@@ -110,3 +110,68 @@ func TestAlertStream(t *testing.T) {
 		t.Errorf("bob's stream: %q, %v (want nothing, then its end)", rest, err)
 	}
 }
+
+// execReview is an AdmissionReview of kubectl exec (CONNECT pods/exec).
+func execReview(uid, user, namespace string) []byte {
+	return []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"` + uid + `",` +
+		`"kind":{"group":"","version":"v1","kind":"PodExecOptions"},"resource":{"group":"","version":"v1","resource":"pods"},` +
+		`"subResource":"exec","name":"web","namespace":"` + namespace + `","operation":"CONNECT",` +
+		`"userInfo":{"username":"` + user + `","groups":["devs"]},` +
+		`"object":{"kind":"PodExecOptions","apiVersion":"v1","container":"app","command":["sh"],"stdin":true,"tty":true}}}`)
+}
+
+// TestSessionAPI: exec sessions admitted and refused are kept with their
+// verdict; the audit event of an admitted one adds its audit ID.
+func TestSessionAPI(t *testing.T) {
+	ts := startServer(t)
+	c := ts.admissionClient()
+	var admitted string
+	for _, r := range []struct{ uid, user, ns string }{{"u-1", "alice", "shop"}, {"u-2", "mallory", "production"}} {
+		code, body, _ := post(t, c, ts.admissionURL, "application/json", "", execReview(r.uid, r.user, r.ns))
+		var rev struct {
+			Response struct{ AuditAnnotations map[string]string }
+		}
+		if json.Unmarshal([]byte(body), &rev); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", r.uid, code, body)
+		}
+		if r.uid == "u-1" {
+			admitted = rev.Response.AuditAnnotations["request-id"]
+		}
+	}
+	// The apiserver's audit event of alice's exec names the session.
+	confirm := strings.Replace(event, `"stageTimestamp"`, `"annotations":{"peregrine/request-id":"`+admitted+`"},"stageTimestamp"`, 1)
+	confirm = `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[` + strings.Replace(confirm, "%s", "audit-1", 1) + `]}`
+	if code, body, _ := post(t, ts.client(), ts.auditURL, "application/json", "s3cret", []byte(confirm)); code != http.StatusOK {
+		t.Fatalf("audit post: %d %s", code, body)
+	}
+	type session struct {
+		User, Namespace, Container, Verdict, AuditID string
+		Command                                      []string
+		TTY                                          bool
+	}
+	var page struct{ Items []session }
+	want := []session{{User: "mallory", Namespace: "production", Container: "app", Verdict: "denied", Command: []string{"sh"}, TTY: true},
+		{User: "alice", Namespace: "shop", Container: "app", Verdict: "allowed", AuditID: "audit-1", Command: []string{"sh"}, TTY: true}}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		_, body := get(t, ts.webURL+"/api/v1/sessions")
+		page.Items = nil
+		json.Unmarshal([]byte(body), &page)
+		if cmp.Equal(want, page.Items) {
+			break
+		}
+	}
+	if diff := cmp.Diff(want, page.Items); diff != "" {
+		t.Errorf("sessions (-want +got):\n%s", diff)
+	}
+	code, body := get(t, ts.webURL+"/api/v1/sessions/"+admitted)
+	if code != http.StatusOK || !strings.Contains(body, `"verdict":"allowed"`) || !strings.HasSuffix(body, `"alerts":[]}`) {
+		t.Errorf("session %s: %d %s", admitted, code, body)
+	}
+	if code, body := get(t, ts.webURL+"/api/v1/sessions/nope"); code != http.StatusNotFound || body != `{"error":"no such session: \"nope\""}` {
+		t.Errorf("unknown session: %d %s", code, body)
+	}
+	if code, body := get(t, ts.webURL+"/api/v1/sessions?rule=x"); code != http.StatusBadRequest ||
+		body != `{"error":"rule: not a filter of sessions (user, namespace, pod, since, limit, cursor)"}` {
+		t.Errorf("bad filter: %d %s", code, body)
+	}
+}

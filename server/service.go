@@ -162,6 +162,7 @@ func (s *Service) build(ctx context.Context, o Options, set *rules.Set) error {
 	}
 	if c.ExecSessions.Enabled {
 		s.sessions = newSessionRouter(s.pods, o.Agents, remote, o.Registry, o.Log)
+		s.sessions.history = s.store
 		s.background = append(s.background, lifecycle.Loop(s.sessions.Start))
 	}
 	if c.Admission.Enabled {

@@ -12,6 +12,7 @@ import (
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/kube"
 	"github.com/peregrine-sec/peregrine/session"
+	"github.com/peregrine-sec/peregrine/store"
 )
 
 // sessionRouter takes exec sessions from admission (announced before the
@@ -25,6 +26,9 @@ type sessionRouter struct {
 	remote streamingAgents     // agents streaming to this service; nil: none
 	log    *slog.Logger
 	routed *prometheus.CounterVec
+	// history keeps the sessions audit events confirm or announce; nil:
+	// store.enabled is off
+	history *store.Store
 	// how long, and how often, an announcement the pod watch cannot
 	// place is tried again
 	resolveFor, resolveEvery time.Duration
@@ -181,6 +185,13 @@ func (r *sessionRouter) giveUp(p pendingAnnouncement) {
 // fromAudit confirms or announces the session an audit event is about.
 func (r *sessionRouter) fromAudit(e *audit.Event) {
 	ann, conf, confirmed, ok := audit.ExecSession(e)
+	if ok && r.history != nil {
+		if confirmed {
+			r.history.ConfirmSession(conf.ID, conf.AuditID)
+		} else {
+			r.history.RecordSession(storedSession(ann, store.Unknown))
+		}
+	}
 	switch {
 	case !ok:
 	case confirmed:

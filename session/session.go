@@ -22,6 +22,7 @@ type Announcement struct {
 	Node        string    `json:"node,omitempty"`
 	Command     []string  `json:"command"`
 	Attach      bool      `json:"attach,omitempty"` // kubectl attach: no new process to bind
+	TTY         bool      `json:"tty,omitempty"`    // a terminal was asked for (kubectl exec -t)
 	Time        time.Time `json:"time"`
 	Late        bool      `json:"late,omitempty"`
 }

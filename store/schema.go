@@ -32,6 +32,22 @@ var migrations = []string{
 	CREATE INDEX alerts_exec_user ON alerts (exec_user, time);
 	CREATE INDEX alerts_session ON alerts (session, time);
 	CREATE INDEX alerts_namespace ON alerts (namespace, pod, time);`,
+	`CREATE TABLE sessions (
+		id        TEXT PRIMARY KEY, -- the admission request's uid, or the audit ID without a webhook
+		user      TEXT NOT NULL,
+		groups    TEXT NOT NULL,    -- JSON array
+		namespace TEXT NOT NULL,
+		pod       TEXT NOT NULL,
+		container TEXT NOT NULL,    -- as requested; "" for the pod's default
+		command   TEXT NOT NULL,    -- JSON array
+		tty       INTEGER NOT NULL,
+		time      INTEGER NOT NULL, -- Unix nanoseconds
+		auditid   TEXT NOT NULL,
+		verdict   TEXT NOT NULL     -- allowed, denied, unknown
+	);
+	CREATE INDEX sessions_time ON sessions (time, id);
+	CREATE INDEX sessions_user ON sessions (user, time);
+	CREATE INDEX sessions_namespace ON sessions (namespace, pod, time);`,
 }
 
 // migrate runs the migrations the database lacks, each in a transaction.

@@ -27,12 +27,13 @@ type Options struct {
 
 // Store is the alert history in a SQLite database.
 type Store struct {
-	db      *sql.DB
-	o       Options
-	batches chan []row
-	pending []row // the batch being gathered between two flushes
-	metrics metrics
-	subs    subscribers
+	db       *sql.DB
+	o        Options
+	batches  chan []row
+	sessions chan sessionOp
+	pending  []row // the batch being gathered between two flushes
+	metrics  metrics
+	subs     subscribers
 }
 
 type metrics struct {
@@ -59,12 +60,12 @@ func Open(o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", o.Path, err)
 	}
-	s := &Store{db: db, o: o, batches: make(chan []row, queueBatches)}
+	s := &Store{db: db, o: o, batches: make(chan []row, queueBatches), sessions: make(chan sessionOp, queueBatches)}
 	s.metrics = metrics{
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_alerts_total",
 			Help: "Alerts written to the store."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_dropped_total",
-			Help: "Alerts not stored because the store's write queue was full."}),
+			Help: "Alerts (and exec sessions) not stored because the store's write queue was full."}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_errors_total",
 			Help: "Store writes and clean-ups that failed (disk full, database locked); their alerts are not stored."}),
 		streamDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_stream_dropped_total",
@@ -87,6 +88,8 @@ func (s *Store) Start(ctx context.Context) error {
 		select {
 		case b := <-s.batches:
 			s.write(s.more(b))
+		case op := <-s.sessions:
+			s.session(op)
 		case now := <-tick.C:
 			s.retain(now)
 		case <-ctx.Done():
@@ -94,6 +97,8 @@ func (s *Store) Start(ctx context.Context) error {
 				select {
 				case b := <-s.batches:
 					s.write(b)
+				case op := <-s.sessions:
+					s.session(op)
 				default:
 					return nil
 				}
@@ -119,6 +124,14 @@ func (s *Store) more(b []row) []row {
 
 // maxTransaction bounds the alerts one commit writes.
 const maxTransaction = 8192
+
+// session writes one session record or confirmation.
+func (s *Store) session(op sessionOp) {
+	if err := s.writeSession(context.Background(), op); err != nil {
+		s.metrics.errors.Inc()
+		s.o.Log.Warn("store: session not written", "id", op.s.ID, "err", err)
+	}
+}
 
 // write commits one batch.
 func (s *Store) write(b []row) {

@@ -293,3 +293,68 @@ func TestStreamSelectsAsQueries(t *testing.T) {
 		}
 	}
 }
+
+func TestSessions(t *testing.T) {
+	s := filled(t) // a2 and a4 were raised in sessions s-1 and s-2
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	s.RecordSession(Session{ID: "s-1", User: "bob", Groups: []string{"devs"}, Namespace: "shop", Pod: "web",
+		Command: []string{"sh"}, TTY: true, Time: at(0), Verdict: Allowed})
+	s.RecordSession(Session{ID: "s-2", User: "alice", Namespace: "web", Pod: "front", Container: "app",
+		Command: []string{"bash", "-l"}, Time: at(2), Verdict: Allowed})
+	s.RecordSession(Session{ID: "s-3", User: "alice", Namespace: "shop", Pod: "web", Command: []string{"cat", "/etc/shadow"},
+		Time: at(3), Verdict: Denied})
+	s.RecordSession(Session{ID: "audit-9", User: "carol", Namespace: "shop", Pod: "db", Command: []string{"id"},
+		Time: at(4), AuditID: "audit-9", Verdict: Unknown}) // no webhook: announced by its audit event
+	s.ConfirmSession("s-2", "audit-2")
+	waitSessions(t, s, 4)
+	page, err := s.Sessions(context.Background(), SessionQuery{User: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Session{
+		{ID: "s-3", User: "alice", Groups: []string{}, Namespace: "shop", Pod: "web", Command: []string{"cat", "/etc/shadow"},
+			Time: at(3), Verdict: Denied},
+		{ID: "s-2", User: "alice", Groups: []string{}, Namespace: "web", Pod: "front", Container: "app",
+			Command: []string{"bash", "-l"}, Time: at(2), AuditID: "audit-2", Verdict: Allowed, Alerts: 1},
+	}
+	if diff := cmp.Diff(want, page.Items); diff != "" {
+		t.Errorf("alice's sessions (-want +got):\n%s", diff)
+	}
+	var all []string
+	for q := (SessionQuery{Limit: 3}); ; {
+		p, err := s.Sessions(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range p.Items {
+			all = append(all, x.ID)
+		}
+		if q.Cursor = p.Next; q.Cursor == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff([]string{"audit-9", "s-3", "s-2", "s-1"}, all); diff != "" {
+		t.Errorf("every session, two pages (-want +got):\n%s", diff)
+	}
+	one, err := s.SessionByID(context.Background(), "s-1")
+	if err != nil || one.Session.User != "bob" || !one.Session.TTY || len(one.Alerts) != 1 {
+		t.Errorf("s-1: %+v, %v", one, err)
+	}
+	if _, err := s.SessionByID(context.Background(), "nope"); !errors.Is(err, ErrNoSession) {
+		t.Errorf("an unknown session: %v", err)
+	}
+}
+
+func waitSessions(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var got int
+		s.db.QueryRow(`SELECT COUNT(*) FROM sessions WHERE id != 's-2' OR auditid != ''`).Scan(&got)
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions written, want %d", got, n)
+		}
+	}
+}

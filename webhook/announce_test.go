@@ -33,7 +33,7 @@ func TestExecAnnouncement(t *testing.T) {
 			session.Announcement{User: "alice", Groups: []string{"devs"}, Namespace: "shop", Pod: "web", Container: "app",
 				Command: []string{"sh", "-c", "id"}}, true},
 		{"attach", connect("attach", `{"kind":"PodAttachOptions","container":"app","stdin":true,"tty":true}`),
-			session.Announcement{User: "alice", Groups: []string{"devs"}, Namespace: "shop", Pod: "web", Container: "app", Attach: true}, true},
+			session.Announcement{User: "alice", Groups: []string{"devs"}, Namespace: "shop", Pod: "web", Container: "app", Attach: true, TTY: true}, true},
 		{"port forward", connect("portforward", `{"kind":"PodPortForwardOptions","ports":[80]}`), session.Announcement{}, false},
 		{"pod create", create, session.Announcement{}, false},
 	}

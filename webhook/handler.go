@@ -25,6 +25,7 @@ type Handler struct {
 	log      *slog.Logger
 	metrics  *metrics
 	announce func(session.Announcement) // nil: exec sessions are not correlated
+	record   func(a session.Announcement, allowed bool)
 	// deciding counts decisions in flight, which may outlive their request
 	// past the budget: Wait waits for them, so that their alerts are
 	// published before the outputs stop.
@@ -37,6 +38,10 @@ func (h *Handler) Wait() { h.deciding.Wait() }
 
 // AnnounceExecs makes every admitted exec an announced exec session.
 func (h *Handler) AnnounceExecs(announce func(session.Announcement)) { h.announce = announce }
+
+// RecordExecs is told of every exec and attach decided, allowed or denied
+// (the alert history keeps them).
+func (h *Handler) RecordExecs(record func(a session.Announcement, allowed bool)) { h.record = record }
 
 type metrics struct {
 	decisions  *prometheus.CounterVec
@@ -84,9 +89,14 @@ func (h *Handler) Serve(c *gin.Context) {
 		return
 	}
 	dec := h.decide(req)
-	if a, ok := req.execAnnouncement(); ok && dec.Allowed && h.announce != nil {
-		// Before answering: the apiserver starts the process right after.
-		h.announce(a)
+	if a, ok := req.execAnnouncement(); ok {
+		if dec.Allowed && h.announce != nil {
+			// Before answering: the apiserver starts the process right after.
+			h.announce(a)
+		}
+		if h.record != nil {
+			h.record(a, dec.Allowed)
+		}
 	}
 	h.post.OK(c, Response(rev, dec))
 }

@@ -180,6 +180,7 @@ func (r *Request) execAnnouncement() (session.Announcement, bool) {
 		return session.Announcement{}, false
 	}
 	return session.Announcement{ID: r.ID, User: q.UserInfo.Username, Groups: q.UserInfo.Groups, Namespace: q.Namespace,
-			Pod: q.Name, Container: r.options.Container, Command: r.options.Command, Attach: attach, Time: time.Now()},
+			Pod: q.Name, Container: r.options.Container, Command: r.options.Command, Attach: attach,
+			TTY: r.options.TTY != nil && *r.options.TTY, Time: time.Now()},
 		attach || len(r.options.Command) > 0
 }
