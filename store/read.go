@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
-// Reader answers alert queries: a store file, or a running service's API.
+// Reader answers queries: a store file, or a running service's API.
 type Reader interface {
 	Alerts(ctx context.Context, q Query) (Page, error)
+	Sessions(ctx context.Context, q SessionQuery) (SessionPage, error)
 }
 
 // OpenReadOnly opens a store file for queries only (peregrine alerts
@@ -48,29 +50,40 @@ type remote struct {
 }
 
 func (r remote) Alerts(ctx context.Context, q Query) (Page, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/api/v1/alerts?"+q.Values().Encode(), nil)
+	var p Page
+	return p, r.get(ctx, "/api/v1/alerts?"+q.Values().Encode(), &p)
+}
+
+func (r remote) Sessions(ctx context.Context, q SessionQuery) (SessionPage, error) {
+	v := Query{User: q.User, Namespace: q.Namespace, Pod: q.Pod, Since: q.Since, Limit: q.Limit, Cursor: q.Cursor}.Values()
+	var p SessionPage
+	return p, r.get(ctx, "/api/v1/sessions?"+v.Encode(), &p)
+}
+
+// get reads the API's answer at path into v.
+func (r remote) get(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+path, nil)
 	if err != nil {
-		return Page{}, err
+		return err
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return Page{}, err
+		return err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return Page{}, err
+		return err
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
 		json.Unmarshal(body, &e)
-		return Page{}, fmt.Errorf("%s answered %s: %s", r.base, resp.Status, e.Error)
+		return fmt.Errorf("%s answered %s: %s", r.base, resp.Status, e.Error)
 	}
-	var p Page
-	if err := json.Unmarshal(body, &p); err != nil {
-		return Page{}, fmt.Errorf("%s: not an alert page: %w", r.base, err)
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s: not an answer of the API: %w", r.base, err)
 	}
-	return p, nil
+	return nil
 }
 
 // Values are q as the API's query parameters (what ParseQuery reads).
@@ -121,6 +134,27 @@ func Print(p Page, format string, out, errOut io.Writer) error {
 	}
 	if p.Next != "" {
 		fmt.Fprintf(errOut, "peregrine: more alerts: add --cursor %s\n", p.Next)
+	}
+	return nil
+}
+
+// PrintSessions writes a page of sessions to out, one a line: as the API
+// shows them (json), or who, where, what and the verdict (text).
+func PrintSessions(p SessionPage, format string, out, errOut io.Writer) error {
+	for _, x := range p.Items {
+		var line []byte
+		if format == "text" {
+			line = fmt.Appendf(nil, "%s %s %s/%s %s %q %s alerts=%d", x.Time.Format(time.RFC3339), x.User, x.Namespace,
+				x.Pod, x.Container, strings.Join(x.Command, " "), x.Verdict, x.Alerts)
+		} else {
+			line, _ = json.Marshal(x)
+		}
+		if _, err := out.Write(append(line, '\n')); err != nil {
+			return err
+		}
+	}
+	if p.Next != "" {
+		fmt.Fprintf(errOut, "peregrine: more sessions: add --cursor %s\n", p.Next)
 	}
 	return nil
 }

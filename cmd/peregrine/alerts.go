@@ -27,49 +27,106 @@ var alertFilters = []struct{ name, usage string }{
 	{"cursor", "the page after the one that gave this cursor"},
 }
 
+// historyFlags choose where alerts and sessions are read from, and how
+// they are printed.
+type historyFlags struct {
+	server, db, format string
+	vals               map[string]*string
+}
+
+func (h *historyFlags) register(c *cobra.Command, filters []struct{ name, usage string }) {
+	f := c.Flags()
+	f.StringVar(&h.server, "server", "http://127.0.0.1:8765", "the service's webserver")
+	f.StringVar(&h.db, "db", "", "read this store file instead of a service")
+	f.StringVar(&h.format, "format", "json", "json or text")
+	h.vals = map[string]*string{}
+	for _, flt := range filters {
+		h.vals[flt.name] = f.String(flt.name, "", flt.usage)
+	}
+}
+
+// reader checks the format and gives the filters as query parameters and
+// the store file or the service to ask; done closes the file.
+func (h *historyFlags) reader() (url.Values, store.Reader, func(), error) {
+	if h.format != "json" && h.format != "text" {
+		return nil, nil, nil, fmt.Errorf("unknown format %q (want json or text)", h.format)
+	}
+	v := url.Values{}
+	for name, s := range h.vals {
+		if *s != "" {
+			v.Set(name, *s)
+		}
+	}
+	if h.db == "" {
+		return v, store.Remote(h.server, &http.Client{Timeout: 30 * time.Second}), func() {}, nil
+	}
+	s, err := store.OpenReadOnly(h.db)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return v, s, func() { s.Release() }, nil
+}
+
 func alertsCmd() *cobra.Command {
-	var server, db, format string
-	vals := map[string]*string{}
+	var h historyFlags
 	c := &cobra.Command{
 		Use:   "alerts [--server URL | --db FILE] [filters]",
 		Short: "List stored alerts, newest first, from a running service or a store file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "json" && format != "text" {
-				return fmt.Errorf("unknown format %q (want json or text)", format)
-			}
-			v := url.Values{}
-			for name, s := range vals {
-				if *s != "" {
-					v.Set(name, *s)
-				}
-			}
-			q, err := store.ParseQuery(v)
+			v, r, done, err := h.reader()
 			if err != nil {
 				return err
 			}
-			var r store.Reader = store.Remote(server, &http.Client{Timeout: 30 * time.Second})
-			if db != "" {
-				s, err := store.OpenReadOnly(db)
-				if err != nil {
-					return err
-				}
-				defer s.Release()
-				r = s
+			defer done()
+			q, err := store.ParseQuery(v)
+			if err != nil {
+				return err
 			}
 			page, err := r.Alerts(cmd.Context(), q)
 			if err != nil {
 				return err
 			}
-			return store.Print(page, format, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return store.Print(page, h.format, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	f := c.Flags()
-	f.StringVar(&server, "server", "http://127.0.0.1:8765", "the service's webserver")
-	f.StringVar(&db, "db", "", "read this store file instead of a service")
-	f.StringVar(&format, "format", "json", "json (as the outputs write alerts) or text (their output line)")
-	for _, flt := range alertFilters {
-		vals[flt.name] = f.String(flt.name, "", flt.usage)
-	}
+	h.register(c, alertFilters)
 	return c
+}
+
+func sessionsCmd() *cobra.Command {
+	var h historyFlags
+	c := &cobra.Command{
+		Use:   "sessions [--server URL | --db FILE] [filters]",
+		Short: "List exec sessions (who ran kubectl exec where, admitted or not), newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, r, done, err := h.reader()
+			if err != nil {
+				return err
+			}
+			defer done()
+			q, err := store.ParseSessionQuery(v)
+			if err != nil {
+				return err
+			}
+			page, err := r.Sessions(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			return store.PrintSessions(page, h.format, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	h.register(c, sessionFilters)
+	return c
+}
+
+// sessionFilters are /api/v1/sessions' filters, as flags.
+var sessionFilters = []struct{ name, usage string }{
+	{"user", "by this Kubernetes user"},
+	{"namespace", "in this namespace"},
+	{"pod", "into this pod"},
+	{"since", "at or after this time (RFC 3339)"},
+	{"limit", "how many (default 100, at most 1000)"},
+	{"cursor", "the page after the one that gave this cursor"},
 }

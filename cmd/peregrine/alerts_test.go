@@ -84,3 +84,28 @@ func TestAlertsFromServer(t *testing.T) {
 		t.Errorf("out = %q", out)
 	}
 }
+
+func TestSessionsFromFile(t *testing.T) {
+	db := storeFile(t)
+	s, err := store.Open(store.Options{Path: db, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Start(ctx) }()
+	s.RecordSession(store.Session{ID: "s-1", User: "alice", Namespace: "shop", Pod: "web", Container: "app",
+		Command: []string{"sh", "-c", "id"}, Time: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), Verdict: store.Denied})
+	cancel()
+	<-done
+	c := sessionsCmd()
+	var out bytes.Buffer
+	c.SetOut(&out)
+	c.SetArgs([]string{"--db", db, "--user", "alice", "--format", "text"})
+	if err := c.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := "2026-12-02T10:00:00Z alice shop/web app \"sh -c id\" denied alerts=0\n"; out.String() != want {
+		t.Errorf("out = %q, want %q", out.String(), want)
+	}
+}

@@ -34,7 +34,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRulesCommand(), replayCmd(), serveCmd(), agentCmd(), runCmd(), versionCmd(), auditConfigCmd(), selftestCmd(), alertsCmd())
+	root.AddCommand(newRulesCommand(), replayCmd(), serveCmd(), agentCmd(), runCmd(), versionCmd(), auditConfigCmd(), selftestCmd(), alertsCmd(), sessionsCmd())
 	return root
 }
 
