@@ -58,7 +58,8 @@ func (s *Service) addAudit(c *config.Config, managed *certs.Rotating, o Options)
 		return err
 	}
 	q := newQueue[*audit.Event](a.QueueSize)
-	s.handler = &auditHandler{queue: q, auth: auth, decoders: sync.Pool{New: func() any { return new(pooledDecoder) }}, retryAfter: a.RetryAfter, log: o.Log,
+	s.handler = &auditHandler{queue: q, auth: auth, retryAfter: a.RetryAfter, log: o.Log,
+		decoders: sync.Pool{New: func() any { return new(pooledDecoder) }},
 		post: ingress.NewJSONPost("peregrine_audit_requests_total", "Audit webhook requests, by HTTP status code.",
 			a.MaxBodyBytes, "k8s_audit.max_body_bytes", o.Registry),
 		metrics: newAuditMetrics(o.Registry, func() float64 { return float64(q.len()) })}
