@@ -234,6 +234,10 @@ type Webserver struct {
 	K8sHealthzEndpoint string `yaml:"k8s_healthz_endpoint"`
 	SSLEnabled         bool   `yaml:"ssl_enabled"`
 	SSLCertificate     string `yaml:"ssl_certificate"` // PEM with certificate and key, as Falco's
+	// ListenerAuth guards the alert history API (/api/v1/); health and
+	// metrics stay open, for probes and scrapers. Its cert_file and
+	// key_file serve TLS as ssl_certificate does.
+	ListenerAuth `yaml:",inline"`
 }
 
 // K8sAudit is the audit webhook endpoint (Falco's k8s_audit_endpoint idea,

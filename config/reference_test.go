@@ -16,7 +16,7 @@ func TestReferenceConfig(t *testing.T) {
 	}
 	want := Default()
 	want.RulesFiles = []string{}
-	want.K8sAudit.AllowedClientNames = []string{}
+	want.K8sAudit.AllowedClientNames, want.Webserver.AllowedClientNames = []string{}, []string{}
 	want.Agents.AllowedClientNames = []string{}
 	want.Certificates.DNSNames = []string{}
 	want.Agents.ServiceAccounts, want.Agents.Peers = []string{}, []string{}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -32,24 +33,48 @@ func (s *Service) webRouter(healthz string, reg *prometheus.Registry) *gin.Engin
 	return r
 }
 
-// addWeb binds the web listener: health, readiness and metrics.
+// addWeb binds the web listener: health, readiness and metrics, and the
+// alert history API.
 func (s *Service) addWeb(c *config.Config, reg *prometheus.Registry) error {
 	w := c.Webserver
-	var tlsCfg *tls.Config
-	if w.SSLEnabled {
-		var err error
-		if tlsCfg, err = certs.ServerTLS(w.SSLCertificate, w.SSLCertificate, ""); err != nil {
-			return err
-		}
+	tlsCfg, auth, err := webTLS(w)
+	if err != nil {
+		return err
 	}
 	ln, err := listen(joinHostPort(w.ListenAddress, w.ListenPort), tlsCfg)
 	if err != nil {
 		return err
 	}
 	r := s.webRouter(w.K8sHealthzEndpoint, reg)
-	s.addHistoryAPI(r, c)
+	s.addHistoryAPI(r, w, tlsCfg != nil, auth)
 	s.web = newEndpoint("webserver", ln, r)
 	s.streamsEnd = make(chan struct{})
 	s.web.stopping = func() { close(s.streamsEnd) } // a stream would hold the graceful shutdown
 	return nil
+}
+
+// webTLS is the web listener's TLS (cert_file and key_file, else Falco's
+// ssl_certificate; none when neither) and how it authenticates the API's
+// clients. Client certificates are verified when given, never required:
+// probes and scrapers present none.
+func webTLS(w config.Webserver) (*tls.Config, *authenticator, error) {
+	cert, key := w.CertFile, w.KeyFile
+	if cert == "" && w.SSLEnabled {
+		cert, key = w.SSLCertificate, w.SSLCertificate
+	}
+	var tlsCfg *tls.Config
+	if cert != "" {
+		var err error
+		if tlsCfg, err = certs.ServerTLS(cert, key, w.ClientCAFile); err != nil {
+			return nil, nil, fmt.Errorf("webserver: %w", err)
+		}
+	}
+	auth := &authenticator{certs: w.ClientCAFile != "" && tlsCfg != nil, names: w.AllowedClientNames, section: "webserver"}
+	if w.TokensFile != "" {
+		var err error
+		if auth.tokens, err = readTokens(w.TokensFile); err != nil {
+			return nil, nil, fmt.Errorf("webserver: %w", err)
+		}
+	}
+	return tlsCfg, auth, nil
 }

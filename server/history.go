@@ -30,28 +30,33 @@ func OpenStore(c *config.Config, log *slog.Logger, reg prometheus.Registerer) (*
 		Format: output.FormatOf(c), Log: log, Registry: reg})
 }
 
-// addHistoryAPI serves the alert history on the web listener, which has
-// no authentication yet: only when it listens on loopback. Elsewhere the
-// store still keeps every alert, and the API says why it is off.
-func (s *Service) addHistoryAPI(r *gin.Engine, c *config.Config) {
+// addHistoryAPI serves the alert history on the web listener. With an
+// authentication method configured (webserver.client_ca_file or
+// tokens_file) every request must pass it, and beyond loopback TLS is
+// required too; without one, the API answers on loopback only. Elsewhere
+// the store still keeps every alert, and the API says why it is off.
+func (s *Service) addHistoryAPI(r *gin.Engine, w config.Webserver, tlsOn bool, auth *authenticator) {
 	if s.store == nil {
 		return
 	}
-	if !onLoopback(c.Webserver.ListenAddress) {
-		s.log.Warn("the alert API is off: the webserver listens beyond loopback, and it has no authentication yet",
-			"address", c.Webserver.ListenAddress)
-		refuse := func(c *gin.Context) {
-			c.JSON(http.StatusForbidden, gin.H{"error": "the alert API answers on a loopback webserver only"})
-		}
-		for _, path := range []string{"/api/v1/alerts", "/api/v1/stream", "/api/v1/sessions", "/api/v1/sessions/:id"} {
-			r.GET(path, refuse)
-		}
-		return
+	api := r.Group("/api/v1")
+	loopback := onLoopback(w.ListenAddress)
+	switch {
+	case auth.enabled() && (tlsOn || loopback):
+		api.Use(func(c *gin.Context) {
+			if err := auth.check(c.Request); err != nil {
+				c.AbortWithStatusJSON(authStatus(err), gin.H{"error": err.Error()})
+			}
+		})
+	case !loopback:
+		why := "the alert API answers beyond loopback only with TLS and authentication (webserver.cert_file, and client_ca_file or tokens_file)"
+		s.log.Warn("the alert API is off", "reason", why, "address", w.ListenAddress)
+		api.Use(func(c *gin.Context) { c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": why}) })
 	}
-	r.GET("/api/v1/alerts", s.listAlerts)
-	r.GET("/api/v1/stream", s.streamAlerts)
-	r.GET("/api/v1/sessions", s.listSessions)
-	r.GET("/api/v1/sessions/:id", s.getSession)
+	api.GET("/alerts", s.listAlerts)
+	api.GET("/stream", s.streamAlerts)
+	api.GET("/sessions", s.listSessions)
+	api.GET("/sessions/:id", s.getSession)
 }
 
 // listSessions answers GET /api/v1/sessions: {"items": [SESSION...], "next": CURSOR}.

@@ -2,14 +2,20 @@ package server
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/peregrine-sec/peregrine/internal/testpki"
 )
 
 // get fetches url and returns the status and the body.
@@ -70,13 +76,61 @@ func TestAlertAPI(t *testing.T) {
 	}
 }
 
-// TestAlertAPIOnlyOnLoopback: a webserver reachable from the network has
-// no authentication yet, so the API refuses there.
-func TestAlertAPIOnlyOnLoopback(t *testing.T) {
-	ts := startServer(t, "webserver.listen_address=0.0.0.0")
-	code, body := get(t, ts.webURL+"/api/v1/alerts")
-	if code != http.StatusForbidden || body != `{"error":"the alert API answers on a loopback webserver only"}` {
-		t.Errorf("%d %s", code, body)
+// TestAlertAPIAuthentication: beyond loopback the API needs TLS and a
+// credential; health and metrics stay open to probes and scrapers.
+func TestAlertAPIAuthentication(t *testing.T) {
+	open := startServer(t, "webserver.listen_address=0.0.0.0")
+	code, body := get(t, open.webURL+"/api/v1/alerts")
+	if want := `{"error":"the alert API answers beyond loopback only with TLS and authentication ` +
+		`(webserver.cert_file, and client_ca_file or tokens_file)"}`; code != http.StatusForbidden || body != want {
+		t.Errorf("without TLS and authentication: %d %s", code, body)
+	}
+
+	ca := testpki.NewCA(t)
+	cert, key := ca.Serving(t, "web")
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	os.WriteFile(tokens, []byte("reader-token\n"), 0o600)
+	ts := startServer(t, "webserver.listen_address=0.0.0.0", "webserver.cert_file="+cert, "webserver.key_file="+key,
+		"webserver.client_ca_file="+ca.CertPEM, "webserver.allowed_client_names=[ui]", "webserver.tokens_file="+tokens)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(ts.webURL, "http://"))
+	url := "https://127.0.0.1:" + port
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(ca.CertPEM)
+	pool.AppendCertsFromPEM(pem)
+	client := func(user string) *http.Client {
+		cfg := &tls.Config{RootCAs: pool}
+		if user != "" {
+			certFile, keyFile := ca.Client(t, user, "")
+			pair, _ := tls.LoadX509KeyPair(certFile, keyFile)
+			cfg.Certificates = []tls.Certificate{pair}
+		}
+		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+	tests := []struct {
+		name, user, token, path string
+		code                    int
+	}{
+		{"no credential", "", "", "/api/v1/alerts", http.StatusUnauthorized},
+		{"wrong token", "", "nope", "/api/v1/sessions", http.StatusUnauthorized},
+		{"token", "", "reader-token", "/api/v1/alerts", http.StatusOK},
+		{"certificate", "ui", "", "/api/v1/sessions", http.StatusOK},
+		{"certificate of another name", "someone", "", "/api/v1/alerts", http.StatusForbidden},
+		{"probe", "", "", "/readyz", http.StatusOK},
+		{"scraper", "", "", "/metrics", http.StatusOK},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(http.MethodGet, url+tt.path, nil)
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		resp, err := client(tt.user).Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.code {
+			t.Errorf("%s: %d, want %d", tt.name, resp.StatusCode, tt.code)
+		}
 	}
 }
 

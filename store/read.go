@@ -41,12 +41,15 @@ func OpenReadOnly(path string) (*Store, error) {
 }
 
 // Remote reads the alert API of the service whose webserver is at base
-// (http://127.0.0.1:8765).
-func Remote(base string, c *http.Client) Reader { return remote{strings.TrimSuffix(base, "/"), c} }
+// (http://127.0.0.1:8765), with a bearer token when token is not "".
+func Remote(base string, c *http.Client, token string) Reader {
+	return remote{strings.TrimSuffix(base, "/"), c, token}
+}
 
 type remote struct {
 	base   string
 	client *http.Client
+	token  string
 }
 
 func (r remote) Alerts(ctx context.Context, q Query) (Page, error) {
@@ -65,6 +68,9 @@ func (r remote) get(ctx context.Context, path string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+path, nil)
 	if err != nil {
 		return err
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {

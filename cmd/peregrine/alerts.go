@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/peregrine-sec/peregrine/certs"
 	"github.com/peregrine-sec/peregrine/store"
 )
 
@@ -31,6 +34,7 @@ var alertFilters = []struct{ name, usage string }{
 // they are printed.
 type historyFlags struct {
 	server, db, format string
+	caFile, tokenFile  string
 	vals               map[string]*string
 }
 
@@ -39,6 +43,8 @@ func (h *historyFlags) register(c *cobra.Command, filters []struct{ name, usage 
 	f.StringVar(&h.server, "server", "http://127.0.0.1:8765", "the service's webserver")
 	f.StringVar(&h.db, "db", "", "read this store file instead of a service")
 	f.StringVar(&h.format, "format", "json", "json or text")
+	f.StringVar(&h.caFile, "ca-file", "", "verify an https --server with this CA")
+	f.StringVar(&h.tokenFile, "token-file", "", "send the bearer token this file holds (webserver.tokens_file)")
 	h.vals = map[string]*string{}
 	for _, flt := range filters {
 		h.vals[flt.name] = f.String(flt.name, "", flt.usage)
@@ -58,13 +64,32 @@ func (h *historyFlags) reader() (url.Values, store.Reader, func(), error) {
 		}
 	}
 	if h.db == "" {
-		return v, store.Remote(h.server, &http.Client{Timeout: 30 * time.Second}), func() {}, nil
+		r, err := h.remote()
+		return v, r, func() {}, err
 	}
 	s, err := store.OpenReadOnly(h.db)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return v, s, func() { s.Release() }, nil
+}
+
+// remote is the service at --server, with --ca-file and --token-file.
+func (h *historyFlags) remote() (store.Reader, error) {
+	tlsCfg, err := certs.ClientTLS(h.caFile, "", "")
+	if err != nil {
+		return nil, err
+	}
+	token := ""
+	if h.tokenFile != "" {
+		b, err := os.ReadFile(h.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("token: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+	return store.Remote(h.server, client, token), nil
 }
 
 func alertsCmd() *cobra.Command {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,15 +68,20 @@ func TestAlertsFromFile(t *testing.T) {
 // TestAlertsFromServer: the filters go to the API as its query
 // parameters, and the page comes back as JSON lines.
 func TestAlertsFromServer(t *testing.T) {
-	var asked string
+	var asked, bearer string
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		asked = r.URL.Path + "?" + r.URL.RawQuery
+		asked, bearer = r.URL.Path+"?"+r.URL.RawQuery, r.Header.Get("Authorization")
 		w.Write([]byte(`{"items":[{"rule":"Shell","uuid":"u1"}],"next":""}`))
 	}))
 	defer api.Close()
-	out, _, err := runAlerts(t, "--server", api.URL, "--user", "alice", "--since", "2026-12-02T10:00:00Z", "--limit", "5")
+	token := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(token, []byte("reader-token\n"), 0o600)
+	out, _, err := runAlerts(t, "--server", api.URL, "--token-file", token, "--user", "alice", "--since", "2026-12-02T10:00:00Z", "--limit", "5")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if bearer != "Bearer reader-token" {
+		t.Errorf("Authorization: %q", bearer)
 	}
 	if want := "/api/v1/alerts?limit=5&since=2026-12-02T10%3A00%3A00Z&user=alice"; asked != want {
 		t.Errorf("asked %s, want %s", asked, want)
