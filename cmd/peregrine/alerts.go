@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -93,37 +95,24 @@ func (h *historyFlags) remote() (store.Reader, error) {
 }
 
 func alertsCmd() *cobra.Command {
-	var h historyFlags
-	c := &cobra.Command{
-		Use:   "alerts [--server URL | --db FILE] [filters]",
-		Short: "List stored alerts, newest first, from a running service or a store file",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, r, done, err := h.reader()
-			if err != nil {
-				return err
-			}
-			defer done()
-			q, err := store.ParseQuery(v)
-			if err != nil {
-				return err
-			}
-			page, err := r.Alerts(cmd.Context(), q)
-			if err != nil {
-				return err
-			}
-			return store.Print(page, h.format, cmd.OutOrStdout(), cmd.ErrOrStderr())
-		},
-	}
-	h.register(c, alertFilters)
-	return c
+	return historyCmd("alerts", "List stored alerts, newest first, from a running service or a store file", alertFilters,
+		store.ParseQuery, store.Reader.Alerts, store.Print)
 }
 
 func sessionsCmd() *cobra.Command {
+	return historyCmd("sessions", "List exec sessions (who ran kubectl exec where, admitted or not), newest first", sessionFilters,
+		store.ParseSessionQuery, store.Reader.Sessions, store.PrintSessions)
+}
+
+// historyCmd is a command that reads one page of what the store holds: the
+// filters parsed as the API parses them, asked of a file or a service,
+// printed a line each.
+func historyCmd[Q, P any](name, short string, filters []struct{ name, usage string }, parse func(url.Values) (Q, error),
+	ask func(store.Reader, context.Context, Q) (P, error), print func(P, string, io.Writer, io.Writer) error) *cobra.Command {
 	var h historyFlags
 	c := &cobra.Command{
-		Use:   "sessions [--server URL | --db FILE] [filters]",
-		Short: "List exec sessions (who ran kubectl exec where, admitted or not), newest first",
+		Use:   name + " [--server URL | --db FILE] [filters]",
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, r, done, err := h.reader()
@@ -131,18 +120,18 @@ func sessionsCmd() *cobra.Command {
 				return err
 			}
 			defer done()
-			q, err := store.ParseSessionQuery(v)
+			q, err := parse(v)
 			if err != nil {
 				return err
 			}
-			page, err := r.Sessions(cmd.Context(), q)
+			page, err := ask(r, cmd.Context(), q)
 			if err != nil {
 				return err
 			}
-			return store.PrintSessions(page, h.format, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return print(page, h.format, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	h.register(c, sessionFilters)
+	h.register(c, filters)
 	return c
 }
 
