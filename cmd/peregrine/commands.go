@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -56,6 +57,13 @@ func replayCmd() *cobra.Command {
 			o.Admission.Mode = mode
 			o.In, o.Out, o.Err = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 			o.Hostname = hostname()
+			if os.Getenv("GOGC") == "" {
+				// Replay keeps little alive (one event at a time) and
+				// allocates a few objects per event: collecting at 5x the
+				// live heap rather than 2x is ~7% faster on a real audit
+				// log, for ~20 MiB more resident memory.
+				debug.SetGCPercent(400)
+			}
 			return replay.Run(cmd.Context(), o)
 		},
 	}
