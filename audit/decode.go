@@ -95,25 +95,16 @@ func isSingleDocument(data []byte) bool { return fastjson.ValidateBytes(data) ==
 // it can be, whole otherwise.
 func (d *decoder) document(doc []byte, line int) ([]*Event, error) {
 	d.used = 0
-	skimmed := skim(&d.s, doc)
-	src := doc
-	if skimmed {
-		src = d.s.light
+	if !skim(&d.s, doc) {
+		return d.whole(doc, line)
 	}
-	v, err := d.p.ParseBytes(src)
-	if err != nil && skimmed { // the error as the document has it
-		skimmed = false
-		v, err = d.p.ParseBytes(doc)
-	}
+	v, err := d.p.ParseBytes(d.s.light)
 	if err != nil {
-		return nil, &DecodeError{Line: line, Msg: "malformed JSON: " + strings.TrimPrefix(err.Error(), "cannot parse JSON: ")}
+		return d.whole(doc, line) // the error as the document has it
 	}
 	vals, what, err := eventValues(v, line)
 	if err != nil {
 		return nil, err
-	}
-	if !skimmed {
-		return d.eventsOf(vals, nil, line, what)
 	}
 	bodies := d.s.items
 	if what == "event" {
