@@ -69,6 +69,19 @@ func (a *authenticator) identify(r *http.Request) (string, error) {
 	return "", errUnauthenticated
 }
 
+// newAuthenticator accepts what la configures: client certificates of its
+// CA (with one of its names, when set) and the tokens of its file.
+func newAuthenticator(section string, la config.ListenerAuth) (*authenticator, error) {
+	auth := &authenticator{certs: la.ClientCAFile != "", names: la.AllowedClientNames, section: section}
+	if la.TokensFile != "" {
+		var err error
+		if auth.tokens, err = readTokens(la.TokensFile); err != nil {
+			return nil, err
+		}
+	}
+	return auth, nil
+}
+
 // secured loads a listener's TLS configuration and authenticator, and
 // refuses a listener that would expose an unauthenticated endpoint beyond
 // loopback.
@@ -79,14 +92,12 @@ func secured(section, addr string, la config.ListenerAuth, managed *certs.Rotati
 	if err != nil {
 		return nil, nil, err
 	}
-	auth := &authenticator{certs: la.ClientCAFile != "", names: la.AllowedClientNames, section: section}
+	auth, err := newAuthenticator(section, la)
+	if err != nil {
+		return nil, nil, err
+	}
 	if la.CertFile == "" && managed != nil {
 		tlsCfg, auth.certs = managed.ServerTLS(), true
-	}
-	if la.TokensFile != "" {
-		if auth.tokens, err = readTokens(la.TokensFile); err != nil {
-			return nil, nil, err
-		}
 	}
 	if err := checkExposure(addr, tlsCfg != nil, auth); err != nil {
 		return nil, nil, err
@@ -125,6 +136,13 @@ func readTokens(path string) ([][]byte, error) {
 var errInsecure = errors.New("refusing to serve the audit endpoint on a non-loopback address without TLS and authentication " +
 	"(set k8s_audit.cert_file/key_file and client_ca_file or tokens_file)")
 
+// onLoopback reports whether host (a listen address's) is reachable from
+// this machine only.
+func onLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
 // checkExposure refuses an unauthenticated or plain-HTTP listener that is
 // reachable from the network: secure by default.
 func checkExposure(addr string, tlsOn bool, auth *authenticator) error {
@@ -132,9 +150,7 @@ func checkExposure(addr string, tlsOn bool, auth *authenticator) error {
 	if err != nil {
 		return fmt.Errorf("listen address %q: %w", addr, err)
 	}
-	ip := net.ParseIP(host)
-	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
-	if !loopback && (!tlsOn || !auth.enabled()) {
+	if !onLoopback(host) && (!tlsOn || !auth.enabled()) {
 		return errInsecure
 	}
 	return nil

@@ -69,12 +69,10 @@ func webTLS(w config.Webserver) (*tls.Config, *authenticator, error) {
 			return nil, nil, fmt.Errorf("webserver: %w", err)
 		}
 	}
-	auth := &authenticator{certs: w.ClientCAFile != "" && tlsCfg != nil, names: w.AllowedClientNames, section: "webserver"}
-	if w.TokensFile != "" {
-		var err error
-		if auth.tokens, err = readTokens(w.TokensFile); err != nil {
-			return nil, nil, fmt.Errorf("webserver: %w", err)
-		}
+	auth, err := newAuthenticator("webserver", w.ListenerAuth)
+	if err != nil {
+		return nil, nil, fmt.Errorf("webserver: %w", err)
 	}
+	auth.certs = auth.certs && tlsCfg != nil // a client certificate comes with TLS only
 	return tlsCfg, auth, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -149,9 +148,4 @@ func (s *Service) listAlerts(c *gin.Context) {
 	}
 	page, err := s.store.Alerts(c.Request.Context(), q)
 	s.answer(c, page, err)
-}
-
-func onLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
