@@ -38,7 +38,7 @@ func BenchmarkStoreWrite(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		for _, a := range alerts {
-			s.Send(context.Background(), nil, a)
+			send(s, a)
 		}
 		for s.Flush(); len(s.batches) == cap(s.batches); {
 			time.Sleep(time.Millisecond) // never drop in a benchmark: wait for room
@@ -59,7 +59,7 @@ func BenchmarkStoreQuery(b *testing.B) {
 	s := open(b, Options{Path: filepath.Join(b.TempDir(), "q.db"), Log: slog.New(slog.DiscardHandler)})
 	batch := make([]row, 0, 10000)
 	for i := range stored {
-		batch = append(batch, rowOf(alertN(i), output.DefaultFormat()))
+		batch = append(batch, rowOf(alertN(i), alertN(i).Line(output.DefaultFormat())))
 		if len(batch) == cap(batch) {
 			if err := s.insert(context.Background(), batch); err != nil {
 				b.Fatal(err)

@@ -97,8 +97,8 @@ func (r *row) args() []any {
 	return []any{r.uuid, r.time, r.rule, r.priority, r.source, r.namespace, r.pod, r.user, r.execUser, r.session, r.output, r.json}
 }
 
-// rowOf is the row of alert a, kept in format f.
-func rowOf(a *output.Alert, f output.Format) row {
+// rowOf is the row of alert a, kept as line (its JSON).
+func rowOf(a *output.Alert, line []byte) row {
 	field := func(names ...string) string {
 		for _, n := range names {
 			if s, ok := a.OutputFields[n].(string); ok && s != "" {
@@ -114,5 +114,5 @@ func rowOf(a *output.Alert, f output.Format) row {
 	return row{uuid: a.ID, time: a.Time.UnixNano(), rule: a.Rule, priority: int(a.Priority), source: a.Source,
 		namespace: field("k8s.ns.name", "ka.target.namespace"), pod: pod, user: field("ka.user.name"),
 		execUser: field("k8s.exec.user"), session: field("k8s.exec.id"), output: a.Message,
-		json: strings.TrimSuffix(string(a.Line(f)), "\n")}
+		json: strings.TrimSuffix(string(line), "\n")}
 }

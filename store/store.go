@@ -20,9 +20,11 @@ type Options struct {
 	Path      string        // the database file
 	Retention time.Duration // alerts older are deleted; 0: kept
 	MaxSize   int64         // bytes the alerts may use; past it the oldest go; 0: no bound
-	Format    output.Format // how alerts are kept (JSON is forced)
-	Log       *slog.Logger
-	Registry  prometheus.Registerer
+	// Format is the outputs' format. Alerts are kept in it, as JSON: when
+	// the outputs write JSON, the line they hand over is kept as it is.
+	Format   output.Format
+	Log      *slog.Logger
+	Registry prometheus.Registerer
 }
 
 // Store is the alert history in a SQLite database.
@@ -32,8 +34,11 @@ type Store struct {
 	batches  chan []row
 	sessions chan sessionOp
 	pending  []row // the batch being gathered between two flushes
-	metrics  metrics
-	subs     subscribers
+	// linesAreJSON: the outputs render alerts as the store keeps them, so
+	// Send keeps the line it is given instead of rendering it again.
+	linesAreJSON bool
+	metrics      metrics
+	subs         subscribers
 }
 
 type metrics struct {
@@ -47,6 +52,7 @@ const queueBatches = 256
 // Open opens (creating it if needed) the database at o.Path and brings its
 // schema up to date.
 func Open(o Options) (*Store, error) {
+	linesAreJSON := o.Format.JSON
 	o.Format.JSON = true
 	if err := checkFile(o.Path); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -60,7 +66,7 @@ func Open(o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", o.Path, err)
 	}
-	s := &Store{db: db, o: o, batches: make(chan []row, queueBatches), sessions: make(chan sessionOp, queueBatches)}
+	s := &Store{db: db, o: o, linesAreJSON: linesAreJSON, batches: make(chan []row, queueBatches), sessions: make(chan sessionOp, queueBatches)}
 	s.metrics = metrics{
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_alerts_total",
 			Help: "Alerts written to the store."}),
@@ -205,8 +211,11 @@ func (s *Store) Name() string { return "store" }
 
 // Send implements output.Sink: the alert joins the batch the next flush
 // hands to the writer.
-func (s *Store) Send(_ context.Context, _ []byte, a *output.Alert) error {
-	s.pending = append(s.pending, rowOf(a, s.o.Format))
+func (s *Store) Send(_ context.Context, line []byte, a *output.Alert) error {
+	if !s.linesAreJSON {
+		line = a.Line(s.o.Format)
+	}
+	s.pending = append(s.pending, rowOf(a, line))
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,12 +44,15 @@ func filled(t *testing.T) *Store {
 	t.Helper()
 	s := open(t, Options{Path: filepath.Join(t.TempDir(), "peregrine.db")})
 	for _, a := range fixture {
-		s.Send(context.Background(), nil, a)
+		send(s, a)
 	}
 	s.Flush()
 	waitWritten(t, s, len(fixture))
 	return s
 }
+
+// send hands a to the store as the outputs do, with its JSON line.
+func send(s *Store, a *output.Alert) { s.Send(context.Background(), a.Line(output.DefaultFormat()), a) }
 
 func open(t testing.TB, o Options) *Store {
 	t.Helper()
@@ -225,7 +229,7 @@ func TestFullQueueDrops(t *testing.T) {
 	}
 	defer s.db.Close()
 	for range queueBatches + 3 { // no writer running
-		s.Send(context.Background(), nil, fixture[0])
+		send(s, fixture[0])
 		s.Flush()
 	}
 	if got := testutil.ToFloat64(s.metrics.dropped); got != 3 {
@@ -273,7 +277,7 @@ func TestStreamSelectsAsQueries(t *testing.T) {
 		defer subs[i].Close()
 	}
 	for _, a := range fixture {
-		s.Send(context.Background(), nil, a)
+		send(s, a)
 	}
 	s.Flush()
 	waitWritten(t, s, len(fixture))
@@ -356,5 +360,23 @@ func waitSessions(t *testing.T, s *Store, n int) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d sessions written, want %d", got, n)
 		}
+	}
+}
+
+// TestKeptAsJSON: with outputs that write text, the store renders the
+// JSON itself; with outputs that write JSON, it keeps their line.
+func TestKeptAsJSON(t *testing.T) {
+	for _, jsonOutputs := range []bool{false, true} {
+		f := output.DefaultFormat()
+		f.JSON = jsonOutputs
+		s, err := Open(Options{Path: filepath.Join(t.TempDir(), "p.db"), Format: f, Log: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Send(context.Background(), fixture[0].Line(f), fixture[0])
+		if got, want := s.pending[0].json, strings.TrimSuffix(string(fixture[0].Line(output.DefaultFormat())), "\n"); got != want {
+			t.Errorf("JSON outputs %v: kept %s, want %s", jsonOutputs, got, want)
+		}
+		s.Release()
 	}
 }

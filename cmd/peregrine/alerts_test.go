@@ -29,8 +29,9 @@ func storeFile(t *testing.T) string {
 	go func() { done <- s.Start(ctx) }()
 	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	for i, user := range []string{"alice", "bob", "alice"} {
-		s.Send(ctx, nil, &output.Alert{ID: "id-" + user, Time: t0.Add(time.Duration(i) * time.Second), Rule: "Shell", Priority: rules.Warning,
-			Source: "syscall", Message: "shell by " + user, OutputFields: map[string]any{"k8s.exec.user": user}})
+		a := &output.Alert{ID: "id-" + user, Time: t0.Add(time.Duration(i) * time.Second), Rule: "Shell", Priority: rules.Warning,
+			Source: "syscall", Message: "shell by " + user, OutputFields: map[string]any{"k8s.exec.user": user}}
+		s.Send(ctx, a.Line(output.DefaultFormat()), a)
 	}
 	s.Flush()
 	cancel() // the writer commits what is queued, then closes the file
