@@ -31,6 +31,10 @@ func TestSkim(t *testing.T) {
 			light: ` {"kind":"EventList","items":[{"requestObject":null}, {"verb":"get"} ]} `,
 			top:   cut{Raw: `{"kind":"EventList","items":[{"requestObject":{"x":1}}, {"verb":"get"} ]}`},
 			items: []cut{{Raw: `{"requestObject":{"x":1}}`, Req: `{"x":1}`}, {Raw: `{"verb":"get"}`}}},
+		{name: "a body whose brackets balance but do not match is passed over, and read as absent",
+			doc:   `{"requestObject":{"a":[}],"verb":"get"}`,
+			light: `{"requestObject":null,"verb":"get"}`,
+			top:   cut{Raw: `{"requestObject":{"a":[}],"verb":"get"}`, Req: `{"a":[}]`}},
 		{name: "an array of events",
 			doc:   `[{"responseObject":{"y":"\\"}}, 3]`,
 			light: `[{"responseObject":null}, 3]`,
@@ -60,8 +64,8 @@ func TestSkim(t *testing.T) {
 // TestSkimRefuses: what skimming cannot walk is parsed whole, so the
 // error is fastjson's for the document as given.
 func TestSkimRefuses(t *testing.T) {
-	for _, doc := range []string{``, `x`, `{"a":1`, `{"requestObject":{"a":[}]}`, `{"requestObject":{"a":"}}`,
-		`{"a" 1}`, `{"a":1,}`, `[1 2]`, `{"a":1} x`, `{"requestObject":{]}`} {
+	for _, doc := range []string{``, `x`, `{"a":1`, `{"requestObject":{"a":[}}`, `{"requestObject":{"a":"}}`,
+		`{"a" 1}`, `{"a":1,}`, `[1 2]`, `{"a":1} x`, `{"requestObject":{]]}`, `{"requestObject":{"a":"\"}}`} {
 		var s skimmed
 		if skim(&s, []byte(doc)) {
 			t.Errorf("%q skimmed, light %q", doc, s.light)
@@ -91,33 +95,90 @@ func TestSkipNested(t *testing.T) {
 	}
 }
 
-// byteByByte is the plainest walk: a byte at a time, with a depth count
-// and a stack of expected closers.
+// byteByByte is the plainest walk: a byte at a time, with a depth count.
+// A quote after an odd run of backslashes is not one, wherever it is
+// (skipNested's blocks cannot tell a string's backslashes from stray
+// ones; in valid JSON there are none of the latter).
 func byteByByte(b []byte) int {
-	var closers []byte
-	inString, escaped := false, false
+	depth := 0
+	inString, escapes := false, false
 	for j, c := range b {
+		escaped := escapes
+		escapes = c == '\\' && !escaped
 		switch {
-		case escaped:
-			escaped = false
+		case c == '"' && !escaped:
+			inString = !inString
 		case inString:
-			escaped, inString = c == '\\', c != '"'
-		case c == '"':
-			inString = true
-		case c == '{':
-			closers = append(closers, '}')
-		case c == '[':
-			closers = append(closers, ']')
+		case c == '{' || c == '[':
+			depth++
 		case c == '}' || c == ']':
-			if len(closers) == 0 || closers[len(closers)-1] != c {
-				return -1
-			}
-			if closers = closers[:len(closers)-1]; len(closers) == 0 {
+			if depth--; depth == 0 {
 				return j + 1
 			}
 		}
 	}
 	return -1
+}
+
+// TestSkipNestedAcrossBlocks: values that end, and strings and runs of
+// backslashes that cross, at every place of a 64-byte block.
+func TestSkipNestedAcrossBlocks(t *testing.T) {
+	inner := []string{`"` + strings.Repeat(`\\`, 40) + `"`, `"` + strings.Repeat(`\"`, 30) + `}"`,
+		`"` + strings.Repeat("x", 70) + `\\\""`, strings.Repeat(`[`, 40) + strings.Repeat(`]`, 40), `{"a":{"b":"]}"}}`}
+	n := 0
+	for pad := range 130 {
+		for _, in := range inner {
+			doc := `{"` + strings.Repeat("p", pad) + `":[` + in + `,` + in + `]}` + strings.Repeat(" ", pad%70)
+			n++
+			if got, want := skipNested([]byte(doc), 0), byteByByte([]byte(doc)); got != want || want < 0 {
+				t.Errorf("skipNested(%s) = %d, want %d", doc, got, want)
+			}
+		}
+	}
+	if n != 650 {
+		t.Fatalf("%d cases, want 650", n)
+	}
+}
+
+// TestBlockMasks: the vector masks are the plain ones, on every byte
+// value at every place.
+func TestBlockMasks(t *testing.T) {
+	var block [64]byte
+	for c := range 256 {
+		for k := range block {
+			block[k] = byte(c + k*7)
+		}
+		if got, want := blockMasks(block[:]), blockMasksGo(block[:]); got != want {
+			t.Fatalf("block from %#x: masks %+v, want %+v", c, got, want)
+		}
+	}
+}
+
+// TestPass: the vector pass is the plain one: the same blocks passed and
+// the same state after, on values whose strings, escapes and depth
+// cross blocks at every place.
+func TestPass(t *testing.T) {
+	inner := []string{`"` + strings.Repeat(`\\`, 40) + `"`, `"` + strings.Repeat(`\"`, 30) + `}"`, `"x\\\""`,
+		strings.Repeat(`[`, 40) + strings.Repeat(`]`, 40), `{"a":{"b":"]}"}}`, `"` + strings.Repeat(`\`, 63) + `"`}
+	n := 0
+	for pad := range 70 {
+		for _, a := range inner {
+			for _, b := range inner {
+				doc := []byte(`{"` + strings.Repeat("p", pad) + `":[` + a + `,` + b + `,` + a + `]}`)
+				for from := 1; from+64 <= len(doc); from += 13 {
+					want := scanner{depth: 1 + from%3, inString: uint64(from%2) * ^uint64(0), escapeNext: uint64(from % 5 / 4)}
+					got := want
+					n++
+					if gn, wn := pass(doc[from:], &got), passGo(doc[from:], &want); gn != wn || got != want {
+						t.Fatalf("%s from %d: passed %d blocks, state %+v; want %d, %+v", doc, from, gn, got, wn, want)
+					}
+				}
+			}
+		}
+	}
+	if n < 10000 {
+		t.Fatalf("%d cases", n)
+	}
 }
 
 // FuzzSkim: a document skimming accepts decodes to the same events as
@@ -130,6 +191,12 @@ func FuzzSkim(f *testing.F) {
 		if len(doc) > 0 && (doc[0] == '{' || doc[0] == '[') {
 			if got, want := skipNested(doc, 0), byteByByte(doc); got != want {
 				t.Fatalf("skipNested = %d, byte by byte %d", got, want)
+			}
+		}
+		for depth := range 3 {
+			got, want := scanner{depth: depth}, scanner{depth: depth}
+			if gn, wn := pass(doc, &got), passGo(doc, &want); gn != wn || got != want {
+				t.Fatalf("depth %d: passed %d blocks, state %+v; plain Go %d, %+v", depth, gn, got, wn, want)
 			}
 		}
 		var s skimmed
@@ -153,4 +220,38 @@ func FuzzSkim(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSkipString: the word-at-a-time walk against a byte at a time, with
+// quotes and runs of backslashes at every place of a word.
+func TestSkipString(t *testing.T) {
+	plain := func(b []byte) int {
+		for j := 1; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				return j + 1
+			case '\\':
+				j++
+			}
+		}
+		return -1
+	}
+	pieces := []string{`\"`, `\\`, `\\\"`, `a`, `\\\\"`, `é`, `\`}
+	n := 0
+	for pad := range 20 {
+		for _, p := range pieces {
+			for _, q := range pieces {
+				for _, end := range []string{`"`, ``, `","x":1}`} {
+					s := []byte(`"` + strings.Repeat("k", pad) + p + strings.Repeat("v", pad%9) + q + end)
+					n++
+					if got, want := skipString(s, 0), plain(s); got != want {
+						t.Errorf("skipString(%s) = %d, want %d", s, got, want)
+					}
+				}
+			}
+		}
+	}
+	if n != 2940 {
+		t.Fatalf("%d cases, want 2940", n)
+	}
 }
