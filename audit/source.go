@@ -25,6 +25,9 @@ func (*Source) TypeCodes() map[string]int { return nil }
 // TypeCode implements engine.Source.
 func (*Source) TypeCode(*Event) int { return 0 }
 
+// KeyField implements engine.Keyed: rules are bucketed by verb.
+func (*Source) KeyField() string { return "ka.verb" }
+
 // Accessor implements engine.Source.
 func (s *Source) Accessor(f *fields.Field, arg string) (acc, bool) {
 	if mk, ok := stringFields[f.Name]; ok {

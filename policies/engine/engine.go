@@ -46,6 +46,7 @@ type Engine[E any] struct {
 	rules   []*Rule[E]
 	buckets [][]*Rule[E] // by event type code; one bucket when untyped
 	typed   bool
+	keyed   *keyIndex[E] // untyped sources that are Keyed
 	opts    Options
 	memo    *memo
 }
@@ -98,6 +99,9 @@ func New[E any](src Source[E], cat *fields.Catalog, set *rules.Set, opts Options
 			extra: extra})
 	}
 	e.index()
+	if k, ok := src.(Keyed); ok && !e.typed {
+		e.keyed = newKeyIndex(src, cat, k.KeyField(), e.rules)
+	}
 	return e, nil
 }
 
@@ -141,9 +145,12 @@ func (e *Engine[E]) Match(ev *E, out []*Rule[E]) []*Rule[E] {
 	return e.MatchRules(ev, e.Candidates(ev), nil, out)
 }
 
-// Candidates are the rules an event of ev's type can match, in definition
-// order.
+// Candidates are the rules an event of ev's type (or key value, Keyed)
+// can match, in definition order.
 func (e *Engine[E]) Candidates(ev *E) []*Rule[E] {
+	if e.keyed != nil {
+		return e.keyed.candidates(ev)
+	}
 	code := 0
 	if e.typed {
 		code = e.src.TypeCode(ev)
