@@ -162,14 +162,6 @@ func (d *decoder) eventsOf(vals []*fastjson.Value, bodies []eventBodies, line in
 	}
 	d.events, d.out = d.events[:len(vals)], d.out[:0]
 	for i, v := range vals {
-		if err := checkEvent(v, line); err != nil {
-			var de *DecodeError
-			if !errors.As(err, &de) {
-				return nil, fmt.Errorf("%s %d: %w", what, i, err)
-			}
-			de.Msg = fmt.Sprintf("%s %d: %s", what, i, de.Msg)
-			return nil, de
-		}
 		var b eventBodies
 		if bodies != nil {
 			b = bodies[i]
@@ -177,23 +169,35 @@ func (d *decoder) eventsOf(vals []*fastjson.Value, bodies []eventBodies, line in
 		e := &d.events[i]
 		*e = Event{v: v, d: d, lists: e.lists[:0]}
 		e.wrap(b)
+		if err := checkEvent(e, line); err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				return nil, fmt.Errorf("%s %d: %w", what, i, err)
+			}
+			de.Msg = fmt.Sprintf("%s %d: %s", what, i, de.Msg)
+			return nil, de
+		}
 		d.out = append(d.out, e)
 	}
 	return d.out, nil
 }
 
-func checkEvent(v *fastjson.Value, line int) error {
-	if v.Type() != fastjson.TypeObject {
-		return &DecodeError{Line: line, Msg: fmt.Sprintf("expected an audit Event object, got %s", v.Type())}
+// checkEvent checks an event's kind and apiVersion, as locate found them.
+func checkEvent(e *Event, line int) error {
+	if e.v.Type() != fastjson.TypeObject {
+		return &DecodeError{Line: line, Msg: fmt.Sprintf("expected an audit Event object, got %s", e.v.Type())}
 	}
-	if kind := v.Get("kind"); kind != nil && str(kind) != "Event" {
+	if kind := e.hot[hotKind]; kind != nil && str(kind) != "Event" {
 		return &DecodeError{Line: line, Msg: fmt.Sprintf("kind %s is not an audit Event", kind.String())}
 	}
-	return checkAPIVersion(v, line)
+	return apiVersionIs(e.hot[hotAPIVersion], line)
 }
 
 func checkAPIVersion(v *fastjson.Value, line int) error {
-	av := v.Get("apiVersion")
+	return apiVersionIs(v.Get("apiVersion"), line)
+}
+
+func apiVersionIs(av *fastjson.Value, line int) error {
 	switch {
 	case av == nil, str(av) == "audit.k8s.io/v1", str(av) == "audit.k8s.io/v1beta1":
 		return nil

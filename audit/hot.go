@@ -22,12 +22,36 @@ const (
 	hotSubresource
 	hotNamespace
 	hotName
+	hotKind       // for checkEvent
+	hotAPIVersion // for checkEvent
 	hotCount
 )
 
-var hotTop = map[string]int{
-	"auditID": hotAuditID, "stage": hotStage, "verb": hotVerb, "requestURI": hotURI, "user": hotUser,
-	"objectRef": hotObjectRef, "annotations": hotAnnotations,
+// hotTop is the slot of a top-level key, or -1. (A switch, not a map:
+// locate asks it for every key of every event, and a switch on strings
+// compiles to a few length and word compares.)
+func hotTop(k string) int {
+	switch k {
+	case "auditID":
+		return hotAuditID
+	case "stage":
+		return hotStage
+	case "verb":
+		return hotVerb
+	case "requestURI":
+		return hotURI
+	case "user":
+		return hotUser
+	case "objectRef":
+		return hotObjectRef
+	case "annotations":
+		return hotAnnotations
+	case "kind":
+		return hotKind
+	case "apiVersion":
+		return hotAPIVersion
+	}
+	return -1
 }
 
 var hotPaths = map[string]int{
@@ -35,8 +59,16 @@ var hotPaths = map[string]int{
 	"objectRef/namespace": hotNamespace, "objectRef/name": hotName,
 }
 
-// bodyKeys are the bodies' keys, by index in Event.bodies.
-var bodyKeys = map[string]int{"requestObject": requestBody, "responseObject": responseBody}
+// bodyKey is the index in Event.bodies of a body's key, or -1.
+func bodyKey(k string) int {
+	switch k {
+	case "requestObject":
+		return requestBody
+	case "responseObject":
+		return responseBody
+	}
+	return -1
+}
 
 // locate fills e.hot, and the bodies that were parsed with the event,
 // from the event object.
@@ -46,9 +78,9 @@ func (e *Event) locate() {
 		return
 	}
 	o.Visit(func(k []byte, v *fastjson.Value) {
-		if i, ok := hotTop[string(k)]; ok {
+		if i := hotTop(string(k)); i >= 0 {
 			e.hot[i] = v
-		} else if i, ok := bodyKeys[string(k)]; ok && e.bodies[i].done {
+		} else if i := bodyKey(string(k)); i >= 0 && e.bodies[i].done {
 			e.bodies[i].v = v
 		}
 	})
@@ -66,7 +98,7 @@ func (e *Event) get(keys ...string) *fastjson.Value {
 	if len(keys) == 0 {
 		return e.whole()
 	}
-	if i, ok := bodyKeys[keys[0]]; ok {
+	if i := bodyKey(keys[0]); i >= 0 {
 		return e.body(i).Get(keys[1:]...)
 	}
 	if len(keys) == 2 {
@@ -74,7 +106,7 @@ func (e *Event) get(keys ...string) *fastjson.Value {
 			return e.hot[i]
 		}
 	}
-	if i, ok := hotTop[keys[0]]; ok {
+	if i := hotTop(keys[0]); i >= 0 {
 		if v := e.hot[i]; v != nil {
 			return v.Get(keys[1:]...)
 		}
@@ -94,11 +126,11 @@ func getter(keys ...string) func(*Event) *fastjson.Value {
 	if len(keys) == 0 {
 		return (*Event).whole
 	}
-	if i, ok := bodyKeys[keys[0]]; ok {
+	if i := bodyKey(keys[0]); i >= 0 {
 		rest := keys[1:]
 		return func(e *Event) *fastjson.Value { return e.body(i).Get(rest...) }
 	}
-	if i, ok := hotTop[keys[0]]; ok {
+	if i := hotTop(keys[0]); i >= 0 {
 		rest := keys[1:]
 		return func(e *Event) *fastjson.Value {
 			if v := e.hot[i]; v != nil && len(rest) > 0 {
