@@ -63,12 +63,12 @@ func (s *Store) queueSession(op sessionOp) {
 func (s *Store) writeSession(ctx context.Context, op sessionOp) error {
 	x := op.s
 	if op.confirm {
-		_, err := s.db.ExecContext(ctx, `UPDATE sessions SET auditid = ? WHERE id = ?`, x.AuditID, x.ID)
+		_, err := s.w.ExecContext(ctx, `UPDATE sessions SET auditid = ? WHERE id = ?`, x.AuditID, x.ID)
 		return err
 	}
 	groups, _ := json.Marshal(nonNil(x.Groups))
 	command, _ := json.Marshal(nonNil(x.Command))
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, user, groups, namespace, pod, container, command, tty, time, auditid, verdict)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (id, user, groups, namespace, pod, container, command, tty, time, auditid, verdict)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET auditid = excluded.auditid WHERE sessions.auditid = ''`,
 		x.ID, x.User, string(groups), x.Namespace, x.Pod, x.Container, string(command), x.TTY, x.Time.UnixNano(), x.AuditID, x.Verdict)
 	return err

@@ -29,7 +29,11 @@ type Options struct {
 
 // Store is the alert history in a SQLite database.
 type Store struct {
-	db       *sql.DB
+	db *sql.DB
+	// w is the one connection that writes. A connection keeps the pages
+	// it has read in its cache until another one changes the database:
+	// writes spread over the pool emptied every cache at every commit.
+	w        *sql.Conn
 	o        Options
 	batches  chan []row
 	sessions chan sessionOp
@@ -66,7 +70,12 @@ func Open(o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", o.Path, err)
 	}
-	s := &Store{db: db, o: o, linesAreJSON: linesAreJSON, batches: make(chan []row, queueBatches), sessions: make(chan sessionOp, queueBatches)}
+	w, err := db.Conn(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", o.Path, err)
+	}
+	s := &Store{db: db, w: w, o: o, linesAreJSON: linesAreJSON, batches: make(chan []row, queueBatches), sessions: make(chan sessionOp, queueBatches)}
 	s.metrics = metrics{
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_alerts_total",
 			Help: "Alerts written to the store."}),
@@ -86,7 +95,7 @@ func Open(o Options) (*Store, error) {
 // Start writes the queued batches, and applies retention every minute,
 // until ctx ends; then it writes what is queued and closes the database.
 func (s *Store) Start(ctx context.Context) error {
-	defer s.db.Close()
+	defer s.Release() //nolint:errcheck // nothing is left to lose
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	s.retain(time.Now())
@@ -151,7 +160,7 @@ func (s *Store) write(b []row) {
 }
 
 func (s *Store) insert(ctx context.Context, b []row) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -174,7 +183,7 @@ func (s *Store) insert(ctx context.Context, b []row) error {
 func (s *Store) retain(now time.Time) {
 	ctx := context.Background()
 	if s.o.Retention > 0 {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM alerts WHERE time < ?`, now.Add(-s.o.Retention).UnixNano()); err != nil {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM alerts WHERE time < ?`, now.Add(-s.o.Retention).UnixNano()); err != nil {
 			s.cleanupFailed(err)
 			return
 		}
@@ -185,7 +194,7 @@ func (s *Store) retain(now time.Time) {
 			s.cleanupFailed(err)
 			return
 		}
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY id LIMIT 1000)`); err != nil {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts ORDER BY id LIMIT 1000)`); err != nil {
 			s.cleanupFailed(err)
 			return
 		}
@@ -195,7 +204,7 @@ func (s *Store) retain(now time.Time) {
 // used is the bytes the database's pages in use take.
 func (s *Store) used(ctx context.Context) (int64, error) {
 	var pages, free, size int64
-	err := s.db.QueryRowContext(ctx, `SELECT page_count, freelist_count, page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()`).Scan(&pages, &free, &size)
+	err := s.w.QueryRowContext(ctx, `SELECT page_count, freelist_count, page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()`).Scan(&pages, &free, &size)
 	return (pages - free) * size, err
 }
 
@@ -238,7 +247,7 @@ func (s *Store) Flush() error {
 func (s *Store) Close() error { return s.Flush() }
 
 // Release closes the database of a store that will not be started.
-func (s *Store) Release() error { return s.db.Close() }
+func (s *Store) Release() error { return errors.Join(s.w.Close(), s.db.Close()) }
 
 // ErrNewerSchema is a database written by a newer Peregrine.
 var ErrNewerSchema = errors.New("the database's schema is newer than this peregrine knows")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -378,5 +379,51 @@ func TestKeptAsJSON(t *testing.T) {
 			t.Errorf("JSON outputs %v: kept %s, want %s", jsonOutputs, got, want)
 		}
 		s.Release()
+	}
+}
+
+// TestMigrateKeepsAlerts: a database of schema 2 (absent values as empty
+// strings) is brought to the current schema with its alerts, which the
+// queries then find as before; absent values are NULL.
+func TestMigrateKeepsAlerts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, m := range migrations[:2] {
+		if _, err := db.Exec(m); err != nil {
+			t.Fatalf("schema %d: %v", v+1, err)
+		}
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range fixture {
+		r := rowOf(a, a.Line(output.DefaultFormat()))
+		if _, err := db.Exec(insertAlert, r.uuid, r.time, r.rule, r.priority, r.source, r.namespace, r.pod, r.user,
+			r.execUser, r.session, r.output, r.json); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := open(t, Options{Path: path})
+	var version, empty int
+	s.db.QueryRow(`PRAGMA user_version`).Scan(&version)
+	s.db.QueryRow(`SELECT COUNT(*) FROM alerts WHERE '' IN (namespace, pod, user, exec_user, session)`).Scan(&empty)
+	if version != len(migrations) || empty != 0 {
+		t.Errorf("schema %d, %d rows with empty values; want %d, 0", version, empty, len(migrations))
+	}
+	for qs, want := range map[string]int{"": 4, "user=alice": 2, "namespace=shop": 2, "namespace=shop&pod=web": 2,
+		"session=s-1": 1, "rule=Disallowed+K8s+User": 1, "user=carol": 0} {
+		v, _ := url.ParseQuery(qs)
+		q, _ := ParseQuery(v)
+		page, err := s.Alerts(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%s: %v", qs, err)
+		}
+		if len(page.Items) != want {
+			t.Errorf("%q: %d alerts, want %d", qs, len(page.Items), want)
+		}
 	}
 }
