@@ -28,10 +28,17 @@ const auditBatch = 400
 // posted to it over loopback TLS with a client certificate, 4 at a time.
 // The endpoint answers 200 once a batch's alerts are written, so
 // events/s is events evaluated and written per second. A 429 (the queue
-// full) is retried after a millisecond, and counted.
+// full) is retried after a millisecond, and counted. "outputs" writes
+// alerts to the file only; "outputs+store" keeps them in the alert
+// history as well (the default), whose writer shares the one core.
 func BenchmarkAuditHTTPProcess(b *testing.B) {
 	bodies, n := eventLists(b)
 	bin := buildPeregrine(b)
+	b.Run("outputs", func(b *testing.B) { benchAuditHTTP(b, bin, bodies, n, "store.enabled=false") })
+	b.Run("outputs+store", func(b *testing.B) { benchAuditHTTP(b, bin, bodies, n, storePath(b)) })
+}
+
+func benchAuditHTTP(b *testing.B, bin string, bodies [][]byte, n int, store string) {
 	ca := testpki.NewCA(b)
 	cert, key := ca.Serving(b, "peregrine")
 	ports := listenersOf(b, 1)
@@ -39,7 +46,7 @@ func BenchmarkAuditHTTPProcess(b *testing.B) {
 	p := &process{web: ports.web[0]}
 	p.cmd, p.stderr = spawn(b, bin, "serve", "-o", "k8s_audit.listen_port="+strconv.Itoa(ports.audit[0]),
 		"-o", "k8s_audit.cert_file="+cert, "-o", "k8s_audit.key_file="+key, "-o", "k8s_audit.client_ca_file="+ca.CertPEM,
-		"-o", "admission.enabled=false", "-o", "webserver.listen_port="+strconv.Itoa(p.web), "-o", storePath(b),
+		"-o", "admission.enabled=false", "-o", "webserver.listen_port="+strconv.Itoa(p.web), "-o", store,
 		"-o", "rules_files=["+filepath.Join(conformance.Dir(b), "rules", "k8s_audit_rules.yaml")+"]",
 		"-o", "stdout_output.enabled=false", "-o", "file_output.enabled=true",
 		"-o", "file_output.filename="+filepath.Join(b.TempDir(), "alerts.json"))
