@@ -246,8 +246,15 @@ func (s *Store) Flush() error {
 // Close implements output.Sink; Start closes the database.
 func (s *Store) Close() error { return s.Flush() }
 
-// Release closes the database of a store that will not be started.
-func (s *Store) Release() error { return errors.Join(s.w.Close(), s.db.Close()) }
+// Release closes the database of a store that will not be started (or,
+// opened read-only, has no writer).
+func (s *Store) Release() error {
+	var err error
+	if s.w != nil {
+		err = s.w.Close()
+	}
+	return errors.Join(err, s.db.Close())
+}
 
 // ErrNewerSchema is a database written by a newer Peregrine.
 var ErrNewerSchema = errors.New("the database's schema is newer than this peregrine knows")
