@@ -427,3 +427,46 @@ func TestMigrateKeepsAlerts(t *testing.T) {
 		}
 	}
 }
+
+// TestStats: counts by step and priority, oldest first, and by rule, the
+// filters applied as the alert queries apply them.
+func TestStats(t *testing.T) {
+	s := filled(t)
+	tests := []struct {
+		query string
+		want  Stats
+	}{
+		{"step=2s", Stats{Step: "2s", Buckets: []Bucket{
+			{Time: t0, Counts: map[string]int{"Warning": 2}},
+			{Time: t0.Add(2 * time.Second), Counts: map[string]int{"Notice": 1, "Critical": 1}}},
+			Rules: []Count{{"Create Privileged Pod", 1}, {"Disallowed K8s User", 1}, {"Read sensitive file untrusted", 1}, {"Terminal shell in container", 1}}}},
+		{"step=1m&user=alice", Stats{Step: "1m0s", Buckets: []Bucket{{Time: t0, Counts: map[string]int{"Warning": 1, "Critical": 1}}},
+			Rules: []Count{{"Create Privileged Pod", 1}, {"Terminal shell in container", 1}}}},
+		{"user=nobody&since=2026-12-02T09:00:00Z&until=2026-12-02T11:00:00Z", Stats{Step: "2m0s", Buckets: []Bucket{}, Rules: []Count{}}},
+	}
+	for _, tt := range tests {
+		v, _ := url.ParseQuery(tt.query)
+		q, err := ParseQuery(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		step, err := ParseStep(v, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Stats(context.Background(), q, step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.query, diff)
+		}
+	}
+	if _, err := ParseStep(url.Values{"step": {"1ms"}}, Query{}); err == nil || err.Error() != `step: "1ms" is not a duration of a second or more` {
+		t.Errorf("step=1ms: %v", err)
+	}
+	hits, err := s.RuleHits(context.Background())
+	if err != nil || hits["Disallowed K8s User"] != 1 || len(hits) != 4 {
+		t.Errorf("rule hits: %v %v", hits, err)
+	}
+}
