@@ -29,33 +29,54 @@ func OpenStore(c *config.Config, log *slog.Logger, reg prometheus.Registerer) (*
 		Format: output.FormatOf(c), Log: log, Registry: reg})
 }
 
-// addHistoryAPI serves the alert history on the web listener. With an
-// authentication method configured (webserver.client_ca_file or
-// tokens_file) every request must pass it, and beyond loopback TLS is
-// required too; without one, the API answers on loopback only. Elsewhere
-// the store still keeps every alert, and the API says why it is off.
+// addHistoryAPI serves the alert history, and the web UI that reads it,
+// on the web listener. With an authentication method configured
+// (webserver.client_ca_file or tokens_file) every request must pass it,
+// and beyond loopback TLS is required too; without one, they answer on
+// loopback only. Elsewhere the store still keeps every alert, and the API
+// says why it is off.
 func (s *Service) addHistoryAPI(r *gin.Engine, w config.Webserver, tlsOn bool, auth *authenticator) {
 	if s.store == nil {
 		return
 	}
-	api := r.Group("/api/v1")
-	loopback := onLoopback(w.ListenAddress)
-	switch {
-	case auth.enabled() && (tlsOn || loopback):
-		api.Use(func(c *gin.Context) {
-			if err := auth.check(c.Request); err != nil {
-				c.AbortWithStatusJSON(authStatus(err), gin.H{"error": err.Error()})
-			}
-		})
-	case !loopback:
-		why := "the alert API answers beyond loopback only with TLS and authentication (webserver.cert_file, and client_ca_file or tokens_file)"
-		s.log.Warn("the alert API is off", "reason", why, "address", w.ListenAddress)
-		api.Use(func(c *gin.Context) { c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": why}) })
+	api, ui := r.Group("/api/v1"), r.Group("/ui")
+	guard, authenticates := s.historyGuard(w, tlsOn, auth)
+	if guard != nil {
+		api.Use(guard)
+	}
+	// The page itself holds no data: where the API authenticates, the
+	// page loads, and asks for the token its API calls need (a browser
+	// with a client certificate presents it to both).
+	if guard != nil && !authenticates {
+		ui.Use(guard)
 	}
 	api.GET("/alerts", s.listAlerts)
 	api.GET("/stream", s.streamAlerts)
+	api.GET("/stats", s.alertStats)
+	api.GET("/rules", s.listRules)
 	api.GET("/sessions", s.listSessions)
 	api.GET("/sessions/:id", s.getSession)
+	addUI(r, ui)
+}
+
+// historyGuard is what stands before the API: nil when it answers
+// everyone (on loopback without authentication configured); and whether
+// it authenticates (else it refuses everyone, and the UI is off too).
+func (s *Service) historyGuard(w config.Webserver, tlsOn bool, auth *authenticator) (gin.HandlerFunc, bool) {
+	loopback := onLoopback(w.ListenAddress)
+	switch {
+	case auth.enabled() && (tlsOn || loopback):
+		return func(c *gin.Context) {
+			if err := auth.check(c.Request); err != nil {
+				c.AbortWithStatusJSON(authStatus(err), gin.H{"error": err.Error()})
+			}
+		}, true
+	case !loopback:
+		why := "the alert API answers beyond loopback only with TLS and authentication (webserver.cert_file, and client_ca_file or tokens_file)"
+		s.log.Warn("the alert API is off", "reason", why, "address", w.ListenAddress)
+		return func(c *gin.Context) { c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": why}) }, false
+	}
+	return nil, false
 }
 
 // listSessions answers GET /api/v1/sessions: {"items": [SESSION...], "next": CURSOR}.

@@ -85,6 +85,9 @@ func TestAlertAPIAuthentication(t *testing.T) {
 		`(webserver.cert_file, and client_ca_file or tokens_file)"}`; code != http.StatusForbidden || body != want {
 		t.Errorf("without TLS and authentication: %d %s", code, body)
 	}
+	if code, _ := get(t, open.webURL+"/ui/"); code != http.StatusForbidden {
+		t.Errorf("the UI without TLS and authentication: %d", code)
+	}
 
 	ca := testpki.NewCA(t)
 	cert, key := ca.Serving(t, "web")
@@ -115,6 +118,9 @@ func TestAlertAPIAuthentication(t *testing.T) {
 		{"token", "", "reader-token", "/api/v1/alerts", http.StatusOK},
 		{"certificate", "ui", "", "/api/v1/sessions", http.StatusOK},
 		{"certificate of another name", "someone", "", "/api/v1/alerts", http.StatusForbidden},
+		{"the UI's data, no credential", "", "", "/api/v1/stats", http.StatusUnauthorized},
+		{"the UI's rules, token", "", "reader-token", "/api/v1/rules", http.StatusOK},
+		{"the UI's page, which holds no data", "", "", "/ui/", http.StatusOK},
 		{"probe", "", "", "/readyz", http.StatusOK},
 		{"scraper", "", "", "/metrics", http.StatusOK},
 	}

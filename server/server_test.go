@@ -25,6 +25,7 @@ import (
 type testServer struct {
 	auditURL, webURL string
 	admissionURL     string
+	agentsURL        string // when agents.enabled
 	admissionCA      *x509.CertPool
 	stdout           *testenv.Buffer
 	stop             func() // stops serving, waits, and checks Serve's error
@@ -63,6 +64,9 @@ func startServerTo(t *testing.T, stdout io.Writer, overrides ...string) *testSer
 	a := s.Addrs()
 	ts.stop = stop
 	ts.auditURL, ts.webURL = "https://"+a.Audit.String()+"/k8s-audit", "http://"+a.Web.String()
+	if a.Agents != nil {
+		ts.agentsURL = "https://" + a.Agents.String() + "/agent/v1/stream"
+	}
 	if a.Admission != nil {
 		ts.admissionURL = "https://" + a.Admission.String() + "/validate"
 		ts.admissionCA = x509.NewCertPool()

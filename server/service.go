@@ -65,6 +65,7 @@ type Service struct {
 	background                    lifecycle.Stage // certificate rotation and reloads, watches, session retries
 	caBundle                      []byte          // what signs the admission certificate, when known
 	replica                       string          // this replica's id: the hostname and a random suffix
+	rules                         []ruleInfo      // the loaded rules, for the UI
 	ready                         atomic.Bool
 }
 
@@ -91,6 +92,7 @@ func New(ctx context.Context, o Options) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.rules = ruleInfos(set)
 	if s.outputs == nil {
 		if err := s.buildOutputs(o); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ package testenv
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -69,4 +70,21 @@ func ContainsAll(s string, subs []string) bool {
 		}
 	}
 	return true
+}
+
+// Chromium returns Debian's headless-capable browser, for the web UI's
+// tests; it skips tb where it is missing, except under CI, where those
+// tests must run: there it fails.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") != "" {
+		tb.Fatal("the web UI tests need chromium under CI (apt-get install chromium)")
+	}
+	tb.Skip("the web UI tests need chromium (apt-get install chromium)")
+	return ""
 }
