@@ -126,6 +126,9 @@ type Server struct {
 type Store struct {
 	Enabled bool   `yaml:"enabled"`
 	Path    string `yaml:"path"` // the SQLite database file
+	// URL, when set, is a PostgreSQL database (postgres://user:password@
+	// host/db) instead of the file: one history for several replicas.
+	URL string `yaml:"url"`
 	// Retention is how long an alert is kept (0: no limit by age).
 	Retention time.Duration `yaml:"retention"`
 	// MaxSize bounds the bytes the alerts use; past it, the oldest go

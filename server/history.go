@@ -25,7 +25,7 @@ func OpenStore(c *config.Config, log *slog.Logger, reg prometheus.Registerer) (*
 	if !c.Store.Enabled {
 		return nil, nil
 	}
-	return store.Open(store.Options{Path: c.Store.Path, Retention: c.Store.Retention, MaxSize: c.Store.MaxSize,
+	return store.Open(store.Options{Path: c.Store.Path, URL: c.Store.URL, Retention: c.Store.Retention, MaxSize: c.Store.MaxSize,
 		Format: output.FormatOf(c), Log: log, Registry: reg})
 }
 

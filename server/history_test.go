@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/peregrine-sec/peregrine/internal/pgtest"
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 )
 
@@ -233,5 +235,28 @@ func TestSessionAPI(t *testing.T) {
 	if code, body := get(t, ts.webURL+"/api/v1/sessions?rule=x"); code != http.StatusBadRequest ||
 		body != `{"error":"rule: not a filter of sessions (user, namespace, pod, since, limit, cursor)"}` {
 		t.Errorf("bad filter: %d %s", code, body)
+	}
+}
+
+// TestSharedHistory: two replicas with one PostgreSQL history (store.url)
+// each take their own audit events; either one's API answers with the
+// alerts of both.
+func TestSharedHistory(t *testing.T) {
+	url := pgtest.Database(t)
+	a, b := startServer(t, "store.url="+url), startServer(t, "store.url="+url)
+	for _, r := range []*testServer{a, b} {
+		if code, body, _ := post(t, r.client(), r.auditURL, "application/json", "s3cret", eventList(2)); code != http.StatusOK {
+			t.Fatalf("audit post: %d %s", code, body)
+		}
+	}
+	for _, r := range []*testServer{a, b} {
+		var page struct{ Items []json.RawMessage }
+		for deadline := time.Now().Add(10 * time.Second); len(page.Items) < 4 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			_, body := get(t, r.webURL+"/api/v1/alerts?user=alice")
+			json.Unmarshal([]byte(body), &page)
+		}
+		if len(page.Items) != 4 {
+			t.Errorf("%s: %d alerts, want the 4 both replicas raised", r.webURL, len(page.Items))
+		}
 	}
 }

@@ -13,11 +13,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode) // as main does: no debug banner in test output
-	os.Exit(m.Run())
+	code := m.Run()
+	pgtest.Stop()
+	os.Exit(code)
 }
 
 // serving builds a service from o (with quiet defaults for what o leaves

@@ -73,7 +73,7 @@ type Page struct {
 
 // Alerts answers q.
 func (s *Store) Alerts(ctx context.Context, q Query) (Page, error) {
-	where, args, err := q.where()
+	where, args, err := q.where(s.d)
 	if err != nil {
 		return Page{}, err
 	}
@@ -81,7 +81,7 @@ func (s *Store) Alerts(ctx context.Context, q Query) (Page, error) {
 	if limit < 1 || limit > MaxLimit {
 		limit = DefaultLimit
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, time, json FROM alerts`+where+` ORDER BY time DESC, id DESC LIMIT ?`,
+	rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT id, time, json FROM alerts`+where+` ORDER BY time DESC, id DESC LIMIT ?`),
 		append(args, limit+1)...)
 	if err != nil {
 		return Page{}, fmt.Errorf("store: query: %w", err)
@@ -106,7 +106,7 @@ func (s *Store) Alerts(ctx context.Context, q Query) (Page, error) {
 }
 
 // where is the query's WHERE clause, every value a parameter.
-func (q Query) where() (string, []any, error) {
+func (q Query) where(d *dialect) (string, []any, error) {
 	var conds []string
 	var args []any
 	add := func(cond string, vals ...any) {
@@ -128,10 +128,10 @@ func (q Query) where() (string, []any, error) {
 		add("priority <= ?", int(*q.Priority))
 	}
 	if q.User != "" {
-		add("(user = ? OR exec_user = ?)", q.User, q.User)
+		add(`("user" = ? OR exec_user = ?)`, q.User, q.User)
 	}
 	if q.Text != "" {
-		add(`output LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(q.Text)+"%")
+		add(`output `+d.like+` ? ESCAPE '\'`, "%"+likeEscaper.Replace(q.Text)+"%")
 	}
 	if q.Cursor != "" {
 		t, id, err := decodeCursor(q.Cursor)

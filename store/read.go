@@ -28,16 +28,17 @@ func OpenReadOnly(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	var version int
-	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+	d := sqliteDialect()
+	version, err := d.version(context.Background(), db)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store %s: not a readable SQLite database: %w", path, err)
 	}
-	if version != len(migrations) {
+	if version != len(d.migrations) {
 		db.Close()
-		return nil, fmt.Errorf("store %s: schema %d, this peregrine reads %d", path, version, len(migrations))
+		return nil, fmt.Errorf("store %s: schema %d, this peregrine reads %d", path, version, len(d.migrations))
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, d: d}, nil
 }
 
 // Remote reads the alert API of the service whose webserver is at base

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -8,9 +9,9 @@ import (
 	"github.com/peregrine-sec/peregrine/output"
 )
 
-// migrations bring the schema from version i to i+1; the database's
-// user_version is how many have run.
-var migrations = []string{
+// sqliteMigrations bring the schema from version i to i+1; the
+// database's user_version is how many have run.
+var sqliteMigrations = []string{
 	`CREATE TABLE alerts (
 		id        INTEGER PRIMARY KEY,
 		uuid      TEXT NOT NULL,
@@ -82,36 +83,47 @@ var migrations = []string{
 }
 
 // migrate runs the migrations the database lacks, each in a transaction.
-func migrate(db *sql.DB) error {
-	var version int
-	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
-		return fmt.Errorf("not a readable SQLite database: %w", err)
+func migrate(db *sql.DB, d *dialect) error {
+	ctx := context.Background()
+	version, err := d.version(ctx, db)
+	if err != nil {
+		return fmt.Errorf("not a readable %s database: %w", d.name, err)
 	}
-	if version > len(migrations) {
-		return fmt.Errorf("%w (schema %d, this peregrine knows up to %d)", ErrNewerSchema, version, len(migrations))
+	if version > len(d.migrations) {
+		return fmt.Errorf("%w (schema %d, this peregrine knows up to %d)", ErrNewerSchema, version, len(d.migrations))
 	}
-	for v := version; v < len(migrations); v++ {
-		tx, err := db.Begin()
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(migrations[v]); err != nil {
-			tx.Rollback() //nolint:errcheck // the error that matters is err
-			return fmt.Errorf("schema %d: %w", v+1, err)
-		}
-		// PRAGMA takes no parameters; v is this program's own number.
-		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
-			tx.Rollback() //nolint:errcheck // the error that matters is err
-			return err
-		}
-		if err := tx.Commit(); err != nil {
+	for v := version; v < len(d.migrations); v++ {
+		if err := migrateOne(ctx, db, d, v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-const insertAlert = `INSERT INTO alerts (uuid, time, rule, priority, source, namespace, pod, user, exec_user, session, output, json)
+// migrateOne runs migration v, unless another replica has meanwhile.
+func migrateOne(ctx context.Context, db *sql.DB, d *dialect, v int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
+	if err := d.lock(tx); err != nil {
+		return err
+	}
+	var now int
+	if now, err = d.version(ctx, db); err != nil || now > v {
+		return err
+	}
+	if _, err := tx.Exec(d.migrations[v]); err != nil {
+		return fmt.Errorf("schema %d: %w", v+1, err)
+	}
+	if err := d.setVersion(tx, v+1); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+const insertAlert = `INSERT INTO alerts (uuid, time, rule, priority, source, namespace, pod, "user", exec_user, session, output, json)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // row is an alert as the alerts table holds it.

@@ -63,13 +63,13 @@ func (s *Store) queueSession(op sessionOp) {
 func (s *Store) writeSession(ctx context.Context, op sessionOp) error {
 	x := op.s
 	if op.confirm {
-		_, err := s.w.ExecContext(ctx, `UPDATE sessions SET auditid = ? WHERE id = ?`, x.AuditID, x.ID)
+		_, err := s.w.ExecContext(ctx, s.d.bind(`UPDATE sessions SET auditid = ? WHERE id = ?`), x.AuditID, x.ID)
 		return err
 	}
 	groups, _ := json.Marshal(nonNil(x.Groups))
 	command, _ := json.Marshal(nonNil(x.Command))
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (id, user, groups, namespace, pod, container, command, tty, time, auditid, verdict)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET auditid = excluded.auditid WHERE sessions.auditid = ''`,
+	_, err := s.w.ExecContext(ctx, s.d.bind(`INSERT INTO sessions (id, "user", groups, namespace, pod, container, command, tty, time, auditid, verdict)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET auditid = excluded.auditid WHERE sessions.auditid = ''`),
 		x.ID, x.User, string(groups), x.Namespace, x.Pod, x.Container, string(command), x.TTY, x.Time.UnixNano(), x.AuditID, x.Verdict)
 	return err
 }
@@ -108,14 +108,14 @@ type SessionPage struct {
 	Next  string    `json:"next"`
 }
 
-const sessionColumns = `id, user, groups, namespace, pod, container, command, tty, time, auditid, verdict,
+const sessionColumns = `id, "user", groups, namespace, pod, container, command, tty, time, auditid, verdict,
 	(SELECT COUNT(*) FROM alerts WHERE alerts.session = sessions.id)`
 
 // Sessions answers q.
 func (s *Store) Sessions(ctx context.Context, q SessionQuery) (SessionPage, error) {
 	var conds []string
 	var args []any
-	for col, v := range map[string]string{"user": q.User, "namespace": q.Namespace, "pod": q.Pod} {
+	for col, v := range map[string]string{`"user"`: q.User, "namespace": q.Namespace, "pod": q.Pod} {
 		if v != "" {
 			conds, args = append(conds, col+" = ?"), append(args, v)
 		}
@@ -128,7 +128,7 @@ func (s *Store) Sessions(ctx context.Context, q SessionQuery) (SessionPage, erro
 		if err != nil {
 			return SessionPage{}, err
 		}
-		conds, args = append(conds, "(time < ? OR (time = ? AND rowid < ?))"), append(args, t, t, id)
+		conds, args = append(conds, "(time < ? OR (time = ? AND "+s.d.order+" < ?))"), append(args, t, t, id)
 	}
 	where := ""
 	if len(conds) > 0 {
@@ -138,7 +138,8 @@ func (s *Store) Sessions(ctx context.Context, q SessionQuery) (SessionPage, erro
 	if limit < 1 || limit > MaxLimit {
 		limit = DefaultLimit
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT rowid, `+sessionColumns+` FROM sessions`+where+` ORDER BY time DESC, rowid DESC LIMIT ?`,
+	rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT `+s.d.order+`, `+sessionColumns+` FROM sessions`+where+
+		` ORDER BY time DESC, `+s.d.order+` DESC LIMIT ?`),
 		append(args, limit+1)...)
 	if err != nil {
 		return SessionPage{}, fmt.Errorf("store: query: %w", err)
@@ -174,7 +175,7 @@ type SessionAlerts struct {
 // SessionByID answers GET /api/v1/sessions/{id}.
 func (s *Store) SessionByID(ctx context.Context, id string) (SessionAlerts, error) {
 	var rowid int64
-	x, err := scanSession(s.db.QueryRowContext(ctx, `SELECT rowid, `+sessionColumns+` FROM sessions WHERE id = ?`, id), &rowid)
+	x, err := scanSession(s.db.QueryRowContext(ctx, s.d.bind(`SELECT `+s.d.order+`, `+sessionColumns+` FROM sessions WHERE id = ?`), id), &rowid)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SessionAlerts{}, fmt.Errorf("%w: %q", ErrNoSession, id)
 	}
@@ -182,7 +183,7 @@ func (s *Store) SessionByID(ctx context.Context, id string) (SessionAlerts, erro
 		return SessionAlerts{}, err
 	}
 	out := SessionAlerts{Session: x, Alerts: []json.RawMessage{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT json FROM alerts WHERE session = ? ORDER BY time, id LIMIT ?`, id, MaxLimit)
+	rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT json FROM alerts WHERE session = ? ORDER BY time, id LIMIT ?`), id, MaxLimit)
 	if err != nil {
 		return SessionAlerts{}, fmt.Errorf("store: query: %w", err)
 	}

@@ -59,13 +59,13 @@ func ParseStep(v url.Values, q Query) (time.Duration, error) {
 // Stats answers q (its cursor and limit aside) in buckets of step.
 func (s *Store) Stats(ctx context.Context, q Query, step time.Duration) (Stats, error) {
 	q.Cursor = ""
-	where, args, err := q.where()
+	where, args, err := q.where(s.d)
 	if err != nil {
 		return Stats{}, err
 	}
 	st := Stats{Step: step.String(), Buckets: []Bucket{}, Rules: []Count{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT time / ? AS b, priority, COUNT(*) FROM alerts`+where+
-		` GROUP BY b, priority ORDER BY b DESC LIMIT ?`, append([]any{step.Nanoseconds()}, append(args, maxBuckets*8)...)...)
+	rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT time / ? AS b, priority, COUNT(*) FROM alerts`+where+
+		` GROUP BY b, priority ORDER BY b DESC LIMIT ?`), append([]any{step.Nanoseconds()}, append(args, maxBuckets*8)...)...)
 	if err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
@@ -92,7 +92,7 @@ func (s *Store) Stats(ctx context.Context, q Query, step time.Duration) (Stats, 
 
 // RuleHits is how many stored alerts each rule raised.
 func (s *Store) RuleHits(ctx context.Context) (map[string]int, error) {
-	counts, err := s.ruleCounts(ctx, "", nil, -1)
+	counts, err := s.ruleCounts(ctx, "", nil, 0)
 	hits := make(map[string]int, len(counts))
 	for _, c := range counts {
 		hits[c.Rule] = c.Count
@@ -101,8 +101,11 @@ func (s *Store) RuleHits(ctx context.Context) (map[string]int, error) {
 }
 
 func (s *Store) ruleCounts(ctx context.Context, where string, args []any, limit int) ([]Count, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT rule, COUNT(*) AS n FROM alerts`+where+
-		` GROUP BY rule ORDER BY n DESC, rule LIMIT ?`, append(args, limit)...)
+	q := `SELECT rule, COUNT(*) AS n FROM alerts` + where + ` GROUP BY rule ORDER BY n DESC, rule`
+	if limit > 0 {
+		q, args = q+` LIMIT ?`, append(args, limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.bind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: rule counts: %w", err)
 	}

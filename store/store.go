@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"time"
 
@@ -17,7 +18,10 @@ import (
 
 // Options configure a store.
 type Options struct {
-	Path      string        // the database file
+	Path string // the SQLite database file
+	// URL, when set, is a PostgreSQL database (postgres://...) that
+	// replicas share, instead of the file.
+	URL       string
 	Retention time.Duration // alerts older are deleted; 0: kept
 	MaxSize   int64         // bytes the alerts may use; past it the oldest go; 0: no bound
 	// Format is the outputs' format. Alerts are kept in it, as JSON: when
@@ -30,6 +34,7 @@ type Options struct {
 // Store is the alert history in a SQLite database.
 type Store struct {
 	db *sql.DB
+	d  *dialect
 	// w is the one connection that writes. A connection keeps the pages
 	// it has read in its cache until another one changes the database:
 	// writes spread over the pool emptied every cache at every commit.
@@ -58,24 +63,20 @@ const queueBatches = 256
 func Open(o Options) (*Store, error) {
 	linesAreJSON := o.Format.JSON
 	o.Format.JSON = true
-	if err := checkFile(o.Path); err != nil {
+	db, d, where, err := openDB(o)
+	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+o.Path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)")
-	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", o.Path, err)
-	}
-	db.SetMaxOpenConns(4)
-	if err := migrate(db); err != nil {
+	if err := migrate(db, d); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store %s: %w", o.Path, err)
+		return nil, fmt.Errorf("store %s: %w", where, err)
 	}
 	w, err := db.Conn(context.Background())
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store %s: %w", o.Path, err)
+		return nil, fmt.Errorf("store %s: %w", where, err)
 	}
-	s := &Store{db: db, w: w, o: o, linesAreJSON: linesAreJSON, batches: make(chan []row, queueBatches), sessions: make(chan sessionOp, queueBatches)}
+	s := &Store{db: db, d: d, w: w, o: o, linesAreJSON: linesAreJSON, batches: make(chan []row, queueBatches), sessions: make(chan sessionOp, queueBatches)}
 	s.metrics = metrics{
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_alerts_total",
 			Help: "Alerts written to the store."}),
@@ -90,6 +91,38 @@ func Open(o Options) (*Store, error) {
 		o.Registry.MustRegister(s.metrics.written, s.metrics.dropped, s.metrics.errors, s.metrics.streamDropped)
 	}
 	return s, nil
+}
+
+// openDB opens the database o names, and says where it is for errors
+// (a URL without its password).
+func openDB(o Options) (*sql.DB, *dialect, string, error) {
+	if o.URL != "" {
+		where := redact(o.URL)
+		db, err := sql.Open("pgx", o.URL)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("%s: %w", where, err)
+		}
+		db.SetMaxOpenConns(8)
+		return db, postgresDialect(), where, nil
+	}
+	if err := checkFile(o.Path); err != nil {
+		return nil, nil, "", err
+	}
+	db, err := sql.Open("sqlite", "file:"+o.Path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)")
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", o.Path, err)
+	}
+	db.SetMaxOpenConns(4)
+	return db, sqliteDialect(), o.Path, nil
+}
+
+// redact drops the password from a database URL.
+func redact(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "the database URL (unparsable)"
+	}
+	return parsed.Redacted()
 }
 
 // Start writes the queued batches, and applies retention every minute,
@@ -165,7 +198,7 @@ func (s *Store) insert(ctx context.Context, b []row) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	st, err := tx.PrepareContext(ctx, insertAlert)
+	st, err := tx.PrepareContext(ctx, s.d.bind(insertAlert))
 	if err != nil {
 		return err
 	}
@@ -183,12 +216,12 @@ func (s *Store) insert(ctx context.Context, b []row) error {
 func (s *Store) retain(now time.Time) {
 	ctx := context.Background()
 	if s.o.Retention > 0 {
-		if _, err := s.w.ExecContext(ctx, `DELETE FROM alerts WHERE time < ?`, now.Add(-s.o.Retention).UnixNano()); err != nil {
+		if _, err := s.w.ExecContext(ctx, s.d.bind(`DELETE FROM alerts WHERE time < ?`), now.Add(-s.o.Retention).UnixNano()); err != nil {
 			s.cleanupFailed(err)
 			return
 		}
 	}
-	for s.o.MaxSize > 0 {
+	for s.o.MaxSize > 0 && s.d.sizeBounded {
 		used, err := s.used(ctx)
 		if err != nil || used <= s.o.MaxSize {
 			s.cleanupFailed(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/peregrine-sec/peregrine/internal/pgtest"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 )
@@ -41,9 +42,9 @@ var fixture = []*output.Alert{
 }
 
 // filled is a running store holding the fixture.
-func filled(t *testing.T) *Store {
+func filled(t *testing.T, fresh backend) *Store {
 	t.Helper()
-	s := open(t, Options{Path: filepath.Join(t.TempDir(), "peregrine.db")})
+	s := open(t, fresh(t))
 	for _, a := range fixture {
 		send(s, a)
 	}
@@ -95,100 +96,106 @@ func ids(t *testing.T, p Page) []string {
 }
 
 func TestAlerts(t *testing.T) {
-	s := filled(t)
-	tests := []struct {
-		query string
-		want  []string
-	}{
-		{"", []string{"a4", "a3", "a2", "a1"}},
-		{"user=alice", []string{"a4", "a1"}}, // ka.user.name or k8s.exec.user
-		{"user=bob", []string{"a2"}},
-		{"priority=warning", []string{"a4", "a2", "a1"}}, // at least
-		{"priority=CRITICAL", []string{"a4"}},
-		{"source=k8s_audit", []string{"a3", "a1"}},
-		{"rule=Disallowed+K8s+User", []string{"a3"}},
-		{"rule=Disallowed", []string{}}, // exact
-		{"namespace=shop", []string{"a2", "a1"}},
-		{"namespace=shop&pod=web", []string{"a2", "a1"}},
-		{"session=s-2", []string{"a4"}},
-		{"q=shadow", []string{"a2"}},
-		{"q=50%25_", []string{"a2"}}, // % and _ are text, not patterns
-		{"q=%25", []string{"a2"}},
-		{"since=2026-12-02T10:00:01Z&until=2026-12-02T10:00:02Z", []string{"a3", "a2"}},
-		{"user=alice&source=syscall", []string{"a4"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.query, func(t *testing.T) {
-			v, _ := url.ParseQuery(tt.query)
-			q, err := ParseQuery(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := s.Alerts(context.Background(), q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, ids(t, p)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-			if p.Next != "" {
-				t.Errorf("next = %q on the only page", p.Next)
-			}
-		})
-	}
+	eachBackend(t, func(t *testing.T, fresh backend) {
+		s := filled(t, fresh)
+		tests := []struct {
+			query string
+			want  []string
+		}{
+			{"", []string{"a4", "a3", "a2", "a1"}},
+			{"user=alice", []string{"a4", "a1"}}, // ka.user.name or k8s.exec.user
+			{"user=bob", []string{"a2"}},
+			{"priority=warning", []string{"a4", "a2", "a1"}}, // at least
+			{"priority=CRITICAL", []string{"a4"}},
+			{"source=k8s_audit", []string{"a3", "a1"}},
+			{"rule=Disallowed+K8s+User", []string{"a3"}},
+			{"rule=Disallowed", []string{}}, // exact
+			{"namespace=shop", []string{"a2", "a1"}},
+			{"namespace=shop&pod=web", []string{"a2", "a1"}},
+			{"session=s-2", []string{"a4"}},
+			{"q=shadow", []string{"a2"}},
+			{"q=50%25_", []string{"a2"}}, // % and _ are text, not patterns
+			{"q=%25", []string{"a2"}},
+			{"since=2026-12-02T10:00:01Z&until=2026-12-02T10:00:02Z", []string{"a3", "a2"}},
+			{"user=alice&source=syscall", []string{"a4"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.query, func(t *testing.T) {
+				v, _ := url.ParseQuery(tt.query)
+				q, err := ParseQuery(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := s.Alerts(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.want, ids(t, p)); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+				if p.Next != "" {
+					t.Errorf("next = %q on the only page", p.Next)
+				}
+			})
+		}
+	})
 }
 
 // TestPaging walks the pages of two alerts each: every alert once, newest
 // first, and "" after the last.
 func TestPaging(t *testing.T) {
-	s := filled(t)
-	var got []string
-	q := Query{Limit: 2}
-	for pages := 0; ; pages++ {
-		p, err := s.Alerts(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, ids(t, p)...)
-		if p.Next == "" {
-			if pages != 1 {
-				t.Errorf("%d pages, want 2", pages+1)
+	eachBackend(t, func(t *testing.T, fresh backend) {
+		s := filled(t, fresh)
+		var got []string
+		q := Query{Limit: 2}
+		for pages := 0; ; pages++ {
+			p, err := s.Alerts(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
 			}
-			break
+			got = append(got, ids(t, p)...)
+			if p.Next == "" {
+				if pages != 1 {
+					t.Errorf("%d pages, want 2", pages+1)
+				}
+				break
+			}
+			q.Cursor = p.Next
 		}
-		q.Cursor = p.Next
-	}
-	if diff := cmp.Diff([]string{"a4", "a3", "a2", "a1"}, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
+		if diff := cmp.Diff([]string{"a4", "a3", "a2", "a1"}, got); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
 }
 
 // TestInjection: a filter's value is data, whatever it holds; the table
 // is intact after every attempt.
 func TestInjection(t *testing.T) {
-	s := filled(t)
-	attempts := []string{`' OR '1'='1`, `x'; DROP TABLE alerts; --`, `" OR 1=1 --`, `%' OR 1=1 --`, `\`, `alice' --`}
-	filters := []string{"source", "rule", "namespace", "pod", "user", "session", "q"}
-	n := 0
-	for _, f := range filters {
-		for _, a := range attempts {
-			n++
-			q, err := ParseQuery(url.Values{f: {a}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := s.Alerts(context.Background(), q)
-			if err != nil || len(p.Items) != 0 {
-				t.Errorf("%s=%q: %d alerts, %v", f, a, len(p.Items), err)
+	eachBackend(t, func(t *testing.T, fresh backend) {
+		s := filled(t, fresh)
+		attempts := []string{`' OR '1'='1`, `x'; DROP TABLE alerts; --`, `" OR 1=1 --`, `%' OR 1=1 --`, `\`, `alice' --`}
+		filters := []string{"source", "rule", "namespace", "pod", "user", "session", "q"}
+		n := 0
+		for _, f := range filters {
+			for _, a := range attempts {
+				n++
+				q, err := ParseQuery(url.Values{f: {a}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := s.Alerts(context.Background(), q)
+				if err != nil || len(p.Items) != 0 {
+					t.Errorf("%s=%q: %d alerts, %v", f, a, len(p.Items), err)
+				}
 			}
 		}
-	}
-	if all, err := s.Alerts(context.Background(), Query{}); err != nil || len(all.Items) != len(fixture) {
-		t.Errorf("after the attempts: %d alerts, %v", len(all.Items), err)
-	}
-	if n != 42 {
-		t.Fatalf("%d attempts, want 42", n)
-	}
+		if all, err := s.Alerts(context.Background(), Query{}); err != nil || len(all.Items) != len(fixture) {
+			t.Errorf("after the attempts: %d alerts, %v", len(all.Items), err)
+		}
+		if n != 42 {
+			t.Fatalf("%d attempts, want 42", n)
+		}
+	})
 }
 
 func TestParseQueryErrors(t *testing.T) {
@@ -209,26 +216,33 @@ func TestParseQueryErrors(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
-	s := filled(t)
-	s.o.Retention = time.Hour
-	s.retain(t0.Add(time.Hour + 1500*time.Millisecond)) // a1 and a2 are older than an hour then
-	p, err := s.Alerts(context.Background(), Query{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"a4", "a3"}, ids(t, p)); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
+	eachBackend(t, func(t *testing.T, fresh backend) {
+		s := filled(t, fresh)
+		s.o.Retention = time.Hour
+		s.retain(t0.Add(time.Hour + 1500*time.Millisecond)) // a1 and a2 are older than an hour then
+		p, err := s.Alerts(context.Background(), Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"a4", "a3"}, ids(t, p)); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
 }
 
 // TestFullQueueDrops: batches the writer cannot take are dropped and
 // counted, never waited for.
 func TestFullQueueDrops(t *testing.T) {
-	s, err := Open(Options{Path: filepath.Join(t.TempDir(), "p.db"), Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	eachBackend(t, func(t *testing.T, fresh backend) { fullQueueDrops(t, fresh(t)) })
+}
+
+func fullQueueDrops(t *testing.T, o Options) {
+	o.Log, o.Registry = slog.New(slog.DiscardHandler), prometheus.NewRegistry()
+	s, err := Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.db.Close()
+	defer s.Release()
 	for range queueBatches + 3 { // no writer running
 		send(s, fixture[0])
 		s.Flush()
@@ -258,6 +272,21 @@ func TestOpenRefuses(t *testing.T) {
 	if _, err := Open(Options{Path: dir}); err == nil || err.Error() != "store: "+dir+" is a directory" {
 		t.Errorf("a directory: %v", err)
 	}
+	t.Run("postgres", func(t *testing.T) {
+		o := Options{URL: pgtest.Database(t)}
+		s := open(t, o)
+		if _, err := s.db.Exec(`UPDATE peregrine_schema SET version = 99`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(o); !errors.Is(err, ErrNewerSchema) {
+			t.Errorf("newer schema: %v", err)
+		}
+		bad := Options{URL: "postgres://peregrine:secret@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"}
+		_, err := Open(bad)
+		if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "postgres://peregrine:xxxxx@127.0.0.1:1/none") {
+			t.Errorf("an unreachable server: %v (the error names the server without its password)", err)
+		}
+	})
 }
 
 // TestStreamSelectsAsQueries: a subscription gets, of the alerts stored
@@ -265,7 +294,10 @@ func TestOpenRefuses(t *testing.T) {
 func TestStreamSelectsAsQueries(t *testing.T) {
 	queries := []string{"", "user=alice", "priority=warning", "source=k8s_audit", "rule=Disallowed+K8s+User",
 		"namespace=shop&pod=web", "session=s-2", "q=SHADOW", "q=50%25_", "since=2026-12-02T10:00:01Z&until=2026-12-02T10:00:02Z"}
-	s := open(t, Options{Path: filepath.Join(t.TempDir(), "peregrine.db")})
+	eachBackend(t, func(t *testing.T, fresh backend) { streamSelectsAsQueries(t, open(t, fresh(t)), queries) })
+}
+
+func streamSelectsAsQueries(t *testing.T, s *Store, queries []string) {
 	subs := make([]*Subscription, len(queries))
 	parsed := make([]Query, len(queries))
 	for i, qs := range queries {
@@ -300,54 +332,56 @@ func TestStreamSelectsAsQueries(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
-	s := filled(t) // a2 and a4 were raised in sessions s-1 and s-2
-	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
-	s.RecordSession(Session{ID: "s-1", User: "bob", Groups: []string{"devs"}, Namespace: "shop", Pod: "web",
-		Command: []string{"sh"}, TTY: true, Time: at(0), Verdict: Allowed})
-	s.RecordSession(Session{ID: "s-2", User: "alice", Namespace: "web", Pod: "front", Container: "app",
-		Command: []string{"bash", "-l"}, Time: at(2), Verdict: Allowed})
-	s.RecordSession(Session{ID: "s-3", User: "alice", Namespace: "shop", Pod: "web", Command: []string{"cat", "/etc/shadow"},
-		Time: at(3), Verdict: Denied})
-	s.RecordSession(Session{ID: "audit-9", User: "carol", Namespace: "shop", Pod: "db", Command: []string{"id"},
-		Time: at(4), AuditID: "audit-9", Verdict: Unknown}) // no webhook: announced by its audit event
-	s.ConfirmSession("s-2", "audit-2")
-	waitSessions(t, s, 4)
-	page, err := s.Sessions(context.Background(), SessionQuery{User: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Session{
-		{ID: "s-3", User: "alice", Groups: []string{}, Namespace: "shop", Pod: "web", Command: []string{"cat", "/etc/shadow"},
-			Time: at(3), Verdict: Denied},
-		{ID: "s-2", User: "alice", Groups: []string{}, Namespace: "web", Pod: "front", Container: "app",
-			Command: []string{"bash", "-l"}, Time: at(2), AuditID: "audit-2", Verdict: Allowed, Alerts: 1},
-	}
-	if diff := cmp.Diff(want, page.Items); diff != "" {
-		t.Errorf("alice's sessions (-want +got):\n%s", diff)
-	}
-	var all []string
-	for q := (SessionQuery{Limit: 3}); ; {
-		p, err := s.Sessions(context.Background(), q)
+	eachBackend(t, func(t *testing.T, fresh backend) {
+		s := filled(t, fresh) // a2 and a4 were raised in sessions s-1 and s-2
+		at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+		s.RecordSession(Session{ID: "s-1", User: "bob", Groups: []string{"devs"}, Namespace: "shop", Pod: "web",
+			Command: []string{"sh"}, TTY: true, Time: at(0), Verdict: Allowed})
+		s.RecordSession(Session{ID: "s-2", User: "alice", Namespace: "web", Pod: "front", Container: "app",
+			Command: []string{"bash", "-l"}, Time: at(2), Verdict: Allowed})
+		s.RecordSession(Session{ID: "s-3", User: "alice", Namespace: "shop", Pod: "web", Command: []string{"cat", "/etc/shadow"},
+			Time: at(3), Verdict: Denied})
+		s.RecordSession(Session{ID: "audit-9", User: "carol", Namespace: "shop", Pod: "db", Command: []string{"id"},
+			Time: at(4), AuditID: "audit-9", Verdict: Unknown}) // no webhook: announced by its audit event
+		s.ConfirmSession("s-2", "audit-2")
+		waitSessions(t, s, 4)
+		page, err := s.Sessions(context.Background(), SessionQuery{User: "alice"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, x := range p.Items {
-			all = append(all, x.ID)
+		want := []Session{
+			{ID: "s-3", User: "alice", Groups: []string{}, Namespace: "shop", Pod: "web", Command: []string{"cat", "/etc/shadow"},
+				Time: at(3), Verdict: Denied},
+			{ID: "s-2", User: "alice", Groups: []string{}, Namespace: "web", Pod: "front", Container: "app",
+				Command: []string{"bash", "-l"}, Time: at(2), AuditID: "audit-2", Verdict: Allowed, Alerts: 1},
 		}
-		if q.Cursor = p.Next; q.Cursor == "" {
-			break
+		if diff := cmp.Diff(want, page.Items); diff != "" {
+			t.Errorf("alice's sessions (-want +got):\n%s", diff)
 		}
-	}
-	if diff := cmp.Diff([]string{"audit-9", "s-3", "s-2", "s-1"}, all); diff != "" {
-		t.Errorf("every session, two pages (-want +got):\n%s", diff)
-	}
-	one, err := s.SessionByID(context.Background(), "s-1")
-	if err != nil || one.Session.User != "bob" || !one.Session.TTY || len(one.Alerts) != 1 {
-		t.Errorf("s-1: %+v, %v", one, err)
-	}
-	if _, err := s.SessionByID(context.Background(), "nope"); !errors.Is(err, ErrNoSession) {
-		t.Errorf("an unknown session: %v", err)
-	}
+		var all []string
+		for q := (SessionQuery{Limit: 3}); ; {
+			p, err := s.Sessions(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range p.Items {
+				all = append(all, x.ID)
+			}
+			if q.Cursor = p.Next; q.Cursor == "" {
+				break
+			}
+		}
+		if diff := cmp.Diff([]string{"audit-9", "s-3", "s-2", "s-1"}, all); diff != "" {
+			t.Errorf("every session, two pages (-want +got):\n%s", diff)
+		}
+		one, err := s.SessionByID(context.Background(), "s-1")
+		if err != nil || one.Session.User != "bob" || !one.Session.TTY || len(one.Alerts) != 1 {
+			t.Errorf("s-1: %+v, %v", one, err)
+		}
+		if _, err := s.SessionByID(context.Background(), "nope"); !errors.Is(err, ErrNoSession) {
+			t.Errorf("an unknown session: %v", err)
+		}
+	})
 }
 
 func waitSessions(t *testing.T, s *Store, n int) {
@@ -391,7 +425,7 @@ func TestMigrateKeepsAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for v, m := range migrations[:2] {
+	for v, m := range sqliteMigrations[:2] {
 		if _, err := db.Exec(m); err != nil {
 			t.Fatalf("schema %d: %v", v+1, err)
 		}
@@ -411,8 +445,8 @@ func TestMigrateKeepsAlerts(t *testing.T) {
 	var version, empty int
 	s.db.QueryRow(`PRAGMA user_version`).Scan(&version)
 	s.db.QueryRow(`SELECT COUNT(*) FROM alerts WHERE '' IN (namespace, pod, user, exec_user, session)`).Scan(&empty)
-	if version != len(migrations) || empty != 0 {
-		t.Errorf("schema %d, %d rows with empty values; want %d, 0", version, empty, len(migrations))
+	if version != len(sqliteMigrations) || empty != 0 {
+		t.Errorf("schema %d, %d rows with empty values; want %d, 0", version, empty, len(sqliteMigrations))
 	}
 	for qs, want := range map[string]int{"": 4, "user=alice": 2, "namespace=shop": 2, "namespace=shop&pod=web": 2,
 		"session=s-1": 1, "rule=Disallowed+K8s+User": 1, "user=carol": 0} {
@@ -431,42 +465,44 @@ func TestMigrateKeepsAlerts(t *testing.T) {
 // TestStats: counts by step and priority, oldest first, and by rule, the
 // filters applied as the alert queries apply them.
 func TestStats(t *testing.T) {
-	s := filled(t)
-	tests := []struct {
-		query string
-		want  Stats
-	}{
-		{"step=2s", Stats{Step: "2s", Buckets: []Bucket{
-			{Time: t0, Counts: map[string]int{"Warning": 2}},
-			{Time: t0.Add(2 * time.Second), Counts: map[string]int{"Notice": 1, "Critical": 1}}},
-			Rules: []Count{{"Create Privileged Pod", 1}, {"Disallowed K8s User", 1}, {"Read sensitive file untrusted", 1}, {"Terminal shell in container", 1}}}},
-		{"step=1m&user=alice", Stats{Step: "1m0s", Buckets: []Bucket{{Time: t0, Counts: map[string]int{"Warning": 1, "Critical": 1}}},
-			Rules: []Count{{"Create Privileged Pod", 1}, {"Terminal shell in container", 1}}}},
-		{"user=nobody&since=2026-12-02T09:00:00Z&until=2026-12-02T11:00:00Z", Stats{Step: "2m0s", Buckets: []Bucket{}, Rules: []Count{}}},
-	}
-	for _, tt := range tests {
-		v, _ := url.ParseQuery(tt.query)
-		q, err := ParseQuery(v)
-		if err != nil {
-			t.Fatal(err)
+	eachBackend(t, func(t *testing.T, fresh backend) {
+		s := filled(t, fresh)
+		tests := []struct {
+			query string
+			want  Stats
+		}{
+			{"step=2s", Stats{Step: "2s", Buckets: []Bucket{
+				{Time: t0, Counts: map[string]int{"Warning": 2}},
+				{Time: t0.Add(2 * time.Second), Counts: map[string]int{"Notice": 1, "Critical": 1}}},
+				Rules: []Count{{"Create Privileged Pod", 1}, {"Disallowed K8s User", 1}, {"Read sensitive file untrusted", 1}, {"Terminal shell in container", 1}}}},
+			{"step=1m&user=alice", Stats{Step: "1m0s", Buckets: []Bucket{{Time: t0, Counts: map[string]int{"Warning": 1, "Critical": 1}}},
+				Rules: []Count{{"Create Privileged Pod", 1}, {"Terminal shell in container", 1}}}},
+			{"user=nobody&since=2026-12-02T09:00:00Z&until=2026-12-02T11:00:00Z", Stats{Step: "2m0s", Buckets: []Bucket{}, Rules: []Count{}}},
 		}
-		step, err := ParseStep(v, q)
-		if err != nil {
-			t.Fatal(err)
+		for _, tt := range tests {
+			v, _ := url.ParseQuery(tt.query)
+			q, err := ParseQuery(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			step, err := ParseStep(v, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Stats(context.Background(), q, step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tt.query, diff)
+			}
 		}
-		got, err := s.Stats(context.Background(), q, step)
-		if err != nil {
-			t.Fatal(err)
+		if _, err := ParseStep(url.Values{"step": {"1ms"}}, Query{}); err == nil || err.Error() != `step: "1ms" is not a duration of a second or more` {
+			t.Errorf("step=1ms: %v", err)
 		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", tt.query, diff)
+		hits, err := s.RuleHits(context.Background())
+		if err != nil || hits["Disallowed K8s User"] != 1 || len(hits) != 4 {
+			t.Errorf("rule hits: %v %v", hits, err)
 		}
-	}
-	if _, err := ParseStep(url.Values{"step": {"1ms"}}, Query{}); err == nil || err.Error() != `step: "1ms" is not a duration of a second or more` {
-		t.Errorf("step=1ms: %v", err)
-	}
-	hits, err := s.RuleHits(context.Background())
-	if err != nil || hits["Disallowed K8s User"] != 1 || len(hits) != 4 {
-		t.Errorf("rule hits: %v %v", hits, err)
-	}
+	})
 }
