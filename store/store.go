@@ -48,6 +48,7 @@ type Store struct {
 	linesAreJSON bool
 	metrics      metrics
 	subs         subscribers
+	textScan     int // tests: a smaller bound than textScan
 }
 
 type metrics struct {

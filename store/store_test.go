@@ -165,6 +165,23 @@ func TestPaging(t *testing.T) {
 		if diff := cmp.Diff([]string{"a4", "a3", "a2", "a1"}, got); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
+		// q reads a bounded number of alerts a page: here two, so the
+		// matches come over pages, short ones, until next is "".
+		s.textScan = 2
+		var pages [][]string
+		for q := (Query{Text: "ALICE"}); ; {
+			p, err := s.Alerts(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pages = append(pages, ids(t, p)); p.Next == "" {
+				break
+			}
+			q.Cursor = p.Next
+		}
+		if diff := cmp.Diff([][]string{{"a4"}, {"a1"}, {}}, pages); diff != "" {
+			t.Errorf("q pages (-want +got):\n%s", diff)
+		}
 	})
 }
 
