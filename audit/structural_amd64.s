@@ -1,9 +1,9 @@
 #include "textflag.h"
 
-// passAVX2 is passGo (structural.go) in vector instructions: see there
-// for what each step computes. The bytes compared are broadcast from
-// memory (a legacy-SSE move into an X register while the Y registers are
-// in use costs a state transition).
+// passGo and blockMasksGo (structural.go) in vector instructions: see
+// there for what each step computes. The bytes compared are broadcast
+// from memory (a legacy-SSE move into an X register while the Y
+// registers are in use costs a state transition).
 DATA quote<>+0(SB)/1, $0x22
 GLOBL quote<>(SB), RODATA|NOPTR, $1
 DATA backslash<>+0(SB)/1, $0x5c
@@ -15,9 +15,39 @@ GLOBL opener<>(SB), RODATA|NOPTR, $1
 DATA closer<>+0(SB)/1, $0x7d
 GLOBL closer<>(SB), RODATA|NOPTR, $1
 
+// MASK sets dst to one bit a byte of the block in Y0:Y1 (by Y4:Y5 for
+// the brackets, bit 5 set), for the bytes equal to those of want.
+#define MASK(lo, hi, want, dst) \
+	VPCMPEQB lo, want, Y2; \
+	VPCMPEQB hi, want, Y3; \
+	VPMOVMSKB Y2, dst; \
+	VPMOVMSKB Y3, BX; \
+	SHLQ $32, BX; \
+	ORQ BX, dst
+
+// CONSTANTS broadcasts the bytes compared into Y8-Y12.
+#define CONSTANTS \
+	VPBROADCASTB quote<>(SB), Y8; \
+	VPBROADCASTB backslash<>(SB), Y9; \
+	VPBROADCASTB bit5<>(SB), Y10; \
+	VPBROADCASTB opener<>(SB), Y11; \
+	VPBROADCASTB closer<>(SB), Y12
+
+// MASKS reads the 64 bytes at AX: CX quotes, DX backslashes, R8 openers,
+// R9 closers (BX and Y0-Y5 clobbered).
+#define MASKS \
+	VMOVDQU (AX), Y0; \
+	VMOVDQU 32(AX), Y1; \
+	MASK(Y0, Y1, Y8, CX); \
+	MASK(Y0, Y1, Y9, DX); \
+	VPOR Y0, Y10, Y4; \
+	VPOR Y1, Y10, Y5; \
+	MASK(Y4, Y5, Y11, R8); \
+	MASK(Y4, Y5, Y12, R9)
+
 // func passAVX2(p *byte, blocks int, s *scanner) int
 //
-// Registers: AX the block, SI blocks left, R13 blocks passed; the
+// Registers: AX the block, SI the blocks, R13 those passed; the
 // scanner in R10 (escapeNext), R11 (inString), R12 (depth), saved in X7
 // and X6 at each block so that a block left to the Go code is left as it
 // was; R14 the even bits, X13 all ones (the prefix XOR is a carry-less
@@ -34,47 +64,14 @@ TEXT ·passAVX2(SB), NOSPLIT, $0-32
 	MOVQ $0x5555555555555555, R14
 	MOVQ $-1, BX
 	VMOVQ BX, X13
-	VPBROADCASTB quote<>(SB), Y8
-	VPBROADCASTB backslash<>(SB), Y9
-	VPBROADCASTB bit5<>(SB), Y10
-	VPBROADCASTB opener<>(SB), Y11
-	VPBROADCASTB closer<>(SB), Y12
+	CONSTANTS
 
 loop:
 	CMPQ R13, SI
 	JEQ done
 	VMOVQ R10, X7
 	VMOVQ R11, X6
-	VMOVDQU (AX), Y0
-	VMOVDQU 32(AX), Y1
-
-	// The masks.
-	VPCMPEQB Y0, Y8, Y2
-	VPCMPEQB Y1, Y8, Y3
-	VPMOVMSKB Y2, CX
-	VPMOVMSKB Y3, BX
-	SHLQ $32, BX
-	ORQ BX, CX
-	VPCMPEQB Y0, Y9, Y2
-	VPCMPEQB Y1, Y9, Y3
-	VPMOVMSKB Y2, DX
-	VPMOVMSKB Y3, BX
-	SHLQ $32, BX
-	ORQ BX, DX
-	VPOR Y0, Y10, Y4
-	VPOR Y1, Y10, Y5
-	VPCMPEQB Y4, Y11, Y2
-	VPCMPEQB Y5, Y11, Y3
-	VPMOVMSKB Y2, R8
-	VPMOVMSKB Y3, BX
-	SHLQ $32, BX
-	ORQ BX, R8
-	VPCMPEQB Y4, Y12, Y2
-	VPCMPEQB Y5, Y12, Y3
-	VPMOVMSKB Y2, R9
-	VPMOVMSKB Y3, BX
-	SHLQ $32, BX
-	ORQ BX, R9
+	MASKS
 
 	// escaped: DI first, DX backslashes it does not escape, BX run starts.
 	MOVQ R10, DI
@@ -141,42 +138,11 @@ done:
 TEXT ·masksAVX2(SB), NOSPLIT, $0-16
 	MOVQ p+0(FP), AX
 	MOVQ m+8(FP), DI
-	VMOVDQU (AX), Y0
-	VMOVDQU 32(AX), Y1
-	VPBROADCASTB quote<>(SB), Y8
-	VPCMPEQB Y0, Y8, Y2
-	VPCMPEQB Y1, Y8, Y3
-	VPMOVMSKB Y2, CX
-	VPMOVMSKB Y3, BX
-	SHLQ $32, BX
-	ORQ BX, CX
+	CONSTANTS
+	MASKS
 	MOVQ CX, 0(DI)
-	VPBROADCASTB backslash<>(SB), Y9
-	VPCMPEQB Y0, Y9, Y2
-	VPCMPEQB Y1, Y9, Y3
-	VPMOVMSKB Y2, CX
-	VPMOVMSKB Y3, BX
-	SHLQ $32, BX
-	ORQ BX, CX
-	MOVQ CX, 8(DI)
-	VPBROADCASTB bit5<>(SB), Y10
-	VPOR Y0, Y10, Y4
-	VPOR Y1, Y10, Y5
-	VPBROADCASTB opener<>(SB), Y11
-	VPCMPEQB Y4, Y11, Y2
-	VPCMPEQB Y5, Y11, Y3
-	VPMOVMSKB Y2, CX
-	VPMOVMSKB Y3, BX
-	SHLQ $32, BX
-	ORQ BX, CX
-	MOVQ CX, 16(DI)
-	VPBROADCASTB closer<>(SB), Y12
-	VPCMPEQB Y4, Y12, Y2
-	VPCMPEQB Y5, Y12, Y3
-	VPMOVMSKB Y2, CX
-	VPMOVMSKB Y3, BX
-	SHLQ $32, BX
-	ORQ BX, CX
-	MOVQ CX, 24(DI)
+	MOVQ DX, 8(DI)
+	MOVQ R8, 16(DI)
+	MOVQ R9, 24(DI)
 	VZEROUPPER
 	RET
