@@ -1,7 +1,9 @@
 // Package store owns Peregrine's memory of what it found: every alert of
-// every source (audit, admission, the agents' syscall alerts), kept in an
-// embedded SQLite database (modernc.org/sqlite: pure Go, WAL), and the
-// queries the API and the CLI answer from it.
+// every source (audit, admission, the agents' syscall alerts) and every
+// exec session, kept in an embedded SQLite database (modernc.org/sqlite:
+// pure Go, WAL) or, for replicas that share one history, in PostgreSQL
+// (jackc/pgx; dialect.go says what differs), and the queries the API and
+// the CLI answer from it.
 //
 // The store is an output sink (Sink): the outputs hand it each alert as
 // they hand it to stdout or a webhook, and at each flush it passes the
@@ -15,6 +17,7 @@
 // pod, the Kubernetes user (ka.user.name) and the exec session's user and
 // id (k8s.exec.user, k8s.exec.id), and the output text. Queries are
 // parameterised: no SQL is ever built from a filter's value. The schema's
-// version is the database's user_version; a newer one than this program
-// knows is refused at startup, not guessed at.
+// version is SQLite's user_version or PostgreSQL's peregrine_schema
+// table; a newer one than this program knows is refused at startup, not
+// guessed at.
 package store

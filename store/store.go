@@ -31,7 +31,7 @@ type Options struct {
 	Registry prometheus.Registerer
 }
 
-// Store is the alert history in a SQLite database.
+// Store is the alert history, in SQLite or PostgreSQL.
 type Store struct {
 	db *sql.DB
 	d  *dialect
