@@ -191,7 +191,9 @@ func (s *Store) textPage(ctx context.Context, q Query, limit int) (Page, error) 
 }
 
 // containsFold is q's match: the text anywhere in the output, in any case.
-func containsFold(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
 
 // where is the query's WHERE clause, every value a parameter.
 func (q Query) where(d *dialect) (string, []any, error) {
