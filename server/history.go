@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -61,7 +62,10 @@ func (s *Service) addHistoryAPI(r *gin.Engine, w config.Webserver, tlsOn bool, a
 
 // historyGuard is what stands before the API: nil when it answers
 // everyone (on loopback without authentication configured); and whether
-// it authenticates (else it refuses everyone, and the UI is off too).
+// it authenticates. Beyond loopback without TLS and a credential method,
+// it answers callers on loopback only (in a pod, kubectl port-forward
+// arrives there: who may read the history is who may port-forward into
+// Peregrine's namespace), and the UI likewise.
 func (s *Service) historyGuard(w config.Webserver, tlsOn bool, auth *authenticator) (gin.HandlerFunc, bool) {
 	loopback := onLoopback(w.ListenAddress)
 	switch {
@@ -72,11 +76,23 @@ func (s *Service) historyGuard(w config.Webserver, tlsOn bool, auth *authenticat
 			}
 		}, true
 	case !loopback:
-		why := "the alert API answers beyond loopback only with TLS and authentication (webserver.cert_file, and client_ca_file or tokens_file)"
-		s.log.Warn("the alert API is off", "reason", why, "address", w.ListenAddress)
-		return func(c *gin.Context) { c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": why}) }, false
+		why := "the alert API answers callers on loopback (kubectl port-forward), or with TLS and authentication " +
+			"(webserver.cert_file, and client_ca_file or tokens_file)"
+		s.log.Info("the alert API answers loopback callers only", "address", w.ListenAddress)
+		return func(c *gin.Context) {
+			if !fromLoopback(c.Request) {
+				c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": why})
+			}
+		}, false
 	}
 	return nil, false
+}
+
+// fromLoopback reports whether a request comes from this host (or pod)
+// itself: by the connection's address, never by a header.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return err == nil && onLoopback(host)
 }
 
 // listSessions answers GET /api/v1/sessions: {"items": [SESSION...], "next": CURSOR}.

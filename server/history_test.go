@@ -79,16 +79,27 @@ func TestAlertAPI(t *testing.T) {
 }
 
 // TestAlertAPIAuthentication: beyond loopback the API needs TLS and a
-// credential; health and metrics stay open to probes and scrapers.
+// credential, or a caller on loopback (kubectl port-forward into the
+// pod); health and metrics stay open to probes and scrapers.
 func TestAlertAPIAuthentication(t *testing.T) {
 	open := startServer(t, "webserver.listen_address=0.0.0.0")
-	code, body := get(t, open.webURL+"/api/v1/alerts")
-	if want := `{"error":"the alert API answers beyond loopback only with TLS and authentication ` +
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(open.webURL, "http://"))
+	remote := "http://" + net.JoinHostPort(outboundIP(t), port)
+	code, body := get(t, remote+"/api/v1/alerts")
+	if want := `{"error":"the alert API answers callers on loopback (kubectl port-forward), or with TLS and authentication ` +
 		`(webserver.cert_file, and client_ca_file or tokens_file)"}`; code != http.StatusForbidden || body != want {
-		t.Errorf("without TLS and authentication: %d %s", code, body)
+		t.Errorf("a caller beyond loopback, without TLS and authentication: %d %s", code, body)
 	}
-	if code, _ := get(t, open.webURL+"/ui/"); code != http.StatusForbidden {
-		t.Errorf("the UI without TLS and authentication: %d", code)
+	if code, _ := get(t, remote+"/ui/"); code != http.StatusForbidden {
+		t.Errorf("the UI to a caller beyond loopback, without TLS and authentication: %d", code)
+	}
+	if code, _ := get(t, remote+"/readyz"); code != http.StatusOK {
+		t.Errorf("a probe beyond loopback: %d", code)
+	}
+	for _, path := range []string{"/api/v1/alerts", "/ui/"} {
+		if code, _ := get(t, "http://127.0.0.1:"+port+path); code != http.StatusOK {
+			t.Errorf("%s to a caller on loopback (as kubectl port-forward arrives): %d", path, code)
+		}
 	}
 
 	ca := testpki.NewCA(t)
@@ -97,7 +108,7 @@ func TestAlertAPIAuthentication(t *testing.T) {
 	os.WriteFile(tokens, []byte("reader-token\n"), 0o600)
 	ts := startServer(t, "webserver.listen_address=0.0.0.0", "webserver.cert_file="+cert, "webserver.key_file="+key,
 		"webserver.client_ca_file="+ca.CertPEM, "webserver.allowed_client_names=[ui]", "webserver.tokens_file="+tokens)
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(ts.webURL, "http://"))
+	_, port, _ = net.SplitHostPort(strings.TrimPrefix(ts.webURL, "http://"))
 	url := "https://127.0.0.1:" + port
 	pool := x509.NewCertPool()
 	pem, _ := os.ReadFile(ca.CertPEM)
@@ -140,6 +151,18 @@ func TestAlertAPIAuthentication(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tt.name, resp.StatusCode, tt.code)
 		}
 	}
+}
+
+// outboundIP is an address of this machine beyond loopback.
+func outboundIP(t *testing.T) string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ip, ok := a.(*net.IPNet); ok && !ip.IP.IsLoopback() && ip.IP.To4() != nil {
+			return ip.IP.String()
+		}
+	}
+	t.Fatal("this machine has no IPv4 address beyond loopback")
+	return ""
 }
 
 // TestAlertStream: /api/v1/stream sends each new alert its filters select

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,6 +242,7 @@ func TestInstallOnRealNode(t *testing.T) {
 		t.Fatalf("alice's exec: %v\n%s", err, out)
 	}
 	c.checkAttribution(t)
+	c.checkHistory(t)
 	c.measureExecLatency(t, 20)
 
 	var report strings.Builder
@@ -488,4 +491,55 @@ func (c *cluster) follow(t *testing.T) <-chan logLine {
 		}
 	}()
 	return lines
+}
+
+// checkHistory reads the installed service's history as an operator
+// does: kubectl port-forward to each replica (every replica keeps the
+// alerts it delivered), the API and the UI on the pod's loopback; the
+// same API from the network, without credentials, is refused.
+func (c *cluster) checkHistory(t *testing.T) {
+	t.Helper()
+	pods := strings.Fields(c.mustKubectl(t, "-n", "peregrine", "get", "pods", "-l", serviceSelector, "-o", "name"))
+	var sessions, alerts strings.Builder
+	for i, pod := range pods {
+		port := strconv.Itoa(18765 + i)
+		pf := exec.Command("kubectl", "--kubeconfig", c.env["KUBECONFIG"], "-n", "peregrine", "port-forward", pod, port+":8765")
+		if err := pf.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { pf.Process.Kill(); pf.Wait() }()
+		base := "http://127.0.0.1:" + port
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			if code, _ := httpGet(base + "/ui/"); code == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the UI does not answer through kubectl port-forward", pod)
+			}
+		}
+		_, body := httpGet(base + "/api/v1/sessions?user=alice")
+		sessions.WriteString(body)
+		_, body = httpGet(base + "/api/v1/alerts?user=alice")
+		alerts.WriteString(body)
+	}
+	if s := sessions.String(); !strings.Contains(s, `"namespace":"shop","pod":"app"`) || !strings.Contains(s, `"verdict":"allowed"`) {
+		t.Errorf("alice's exec session is not in the replicas' history:\n%s", s)
+	}
+	if a := alerts.String(); !strings.Contains(a, `"rule":"E2E shadow read"`) {
+		t.Errorf("the read alice's exec made is not in the replicas' history:\n%.2000s", a)
+	}
+	ip := strings.TrimSpace(c.mustKubectl(t, "-n", "peregrine", "get", pods[0], "-o", "jsonpath={.status.podIP}"))
+	if code, body := httpGet("http://" + ip + ":8765/api/v1/alerts"); code != http.StatusForbidden {
+		t.Errorf("the API from the network without credentials: %d %s", code, body)
+	}
+}
+
+func httpGet(url string) (int, string) {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
