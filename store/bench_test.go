@@ -16,14 +16,26 @@ import (
 	"github.com/peregrine-sec/peregrine/policies/rules"
 )
 
-// alertN is a varied alert: 50 rules, 200 users, 100 namespaces.
+// alertN is a varied alert, shaped as real ones are: 50 rules, 100
+// namespaces, 1,000 pods; half from audit events (ka.user.name, one of
+// 200 users), half syscall alerts (no ka.user.name; a tenth of them from
+// an exec session, with k8s.exec.user and k8s.exec.id).
 func alertN(i int) *output.Alert {
 	user, ns := fmt.Sprintf("user-%d", i%200), fmt.Sprintf("ns-%d", i%100)
+	fields := map[string]any{"k8s.ns.name": ns, "k8s.pod.name": fmt.Sprintf("pod-%d", i%1000), "evt.time": i,
+		"proc.cmdline": "cat /etc/shadow"}
+	source := "k8s_audit"
+	if i%2 == 1 {
+		source = "syscall"
+		if i%20 == 1 {
+			fields["k8s.exec.user"], fields["k8s.exec.id"] = user, fmt.Sprintf("session-%d", i%500)
+		}
+	} else {
+		fields["ka.user.name"] = user
+	}
 	return &output.Alert{ID: fmt.Sprintf("id-%d", i), Time: t0.Add(time.Duration(i) * time.Millisecond),
-		Rule: fmt.Sprintf("Rule %d", i%50), Priority: rules.Priority(i % 8), Source: []string{"syscall", "k8s_audit"}[i%2],
-		Message: fmt.Sprintf("Something happened (user=%s ns=%s n=%d)", user, ns, i),
-		OutputFields: map[string]any{"ka.user.name": user, "k8s.ns.name": ns, "k8s.pod.name": fmt.Sprintf("pod-%d", i%1000),
-			"evt.time": i, "proc.cmdline": "cat /etc/shadow"}}
+		Rule: fmt.Sprintf("Rule %d", i%50), Priority: rules.Priority(i % 8), Source: source,
+		Message: fmt.Sprintf("Something happened (user=%s ns=%s n=%d)", user, ns, i), OutputFields: fields}
 }
 
 // BenchmarkStoreWrite: alerts/s through Send and Flush (batches of 256,
