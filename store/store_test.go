@@ -523,3 +523,51 @@ func TestStats(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteFailuresAreCounted: writes that fail (the table gone, the
+// database locked by another writer past the busy timeout) are logged
+// and counted, lose only their batch, and never hold up the sender; the
+// store writes again once the database does.
+func TestWriteFailuresAreCounted(t *testing.T) {
+	eachBackend(t, func(t *testing.T, fresh backend) {
+		o := fresh(t)
+		s := open(t, o)
+		driver, dsn := "sqlite", "file:"+o.Path
+		if o.URL != "" {
+			driver, dsn = "pgx", o.URL
+		}
+		other, err := sql.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		failing := func(name, breakSQL, repairSQL string) {
+			if _, err := other.Exec(breakSQL); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			before, errs := testutil.ToFloat64(s.metrics.written), testutil.ToFloat64(s.metrics.errors)
+			start := time.Now()
+			send(s, fixture[0])
+			s.Flush()
+			if d := time.Since(start); d > 100*time.Millisecond {
+				t.Errorf("%s: sending took %s", name, d)
+			}
+			for deadline := time.Now().Add(15 * time.Second); testutil.ToFloat64(s.metrics.errors) == errs; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: no write error counted", name)
+				}
+			}
+			if _, err := other.Exec(repairSQL); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			send(s, fixture[1])
+			s.Flush()
+			waitWritten(t, s, int(before)+1)
+		}
+		failing("table gone", `ALTER TABLE alerts RENAME TO gone`, `ALTER TABLE gone RENAME TO alerts`)
+		if o.URL == "" {
+			other.SetMaxOpenConns(1) // the lock is the connection's
+			failing("database locked", `BEGIN EXCLUSIVE`, `COMMIT`)
+		}
+	})
+}
