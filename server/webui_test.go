@@ -56,6 +56,10 @@ func TestWebUI(t *testing.T) {
 		chromedp.WaitVisible(`#chart svg`))
 	run(t, ctx, chromedp.Poll[bool](`location.hash.includes("user=alice") && document.querySelectorAll("#alerts tbody tr").length > 0`))
 	users := run(t, ctx, chromedp.Evaluate[[]string](`[...new Set([...document.querySelectorAll("#alerts td.user")].map(td => td.textContent))]`))
+	do(t, ctx, chromedp.SetValue(`#chart-by`, "rule"))
+	run(t, ctx, chromedp.Evaluate[bool](`document.getElementById("chart-by").dispatchEvent(new Event("change"))`))
+	run(t, ctx, chromedp.Poll[bool](`document.querySelector("#chart svg").getAttribute("aria-label") === "alerts over time by rule"`))
+	legend := run(t, ctx, chromedp.Text(`#legend`))
 	do(t, ctx, chromedp.Click(`#alerts tr.alert[data-rule="Sensitive file read"]`), chromedp.WaitVisible(`.alert-detail`))
 	detail := run(t, ctx, chromedp.Text(`.alert-detail`))
 	do(t, ctx, chromedp.Navigate(ts.webURL+"/ui/#/sessions"), chromedp.WaitVisible(`#sessions tbody tr`))
@@ -69,6 +73,9 @@ func TestWebUI(t *testing.T) {
 	t.Logf("%d audit events posted; %d alerts on the first page, %d attributed to the session", auditEvents, len(all), attributed)
 	if len(all) == 0 || strings.Count(strings.Join(all, ","), "alice") == len(all) {
 		t.Errorf("the unfiltered timeline shows only %q", all)
+	}
+	if !strings.Contains(legend, "Sensitive file read") || strings.Contains(legend, "Warning") {
+		t.Errorf("the chart by rule's legend: %q", legend)
 	}
 	if diff := cmp.Diff([]string{"alice"}, users); diff != "" {
 		t.Errorf("users shown with user=alice (-want +got):\n%s", diff)

@@ -18,11 +18,16 @@ type Stats struct {
 	Rules   []Count  `json:"rules"`   // the most frequent first, at most maxStatsRules
 }
 
-// Bucket is the alerts of one step, by priority name.
+// Bucket is the alerts of one step, by priority name and by rule (the
+// chartRules most frequent; the others together as OtherRules).
 type Bucket struct {
 	Time   time.Time      `json:"time"`
 	Counts map[string]int `json:"counts"`
+	Rules  map[string]int `json:"rules"`
 }
+
+// OtherRules stands for the rules beyond the chartRules most frequent.
+const OtherRules = "(other rules)"
 
 // Count is how many alerts a rule raised.
 type Count struct {
@@ -33,6 +38,7 @@ type Count struct {
 const (
 	maxBuckets    = 500
 	maxStatsRules = 20
+	chartRules    = 8
 )
 
 // ParseStep reads the stats' step parameter ("" for one that makes about
@@ -64,30 +70,42 @@ func (s *Store) Stats(ctx context.Context, q Query, step time.Duration) (Stats, 
 		return Stats{}, err
 	}
 	st := Stats{Step: step.String(), Buckets: []Bucket{}, Rules: []Count{}}
-	rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT time / ? AS b, priority, COUNT(*) FROM alerts`+where+
-		` GROUP BY b, priority ORDER BY b DESC LIMIT ?`), append([]any{step.Nanoseconds()}, append(args, maxBuckets*8)...)...)
+	if st.Rules, err = s.ruleCounts(ctx, where, args, maxStatsRules); err != nil {
+		return st, err
+	}
+	top := map[string]bool{}
+	for _, c := range st.Rules[:min(chartRules, len(st.Rules))] {
+		top[c.Rule] = true
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.bind(`SELECT time / ? AS b, priority, rule, COUNT(*) FROM alerts`+where+
+		` GROUP BY b, priority, rule ORDER BY b DESC LIMIT ?`), append([]any{step.Nanoseconds()}, append(args, maxBuckets*64)...)...)
 	if err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var b, prio int64
+		var rule string
 		var n int
-		if err := rows.Scan(&b, &prio, &n); err != nil {
+		if err := rows.Scan(&b, &prio, &rule, &n); err != nil {
 			return st, fmt.Errorf("store: stats: %w", err)
 		}
 		t := time.Unix(0, b*step.Nanoseconds()).UTC()
 		if len(st.Buckets) == 0 || !st.Buckets[len(st.Buckets)-1].Time.Equal(t) {
-			st.Buckets = append(st.Buckets, Bucket{Time: t, Counts: map[string]int{}})
+			if len(st.Buckets) == maxBuckets {
+				break
+			}
+			st.Buckets = append(st.Buckets, Bucket{Time: t, Counts: map[string]int{}, Rules: map[string]int{}})
 		}
-		st.Buckets[len(st.Buckets)-1].Counts[rules.Priority(prio).String()] = n
-	}
-	if err := rows.Err(); err != nil {
-		return st, err
+		if !top[rule] {
+			rule = OtherRules
+		}
+		last := &st.Buckets[len(st.Buckets)-1]
+		last.Counts[rules.Priority(prio).String()] += n
+		last.Rules[rule] += n
 	}
 	slices.Reverse(st.Buckets) // oldest first, as a chart reads
-	st.Rules, err = s.ruleCounts(ctx, where, args, maxStatsRules)
-	return st, err
+	return st, rows.Err()
 }
 
 // RuleHits is how many stored alerts each rule raised.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -489,10 +490,12 @@ func TestStats(t *testing.T) {
 			want  Stats
 		}{
 			{"step=2s", Stats{Step: "2s", Buckets: []Bucket{
-				{Time: t0, Counts: map[string]int{"Warning": 2}},
-				{Time: t0.Add(2 * time.Second), Counts: map[string]int{"Notice": 1, "Critical": 1}}},
+				{Time: t0, Counts: map[string]int{"Warning": 2}, Rules: map[string]int{"Create Privileged Pod": 1, "Read sensitive file untrusted": 1}},
+				{Time: t0.Add(2 * time.Second), Counts: map[string]int{"Notice": 1, "Critical": 1},
+					Rules: map[string]int{"Disallowed K8s User": 1, "Terminal shell in container": 1}}},
 				Rules: []Count{{"Create Privileged Pod", 1}, {"Disallowed K8s User", 1}, {"Read sensitive file untrusted", 1}, {"Terminal shell in container", 1}}}},
-			{"step=1m&user=alice", Stats{Step: "1m0s", Buckets: []Bucket{{Time: t0, Counts: map[string]int{"Warning": 1, "Critical": 1}}},
+			{"step=1m&user=alice", Stats{Step: "1m0s", Buckets: []Bucket{{Time: t0, Counts: map[string]int{"Warning": 1, "Critical": 1},
+				Rules: map[string]int{"Create Privileged Pod": 1, "Terminal shell in container": 1}}},
 				Rules: []Count{{"Create Privileged Pod", 1}, {"Terminal shell in container", 1}}}},
 			{"user=nobody&since=2026-12-02T09:00:00Z&until=2026-12-02T11:00:00Z", Stats{Step: "2m0s", Buckets: []Bucket{}, Rules: []Count{}}},
 		}
@@ -517,8 +520,20 @@ func TestStats(t *testing.T) {
 		if _, err := ParseStep(url.Values{"step": {"1ms"}}, Query{}); err == nil || err.Error() != `step: "1ms" is not a duration of a second or more` {
 			t.Errorf("step=1ms: %v", err)
 		}
+		// Beyond the most frequent rules, the chart counts the others together.
+		for i := range 6 {
+			a := *fixture[0]
+			a.ID, a.Rule = fmt.Sprintf("z%d", i), fmt.Sprintf("Zeta %d", i)
+			send(s, &a)
+		}
+		s.Flush()
+		waitWritten(t, s, len(fixture)+6)
+		st, err := s.Stats(context.Background(), Query{}, time.Hour)
+		if err != nil || len(st.Buckets) != 1 || len(st.Buckets[0].Rules) != chartRules+1 || st.Buckets[0].Rules[OtherRules] != 2 {
+			t.Errorf("ten rules in one bucket: %+v %v", st.Buckets, err)
+		}
 		hits, err := s.RuleHits(context.Background())
-		if err != nil || hits["Disallowed K8s User"] != 1 || len(hits) != 4 {
+		if err != nil || hits["Disallowed K8s User"] != 1 || hits["Zeta 5"] != 1 || len(hits) != 10 {
 			t.Errorf("rule hits: %v %v", hits, err)
 		}
 	})

@@ -200,30 +200,39 @@ async function follow(filters, onAlert) {
   if (!ctl.signal.aborted) status("stream ended");
 }
 
-// drawStats charts alerts over time, stacked by priority, and names the
-// rules that raised most.
+// drawStats charts alerts over time, stacked by priority or by rule (the
+// most frequent ones; the others together), and names the rules that
+// raised most.
+let chartBy = "priority";
 async function drawStats(el, filters) {
   const st = await api("stats?" + filters);
+  const keys = chartBy === "priority" ? PRIORITIES
+    : [...new Set(st.buckets.flatMap((b) => Object.keys(b.rules)))].sort((a, b) => (a === "(other rules)") - (b === "(other rules)") || a.localeCompare(b));
+  const classOf = (k) => (chartBy === "priority" ? k : "r" + keys.indexOf(k));
+  const countsOf = (b) => (chartBy === "priority" ? b.counts : b.rules);
   const W = 1000, H = 130, n = Math.max(st.buckets.length, 1);
   const max = Math.max(1, ...st.buckets.map((b) => Object.values(b.counts).reduce((x, y) => x + y, 0)));
-  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": "alerts over time by priority" });
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": "alerts over time by " + chartBy });
   const bw = W / n;
   st.buckets.forEach((b, i) => {
     let y = H;
-    for (const p of PRIORITIES) {
-      const c = b.counts[p];
+    for (const k of keys) {
+      const c = countsOf(b)[k];
       if (!c) continue;
       const bh = (c / max) * (H - 4);
       y -= bh;
-      const r = svg("rect", { x: i * bw + 0.5, y, width: Math.max(bw - 1, 1), height: bh, class: "bar " + p });
+      const r = svg("rect", { x: i * bw + 0.5, y, width: Math.max(bw - 1, 1), height: bh, class: "bar " + classOf(k) });
       r.append(svg("title", {}));
-      r.firstChild.textContent = `${fmtTime(b.time)} ${p}: ${c}`;
+      r.firstChild.textContent = `${fmtTime(b.time)} ${k}: ${c}`;
       s.append(r);
     }
   });
   const total = st.buckets.reduce((t, b) => t + Object.values(b.counts).reduce((x, y) => x + y, 0), 0);
+  const by = h("select", { id: "chart-by", "aria-label": "stack by" },
+    ["priority", "rule"].map((v) => h("option", { value: v, selected: chartBy === v }, "by " + v)));
+  by.addEventListener("change", () => { chartBy = by.value; drawStats(el, filters); });
   el.replaceChildren(s,
-    h("div", { class: "legend" }, PRIORITIES.map((p) => h("span", { class: "key " + p }, p)),
+    h("div", { class: "legend", id: "legend" }, by, keys.map((k) => h("span", { class: "key " + classOf(k) }, k)),
       h("span", { class: "muted" }, `${total} alerts, ${st.step} a bar`)),
     h("p", { class: "toprules", id: "toprules" }, "Most frequent: ",
       st.rules.slice(0, 8).flatMap((r, i) => [i ? ", " : "", link(r.rule, alertsLink({ rule: r.rule })), ` (${r.count})`])));
