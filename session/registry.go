@@ -20,6 +20,7 @@ type Registry struct {
 	candidates map[string][]*Slot       // unbound slots, by container id, oldest first
 	byID       map[string]*Session
 	early      map[string]early // confirmations that came before their binding
+	report     func(Binding)    // nil: bindings are not reported
 }
 
 type pendingAnn struct {
@@ -39,6 +40,10 @@ func NewRegistry(window time.Duration) *Registry {
 		pending: map[string][]*pendingAnn{}, candidates: map[string][]*Slot{}, byID: map[string]*Session{},
 		early: map[string]early{}}
 }
+
+// ReportBindings has f called with each binding, as it happens (under the
+// registry's lock: f must not block). Call it before the registry is used.
+func (r *Registry) ReportBindings(f func(Binding)) { r.report = f }
 
 // Window is how long a process waits for a late announcement.
 func (r *Registry) Window() time.Duration { return r.window }
@@ -182,6 +187,9 @@ func (r *Registry) bind(sl *Slot, a *Announcement, ambiguous bool, now time.Time
 	r.byID[a.ID] = s
 	sl.s.Store(s)
 	r.signal()
+	if r.report != nil {
+		r.report(Binding{ID: a.ID, ContainerID: a.ContainerID, Time: now, Ambiguous: s.Ambiguous})
+	}
 }
 
 // expire forgets what waited longer than the window. Bound sessions are

@@ -154,3 +154,25 @@ func TestSlotPending(t *testing.T) {
 		t.Error("nil slot pending")
 	}
 }
+
+// TestReportBindings: each binding is reported once, early or late, with
+// its container, time and whether it was a guess; nothing else is.
+func TestReportBindings(t *testing.T) {
+	r, c := newTestRegistry()
+	var got []Binding
+	r.ReportBindings(func(b Binding) { got = append(got, b) })
+	r.Announce(ann("s1", "alice", "c1", "bash"))
+	r.OnExec("c1", []string{"sh"}, false, nil) // not its command
+	r.OnExec("c1", []string{"bash"}, false, nil)
+	c.t = c.t.Add(time.Second)
+	r.OnExec("c2", []string{"id"}, false, nil)
+	late := ann("a1", "bob", "c2", "id")
+	late.Late = true
+	r.Announce(late)
+	r.Announce(ann("s1", "alice", "c1", "bash")) // its audit event: bound already
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	want := []Binding{{ID: "s1", ContainerID: "c1", Time: t0}, {ID: "a1", ContainerID: "c2", Time: t0.Add(time.Second)}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("bindings (-want +got):\n%s", diff)
+	}
+}

@@ -38,6 +38,16 @@ type Confirmation struct {
 // prefixes it with the webhook's name: "<webhook>/request-id").
 const AnnotationKey = "request-id"
 
+// Binding is what an agent reports when a process binds a session: which
+// container (its runtime id) and when, and whether it was a guess
+// (Ambiguous).
+type Binding struct {
+	ID          string    `json:"id"`
+	ContainerID string    `json:"containerID"`
+	Time        time.Time `json:"time"`
+	Ambiguous   bool      `json:"ambiguous,omitempty"`
+}
+
 // Session is an announced exec once a process is bound to it.
 type Session struct {
 	Announcement

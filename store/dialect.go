@@ -132,4 +132,7 @@ var postgresMigrations = []string{
 	CREATE INDEX sessions_time ON sessions (time, seq);
 	CREATE INDEX sessions_user ON sessions ("user", time);
 	CREATE INDEX sessions_namespace ON sessions (namespace, pod, time);`,
+	`ALTER TABLE sessions ADD COLUMN bound_at BIGINT NOT NULL DEFAULT 0,
+		ADD COLUMN container_id TEXT NOT NULL DEFAULT '',
+		ADD COLUMN ambiguous BOOLEAN NOT NULL DEFAULT false;`,
 }

@@ -80,6 +80,11 @@ var sqliteMigrations = []string{
 	CREATE INDEX alerts_exec_user ON alerts (exec_user, time) WHERE exec_user IS NOT NULL;
 	CREATE INDEX alerts_session ON alerts (session, time) WHERE session IS NOT NULL;
 	CREATE INDEX alerts_namespace ON alerts (namespace, pod, time) WHERE namespace IS NOT NULL;`,
+	// Binding: when an agent bound a process to the session, in which
+	// container, and whether that was a guess (0: not bound).
+	`ALTER TABLE sessions ADD COLUMN bound_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE sessions ADD COLUMN container_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE sessions ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate runs the migrations the database lacks, each in a transaction.

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // Session is an exec session as the API shows it.
@@ -34,9 +36,10 @@ const (
 	Unknown = "unknown"
 )
 
-// sessionOp is a session write: a session to record, or a confirmation
-// (ID and AuditID only).
+// sessionOp is a session write: a session to record, a confirmation
+// (ID and AuditID only), or a binding.
 type sessionOp struct {
+	bind    *session.Binding
 	s       Session
 	confirm bool
 }
@@ -46,6 +49,10 @@ type sessionOp struct {
 // verdict (kept only where admission recorded none). It never blocks: a
 // full write queue drops and counts it.
 func (s *Store) RecordSession(x Session) { s.queueSession(sessionOp{s: x}) }
+
+// BindSession records that an agent bound a process to the session (the
+// first binding reported is kept). It never blocks.
+func (s *Store) BindSession(b session.Binding) { s.queueSession(sessionOp{bind: &b}) }
 
 // ConfirmSession adds the audit ID the session's audit event carries.
 func (s *Store) ConfirmSession(id, auditID string) {
@@ -62,6 +69,11 @@ func (s *Store) queueSession(op sessionOp) {
 
 func (s *Store) writeSession(ctx context.Context, op sessionOp) error {
 	x := op.s
+	if b := op.bind; b != nil {
+		_, err := s.w.ExecContext(ctx, s.d.bind(`UPDATE sessions SET bound_at = ?, container_id = ?, ambiguous = ?
+			WHERE id = ? AND bound_at = 0`), b.Time.UnixNano(), b.ContainerID, b.Ambiguous, b.ID)
+		return err
+	}
 	if op.confirm {
 		_, err := s.w.ExecContext(ctx, s.d.bind(`UPDATE sessions SET auditid = ? WHERE id = ?`), x.AuditID, x.ID)
 		return err
@@ -172,6 +184,26 @@ type SessionAlerts struct {
 	Alerts  []json.RawMessage `json:"alerts"`
 }
 
+// SessionBinding is whether an agent bound a process to a session (GET
+// /api/v1/sessions/{id}/binding: beside the session, whose shape is the
+// API's contract).
+type SessionBinding struct {
+	// State is bound; pending while an agent may still bind it (within
+	// the exec sessions' window); or unbound: it was refused, ran no
+	// process of its own (attach), or no agent saw its process.
+	State       string     `json:"state"`
+	ContainerID string     `json:"container_id,omitempty"` // the runtime's id
+	Time        *time.Time `json:"time,omitempty"`
+	Ambiguous   bool       `json:"ambiguous,omitempty"` // another session ran the same command there then
+}
+
+// Binding states.
+const (
+	Bound   = "bound"
+	Pending = "pending"
+	Unbound = "unbound"
+)
+
 // SessionByID answers GET /api/v1/sessions/{id}.
 func (s *Store) SessionByID(ctx context.Context, id string) (SessionAlerts, error) {
 	var rowid int64
@@ -210,4 +242,27 @@ func scanSession(r interface{ Scan(...any) error }, rowid *int64) (Session, erro
 	json.Unmarshal([]byte(groups), &x.Groups)
 	json.Unmarshal([]byte(command), &x.Command)
 	return x, nil
+}
+
+// Binding answers GET /api/v1/sessions/{id}/binding.
+func (s *Store) Binding(ctx context.Context, id string) (SessionBinding, error) {
+	var at, t int64
+	var verdict string
+	var b SessionBinding
+	err := s.db.QueryRowContext(ctx, s.d.bind(`SELECT bound_at, container_id, ambiguous, time, verdict FROM sessions WHERE id = ?`), id).
+		Scan(&at, &b.ContainerID, &b.Ambiguous, &t, &verdict)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return b, fmt.Errorf("%w: %q", ErrNoSession, id)
+	case err != nil:
+		return b, fmt.Errorf("store: query: %w", err)
+	case at != 0:
+		t := time.Unix(0, at).UTC()
+		b.State, b.Time = Bound, &t
+	case verdict != Denied && time.Since(time.Unix(0, t)) <= s.o.SessionWindow:
+		b.State = Pending
+	default:
+		b.State = Unbound
+	}
+	return b, nil
 }

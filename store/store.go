@@ -23,7 +23,10 @@ type Options struct {
 	// replicas share, instead of the file.
 	URL       string
 	Retention time.Duration // alerts older are deleted; 0: kept
-	MaxSize   int64         // bytes the alerts may use; past it the oldest go; 0: no bound
+	// SessionWindow is how long an agent may take to bind an exec
+	// session's process (exec_sessions.window): until then it is pending.
+	SessionWindow time.Duration
+	MaxSize       int64 // bytes the alerts may use; past it the oldest go; 0: no bound
 	// Format is the outputs' format. Alerts are kept in it, as JSON: when
 	// the outputs write JSON, the line they hand over is kept as it is.
 	Format   output.Format

@@ -22,6 +22,7 @@ import (
 	"github.com/peregrine-sec/peregrine/internal/pgtest"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/rules"
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 var t0 = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
@@ -583,6 +584,45 @@ func TestWriteFailuresAreCounted(t *testing.T) {
 		if o.URL == "" {
 			other.SetMaxOpenConns(1) // the lock is the connection's
 			failing("database locked", `BEGIN EXCLUSIVE`, `COMMIT`)
+		}
+	})
+}
+
+// TestBinding: a session's binding as agents report it: bound (the first
+// report kept), pending within the window, unbound after it or when
+// refused.
+func TestBinding(t *testing.T) {
+	eachBackend(t, func(t *testing.T, fresh backend) {
+		o := fresh(t)
+		o.SessionWindow = time.Minute
+		s := open(t, o)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		s.RecordSession(Session{ID: "b-1", User: "alice", Namespace: "shop", Pod: "web", Command: []string{"sh"}, Time: now, Verdict: Allowed})
+		s.RecordSession(Session{ID: "b-2", User: "alice", Namespace: "shop", Pod: "web", Command: []string{"sh"}, Time: now, Verdict: Allowed})
+		s.RecordSession(Session{ID: "b-3", User: "bob", Namespace: "shop", Pod: "web", Command: []string{"sh"}, Time: now.Add(-time.Hour), Verdict: Allowed})
+		s.RecordSession(Session{ID: "b-4", User: "bob", Namespace: "prod", Pod: "db", Command: []string{"sh"}, Time: now, Verdict: Denied})
+		s.BindSession(session.Binding{ID: "b-1", ContainerID: "abc123", Time: now.Add(time.Second), Ambiguous: true})
+		s.BindSession(session.Binding{ID: "b-1", ContainerID: "later", Time: now.Add(2 * time.Second)})
+		bound := now.Add(time.Second)
+		want := map[string]SessionBinding{
+			"b-1": {State: Bound, ContainerID: "abc123", Time: &bound, Ambiguous: true},
+			"b-2": {State: Pending}, "b-3": {State: Unbound}, "b-4": {State: Unbound},
+		}
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			got := map[string]SessionBinding{}
+			for id := range want {
+				got[id], _ = s.Binding(context.Background(), id)
+			}
+			diff := cmp.Diff(want, got)
+			if diff == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("bindings (-want +got):\n%s", diff)
+			}
+		}
+		if _, err := s.Binding(context.Background(), "nope"); !errors.Is(err, ErrNoSession) {
+			t.Errorf("an unknown session: %v", err)
 		}
 	})
 }
