@@ -188,7 +188,7 @@ func (r *Registry) bind(sl *Slot, a *Announcement, ambiguous bool, now time.Time
 	sl.s.Store(s)
 	r.signal()
 	if r.report != nil {
-		r.report(Binding{ID: a.ID, ContainerID: a.ContainerID, Time: now, Ambiguous: s.Ambiguous})
+		r.report(Binding{ID: a.ID, ContainerID: a.ContainerID, Time: now, Ambiguous: s.Ambiguous, Announcement: *a})
 	}
 }
 

@@ -171,7 +171,8 @@ func TestReportBindings(t *testing.T) {
 	r.Announce(late)
 	r.Announce(ann("s1", "alice", "c1", "bash")) // its audit event: bound already
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	want := []Binding{{ID: "s1", ContainerID: "c1", Time: t0}, {ID: "a1", ContainerID: "c2", Time: t0.Add(time.Second)}}
+	want := []Binding{{ID: "s1", ContainerID: "c1", Time: t0, Announcement: ann("s1", "alice", "c1", "bash")},
+		{ID: "a1", ContainerID: "c2", Time: t0.Add(time.Second), Announcement: late}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("bindings (-want +got):\n%s", diff)
 	}

@@ -39,13 +39,15 @@ type Confirmation struct {
 const AnnotationKey = "request-id"
 
 // Binding is what an agent reports when a process binds a session: which
-// container (its runtime id) and when, and whether it was a guess
-// (Ambiguous).
+// container (its runtime id) and when, whether it was a guess
+// (Ambiguous), and the session's announcement, so that the replica that
+// takes the report knows the session even when another one announced it.
 type Binding struct {
-	ID          string    `json:"id"`
-	ContainerID string    `json:"containerID"`
-	Time        time.Time `json:"time"`
-	Ambiguous   bool      `json:"ambiguous,omitempty"`
+	ID           string       `json:"id"`
+	ContainerID  string       `json:"containerID"`
+	Time         time.Time    `json:"time"`
+	Ambiguous    bool         `json:"ambiguous,omitempty"`
+	Announcement Announcement `json:"announcement"`
 }
 
 // Session is an announced exec once a process is bound to it.

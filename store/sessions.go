@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/peregrine-sec/peregrine/session"
 )
 
 // Session is an exec session as the API shows it.
@@ -39,7 +37,7 @@ const (
 // sessionOp is a session write: a session to record, a confirmation
 // (ID and AuditID only), or a binding.
 type sessionOp struct {
-	bind    *session.Binding
+	bind    *binding
 	s       Session
 	confirm bool
 }
@@ -50,9 +48,21 @@ type sessionOp struct {
 // full write queue drops and counts it.
 func (s *Store) RecordSession(x Session) { s.queueSession(sessionOp{s: x}) }
 
-// BindSession records that an agent bound a process to the session (the
-// first binding reported is kept). It never blocks.
-func (s *Store) BindSession(b session.Binding) { s.queueSession(sessionOp{bind: &b}) }
+// BindSession records that an agent bound a process to session x, in
+// container containerID at t (ambiguous: a guess); the first binding
+// reported is kept. x is recorded too, where this store has no record of
+// it: with a store per replica, the agent reports to one replica and
+// admission to another. It never blocks.
+func (s *Store) BindSession(x Session, containerID string, t time.Time, ambiguous bool) {
+	s.queueSession(sessionOp{s: x, bind: &binding{containerID, t, ambiguous}})
+}
+
+// binding is a binding to write.
+type binding struct {
+	containerID string
+	at          time.Time
+	ambiguous   bool
+}
 
 // ConfirmSession adds the audit ID the session's audit event carries.
 func (s *Store) ConfirmSession(id, auditID string) {
@@ -69,20 +79,22 @@ func (s *Store) queueSession(op sessionOp) {
 
 func (s *Store) writeSession(ctx context.Context, op sessionOp) error {
 	x := op.s
-	if b := op.bind; b != nil {
-		_, err := s.w.ExecContext(ctx, s.d.bind(`UPDATE sessions SET bound_at = ?, container_id = ?, ambiguous = ?
-			WHERE id = ? AND bound_at = 0`), b.Time.UnixNano(), b.ContainerID, b.Ambiguous, b.ID)
-		return err
-	}
 	if op.confirm {
 		_, err := s.w.ExecContext(ctx, s.d.bind(`UPDATE sessions SET auditid = ? WHERE id = ?`), x.AuditID, x.ID)
 		return err
 	}
 	groups, _ := json.Marshal(nonNil(x.Groups))
 	command, _ := json.Marshal(nonNil(x.Command))
+	args := []any{x.ID, x.User, string(groups), x.Namespace, x.Pod, x.Container, string(command), x.TTY, x.Time.UnixNano(), x.AuditID, x.Verdict}
+	if b := op.bind; b != nil {
+		_, err := s.w.ExecContext(ctx, s.d.bind(`INSERT INTO sessions (id, "user", groups, namespace, pod, container, command, tty, time, auditid,
+			verdict, bound_at, container_id, ambiguous) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET bound_at = excluded.bound_at, container_id = excluded.container_id,
+			ambiguous = excluded.ambiguous WHERE sessions.bound_at = 0`), append(args, b.at.UnixNano(), b.containerID, b.ambiguous)...)
+		return err
+	}
 	_, err := s.w.ExecContext(ctx, s.d.bind(`INSERT INTO sessions (id, "user", groups, namespace, pod, container, command, tty, time, auditid, verdict)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET auditid = excluded.auditid WHERE sessions.auditid = ''`),
-		x.ID, x.User, string(groups), x.Namespace, x.Pod, x.Container, string(command), x.TTY, x.Time.UnixNano(), x.AuditID, x.Verdict)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET auditid = excluded.auditid WHERE sessions.auditid = ''`), args...)
 	return err
 }
 

@@ -22,7 +22,6 @@ import (
 	"github.com/peregrine-sec/peregrine/internal/pgtest"
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/rules"
-	"github.com/peregrine-sec/peregrine/session"
 )
 
 var t0 = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
@@ -601,12 +600,18 @@ func TestBinding(t *testing.T) {
 		s.RecordSession(Session{ID: "b-2", User: "alice", Namespace: "shop", Pod: "web", Command: []string{"sh"}, Time: now, Verdict: Allowed})
 		s.RecordSession(Session{ID: "b-3", User: "bob", Namespace: "shop", Pod: "web", Command: []string{"sh"}, Time: now.Add(-time.Hour), Verdict: Allowed})
 		s.RecordSession(Session{ID: "b-4", User: "bob", Namespace: "prod", Pod: "db", Command: []string{"sh"}, Time: now, Verdict: Denied})
-		s.BindSession(session.Binding{ID: "b-1", ContainerID: "abc123", Time: now.Add(time.Second), Ambiguous: true})
-		s.BindSession(session.Binding{ID: "b-1", ContainerID: "later", Time: now.Add(2 * time.Second)})
+		b1 := Session{ID: "b-1", User: "alice", Namespace: "shop", Pod: "web", Command: []string{"sh"}, Time: now, Verdict: Allowed}
+		s.BindSession(b1, "abc123", now.Add(time.Second), true)
+		s.BindSession(b1, "later", now.Add(2*time.Second), false)
+		// A session another replica announced: known here by its binding.
+		b5 := Session{ID: "b-5", User: "carol", Groups: []string{"sre"}, Namespace: "shop", Pod: "db", Command: []string{"id"},
+			Time: now, Verdict: Allowed}
+		s.BindSession(b5, "def456", now.Add(time.Second), false)
 		bound := now.Add(time.Second)
 		want := map[string]SessionBinding{
 			"b-1": {State: Bound, ContainerID: "abc123", Time: &bound, Ambiguous: true},
 			"b-2": {State: Pending}, "b-3": {State: Unbound}, "b-4": {State: Unbound},
+			"b-5": {State: Bound, ContainerID: "def456", Time: &bound},
 		}
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 			got := map[string]SessionBinding{}
@@ -623,6 +628,11 @@ func TestBinding(t *testing.T) {
 		}
 		if _, err := s.Binding(context.Background(), "nope"); !errors.Is(err, ErrNoSession) {
 			t.Errorf("an unknown session: %v", err)
+		}
+		x, err := s.SessionByID(context.Background(), "b-5")
+		if want := (Session{ID: "b-5", User: "carol", Groups: []string{"sre"}, Namespace: "shop", Pod: "db", Command: []string{"id"},
+			Time: now, Verdict: Allowed}); err != nil || !cmp.Equal(want, x.Session) {
+			t.Errorf("the session known by its binding: %+v %v", x.Session, err)
 		}
 	})
 }

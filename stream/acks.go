@@ -35,6 +35,11 @@ func (h *Hub) publish(c *agentConn, batch Alerts) *output.Receipt {
 	for i := range batch.Alerts {
 		h.o.Publish(batch.Alerts[i].alert(), r)
 	}
+	if h.o.Bind != nil {
+		for _, b := range batch.Bindings {
+			h.o.Bind(b)
+		}
+	}
 	r.Seal()
 	h.alerts.Add(float64(len(batch.Alerts)))
 	return r

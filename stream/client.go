@@ -55,9 +55,10 @@ type Client struct {
 	codec    codec
 
 	mu      sync.Mutex
-	open    []Alert  // not yet in a batch
-	unacked []Alerts // sent or to send, oldest first
-	queued  int      // alerts in open and unacked
+	open    []Alert           // not yet in a batch
+	binds   []session.Binding // not yet in a batch
+	unacked []Alerts          // sent or to send, oldest first
+	queued  int               // alerts in open and unacked
 	seq     uint64
 	written uint64           // the last batch written on any link: one at or below it is sent again
 	links   map[string]*link // by URL
@@ -139,7 +140,20 @@ func (c *Client) Send(_ context.Context, _ []byte, a *output.Alert) error {
 const (
 	maxBatch   = 256
 	batchEvery = 50 * time.Millisecond
+	maxBinds   = 1024 // bindings waiting for a batch; past it the oldest go
 )
+
+// Bind has a binding go up with the next batch. It never blocks (the
+// session registry calls it under its lock).
+func (c *Client) Bind(b session.Binding) {
+	c.mu.Lock()
+	if len(c.binds) == maxBinds {
+		c.binds = c.binds[1:]
+	}
+	c.binds = append(c.binds, b)
+	c.pokeLocked()
+	c.mu.Unlock()
+}
 
 // pokeLocked wakes the primary link to send what is new.
 func (c *Client) pokeLocked() {
@@ -265,7 +279,7 @@ func (c *Client) pending(l *link) []Alerts {
 	if c.primary != l {
 		return nil
 	}
-	if len(c.open) > 0 {
+	if len(c.open) > 0 || len(c.binds) > 0 {
 		c.cutLocked()
 	}
 	var todo []Alerts
@@ -287,8 +301,8 @@ func (c *Client) pending(l *link) []Alerts {
 // cutLocked closes the open batch, keeping it until acknowledged.
 func (c *Client) cutLocked() {
 	c.seq++
-	c.unacked = append(c.unacked, Alerts{Seq: c.seq, Alerts: c.open})
-	c.open = nil
+	c.unacked = append(c.unacked, Alerts{Seq: c.seq, Alerts: c.open, Bindings: c.binds})
+	c.open, c.binds = nil, nil
 }
 
 func (c *Client) ack(seq uint64) {

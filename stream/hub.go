@@ -53,7 +53,10 @@ type HubOptions struct {
 	// receipt is done: an output that holds it (output.Outputs.Deliver)
 	// makes the agent keep the batch until it is delivered.
 	Publish func(*output.Alert, *output.Receipt)
-	Pods    PodSource // nil: no cluster
+	// Bind is given the exec sessions agents bound (nil: not wanted); on
+	// the goroutine that reads the agent's stream, like Publish.
+	Bind func(session.Binding)
+	Pods PodSource // nil: no cluster
 	// Replica names this replica; Peers are the other replicas'
 	// agent-stream URLs. Agents learn both from every stream's first
 	// frames, link to every replica, and drop a second link to one.

@@ -6,6 +6,7 @@ import (
 	"github.com/peregrine-sec/peregrine/output"
 	"github.com/peregrine-sec/peregrine/policies/rules"
 	"github.com/peregrine-sec/peregrine/runtime"
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // Hello opens a stream.
@@ -27,10 +28,13 @@ type Peers struct {
 	URLs    []string `json:"urls"`    // the other replicas' agent-stream URLs
 }
 
-// Alerts is a batch of alerts.
+// Alerts is a batch of alerts, and of the exec sessions the agent bound
+// since the last batch: they ride on the acknowledged batches, so that a
+// link that goes down loses none of them.
 type Alerts struct {
-	Seq    uint64  `json:"seq"`
-	Alerts []Alert `json:"alerts"`
+	Seq      uint64            `json:"seq"`
+	Alerts   []Alert           `json:"alerts"`
+	Bindings []session.Binding `json:"bindings,omitempty"`
 }
 
 // ack acknowledges the batches up to Seq.

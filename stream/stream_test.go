@@ -31,6 +31,22 @@ func (p staticPods) Node(node string) []runtime.PodInfo { return p[node] }
 type received struct {
 	mu    sync.Mutex
 	rules map[string]int
+	binds map[string]int // by session
+}
+
+func (r *received) bind(b session.Binding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.binds == nil {
+		r.binds = map[string]int{}
+	}
+	r.binds[b.ID+" "+b.ContainerID]++
+}
+
+func (r *received) bound(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.binds[key]
 }
 
 func (r *received) publish(a *output.Alert, _ *output.Receipt) {
@@ -76,14 +92,15 @@ func serve(t *testing.T, hub *Hub, addr string) *httptest.Server {
 	return srv
 }
 
-// TestStream: alerts flow up and are acknowledged; announcements and the
-// node's pods flow down; while the service restarts, alerts wait in the
-// agent's buffer and none is lost.
+// TestStream: alerts and bindings flow up and are acknowledged;
+// announcements and the node's pods flow down; while the service
+// restarts, alerts and bindings wait in the agent's buffer and none is
+// lost.
 func TestStream(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	got := &received{rules: map[string]int{}}
 	pods := staticPods{"node-1": {{ID: "c1", Name: "app", Pod: "web", Namespace: "shop"}}}
-	hub := NewHub(HubOptions{Publish: got.publish, Pods: pods, Log: log}, prometheus.NewRegistry())
+	hub := NewHub(HubOptions{Publish: got.publish, Bind: got.bind, Pods: pods, Log: log}, prometheus.NewRegistry())
 	srv := serve(t, hub, "127.0.0.1:0")
 	addr := srv.Listener.Addr().String()
 	tlsCfg := &tls.Config{RootCAs: srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
@@ -107,6 +124,8 @@ func TestStream(t *testing.T) {
 	send(600, "before")
 	eventually(t, "600 alerts published", func() bool { return got.count("before") == 600 })
 	eventually(t, "acknowledgements", func() bool { cl.mu.Lock(); defer cl.mu.Unlock(); return cl.queued == 0 })
+	cl.Bind(session.Binding{ID: "s0", ContainerID: "c1", Time: time.Now()})
+	eventually(t, "a binding published", func() bool { return got.bound("s0 c1") == 1 })
 
 	eventually(t, "the agent registered", func() bool {
 		return hub.Announce(session.Announcement{ID: "s1", Node: "node-1", Command: []string{"sh"}})
@@ -122,12 +141,17 @@ func TestStream(t *testing.T) {
 	hub.Close()
 	srv.Close()
 	send(300, "during")
-	hub2 := NewHub(HubOptions{Publish: got.publish, Pods: pods, Log: log}, prometheus.NewRegistry())
+	cl.Bind(session.Binding{ID: "s1", ContainerID: "c1", Time: time.Now()})
+	hub2 := NewHub(HubOptions{Publish: got.publish, Bind: got.bind, Pods: pods, Log: log}, prometheus.NewRegistry())
 	srv2 := serve(t, hub2, addr)
 	defer func() { hub2.Close(); srv2.Close() }()
 	eventually(t, "alerts sent while the service was away", func() bool { return got.count("during") >= 300 })
+	eventually(t, "the binding made while the service was away", func() bool { return got.bound("s1 c1") == 1 })
 	if n := got.count("before"); n != 600 {
 		t.Errorf("alerts before the restart published %d times, want 600", n)
+	}
+	if n := got.bound("s0 c1"); n != 1 {
+		t.Errorf("the binding before the restart published %d times, want 1", n)
 	}
 }
 
