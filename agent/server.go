@@ -42,6 +42,9 @@ func connect(o Options, sessions *session.Registry) (*serverLink, error) {
 		opts.OnAnnounce, opts.OnConfirm = sessions.Announce, sessions.Confirm
 	}
 	l.client = stream.NewClient(opts, o.Registry)
+	if sessions != nil {
+		sessions.ReportBindings(l.client.Bind) // the service keeps each session's binding
+	}
 	return l, nil
 }
 

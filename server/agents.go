@@ -35,7 +35,7 @@ func (s *Service) addAgents(c *config.Config, cl cluster, managed *certs.Rotatin
 	if s.pods != nil {
 		src = podSource{s.pods}
 	}
-	hub := stream.NewHub(stream.HubOptions{Publish: s.outputs.Deliver, Pods: src, Replica: s.replica, Peers: a.Peers,
+	hub := stream.NewHub(stream.HubOptions{Publish: s.outputs.Deliver, Bind: s.recordBinding, Pods: src, Replica: s.replica, Peers: a.Peers,
 		Log: o.Log}, o.Registry)
 	if err := s.watchReplicas(a, cl, hub, o); err != nil {
 		return nil, err

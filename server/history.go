@@ -26,7 +26,7 @@ func OpenStore(c *config.Config, log *slog.Logger, reg prometheus.Registerer) (*
 	if !c.Store.Enabled {
 		return nil, nil
 	}
-	return store.Open(store.Options{Path: c.Store.Path, URL: c.Store.URL, Retention: c.Store.Retention, MaxSize: c.Store.MaxSize,
+	return store.Open(store.Options{Path: c.Store.Path, URL: c.Store.URL, SessionWindow: c.ExecSessions.Window, Retention: c.Store.Retention, MaxSize: c.Store.MaxSize,
 		Format: output.FormatOf(c), Log: log, Registry: reg})
 }
 
@@ -57,6 +57,7 @@ func (s *Service) addHistoryAPI(r *gin.Engine, w config.Webserver, tlsOn bool, a
 	api.GET("/rules", s.listRules)
 	api.GET("/sessions", s.listSessions)
 	api.GET("/sessions/:id", s.getSession)
+	api.GET("/sessions/:id/binding", s.getBinding)
 	addUI(r, ui)
 }
 
@@ -126,6 +127,32 @@ func (s *Service) answer(c *gin.Context, v any, err error) {
 		return
 	}
 	c.JSON(http.StatusOK, v)
+}
+
+// getBinding answers GET /api/v1/sessions/{id}/binding: whether an agent
+// bound a process to the session, in which container and when.
+func (s *Service) getBinding(c *gin.Context) {
+	b, err := s.store.Binding(c.Request.Context(), c.Param("id"))
+	if errors.Is(err, store.ErrNoSession) {
+		c.JSON(http.StatusNotFound, gin.H{"error": err.Error()})
+		return
+	}
+	s.answer(c, b, err)
+}
+
+// recordBinding keeps a binding an agent reported, in the history, with
+// its session (which another replica may have announced). An announced
+// exec was admitted; one announced late, by its audit event alone, had
+// no webhook's verdict.
+func (s *Service) recordBinding(b session.Binding) {
+	if s.store == nil {
+		return
+	}
+	verdict := store.Allowed
+	if b.Announcement.Late {
+		verdict = store.Unknown
+	}
+	s.store.BindSession(storedSession(b.Announcement, verdict), b.ContainerID, b.Time, b.Ambiguous)
 }
 
 // storedSession is an announced (or refused) exec as the history keeps it.

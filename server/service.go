@@ -164,6 +164,9 @@ func (s *Service) build(ctx context.Context, o Options, set *rules.Set) error {
 	}
 	if c.ExecSessions.Enabled {
 		s.sessions = newSessionRouter(s.pods, o.Agents, remote, o.Registry, o.Log)
+		for _, r := range o.Agents { // peregrine run: the agents in this process report here
+			r.ReportBindings(s.recordBinding)
+		}
 		s.sessions.history = s.store
 		s.background = append(s.background, lifecycle.Loop(s.sessions.Start))
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/peregrine-sec/peregrine/internal/testenv"
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 	"github.com/peregrine-sec/peregrine/replay"
+	"github.com/peregrine-sec/peregrine/session"
 	"github.com/peregrine-sec/peregrine/stream"
 )
 
@@ -40,6 +41,15 @@ func TestWebUI(t *testing.T) {
 	auditEvents := postRecordedAudit(t, ts, 2000)
 	attributed := streamCapture(t, ts.agentsURL, agentsCA, session)
 	waitStored(t, ts, "session="+session, attributed)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, body := get(t, ts.webURL+"/api/v1/sessions/"+session+"/binding")
+		if strings.Contains(body, `"state":"bound","container_id":"`+boundContainer+`"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent's binding is not kept: %s", body)
+		}
+	}
 
 	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1400, 1000))...)
@@ -90,7 +100,7 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("the sessions page lacks %q:\n%s", want, sessions)
 		}
 	}
-	for _, want := range []string{"alice", "devs", "shop/web", "app", "allowed", session} {
+	for _, want := range []string{"alice", "devs", "shop/web", "app", "allowed", session, "bound: a process in container " + boundContainer[:12]} {
 		if !strings.Contains(card, want) {
 			t.Errorf("the session card lacks %q:\n%s", want, card)
 		}
@@ -178,7 +188,7 @@ func postRecordedAudit(t *testing.T, ts *testServer, n int) int {
 // rules, every match, and streams its alerts as an agent does, the first
 // two as an agent that bound them to the session reports them; it returns
 // how many it attributed.
-func streamCapture(t *testing.T, url string, pool *x509.CertPool, session string) int {
+func streamCapture(t *testing.T, url string, pool *x509.CertPool, id string) int {
 	var out, errs bytes.Buffer
 	o := replay.Options{RulesFiles: []string{filepath.Join("..", "policies", "peregrine_rules.yaml"),
 		filepath.Join(conformance.Dir(t), "rules", "falco_rules.yaml")}, MatchAll: true,
@@ -203,13 +213,16 @@ func streamCapture(t *testing.T, url string, pool *x509.CertPool, session string
 	}
 	for i := range alerts[:attributed] {
 		f := alerts[i].OutputFields
-		f["k8s.exec.user"], f["k8s.exec.id"], f["k8s.ns.name"], f["k8s.pod.name"] = "alice", session, "shop", "web"
+		f["k8s.exec.user"], f["k8s.exec.id"], f["k8s.ns.name"], f["k8s.pod.name"] = "alice", id, "shop", "web"
 		f["k8s.exec.groups"], f["k8s.exec.command"] = "(devs)", "sh"
 		alerts[i].Output += " k8s.exec.user=alice"
 	}
+	// The agent bound alice's shell: it says so with the batch.
+	bind := session.Binding{ID: id, ContainerID: boundContainer, Time: time.Now(), Announcement: session.Announcement{
+		ID: id, User: "alice", Groups: []string{"devs"}, Namespace: "shop", Pod: "web", Container: "app", Command: []string{"sh"}}}
 	var body bytes.Buffer
 	stream.WriteFrame(&body, stream.KindHello, stream.Hello{Node: "node-1"})
-	stream.WriteFrame(&body, stream.KindAlerts, stream.Alerts{Seq: 1, Alerts: alerts})
+	stream.WriteFrame(&body, stream.KindAlerts, stream.Alerts{Seq: 1, Alerts: alerts, Bindings: []session.Binding{bind}})
 	req, _ := http.NewRequest(http.MethodPost, url, &body)
 	req.Header.Set("Authorization", "Bearer agent-token")
 	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}).Do(req)
@@ -230,6 +243,9 @@ func streamCapture(t *testing.T, url string, pool *x509.CertPool, session string
 		}
 	}
 }
+
+// boundContainer is the runtime id of the container alice's shell ran in.
+const boundContainer = "4d1c6e0a9b7f2e3d4c5b6a79887766554433221100ffeeddccbbaa9988776655"
 
 // waitStored waits until the history answers query with want alerts.
 func waitStored(t *testing.T, ts *testServer, query string, want int) {

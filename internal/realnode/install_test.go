@@ -500,7 +500,9 @@ func (c *cluster) follow(t *testing.T) <-chan logLine {
 func (c *cluster) checkHistory(t *testing.T) {
 	t.Helper()
 	pods := strings.Fields(c.mustKubectl(t, "-n", "peregrine", "get", "pods", "-l", serviceSelector, "-o", "name"))
-	var sessions, alerts strings.Builder
+	cid := strings.TrimPrefix(c.mustKubectl(t, "-n", "shop", "get", "pod", "app", "-o",
+		"jsonpath={.status.containerStatuses[0].containerID}"), "containerd://")
+	var sessions, alerts, bindings strings.Builder
 	for i, pod := range pods {
 		port := strconv.Itoa(18765 + i)
 		pf := exec.Command("kubectl", "--kubeconfig", c.env["KUBECONFIG"], "-n", "peregrine", "port-forward", pod, port+":8765")
@@ -519,6 +521,12 @@ func (c *cluster) checkHistory(t *testing.T) {
 		}
 		_, body := httpGet(base + "/api/v1/sessions?user=alice")
 		sessions.WriteString(body)
+		var page struct{ Items []struct{ ID string } }
+		json.Unmarshal([]byte(body), &page)
+		for _, x := range page.Items {
+			_, b := httpGet(base + "/api/v1/sessions/" + x.ID + "/binding")
+			bindings.WriteString(b)
+		}
 		_, body = httpGet(base + "/api/v1/alerts?user=alice")
 		alerts.WriteString(body)
 	}
@@ -527,6 +535,10 @@ func (c *cluster) checkHistory(t *testing.T) {
 	}
 	if a := alerts.String(); !strings.Contains(a, `"rule":"E2E shadow read"`) {
 		t.Errorf("the read alice's exec made is not in the replicas' history:\n%.2000s", a)
+	}
+	// The agent reported binding alice's shell, in the app's container.
+	if b := bindings.String(); !strings.Contains(b, `"state":"bound","container_id":"`+cid+`"`) {
+		t.Errorf("no replica keeps alice's session bound to %s:\n%s", cid, b)
 	}
 	ip := strings.TrimSpace(c.mustKubectl(t, "-n", "peregrine", "get", pods[0], "-o", "jsonpath={.status.podIP}"))
 	if code, body := httpGet("http://" + ip + ":8765/api/v1/alerts"); code != http.StatusForbidden {

@@ -278,8 +278,15 @@ async function sessionsView(params) {
   await more("");
 }
 
+function bindingText(b) {
+  if (b.state === "bound") {
+    return `bound: a process in container ${b.container_id.slice(0, 12)} at ${fmtTime(b.time)}` + (b.ambiguous ? " (a guess: another session ran the same command there then)" : "");
+  }
+  return b.state === "pending" ? "pending: no process yet" : "unbound: no process of its own was seen";
+}
+
 async function sessionView(id) {
-  const x = await api("sessions/" + encodeURIComponent(id));
+  const [x, binding] = await Promise.all([api("sessions/" + encodeURIComponent(id)), api("sessions/" + encodeURIComponent(id) + "/binding")]);
   const s = x.session;
   const table = alertTable("session-alerts");
   for (const a of x.alerts) table.querySelector("tbody").append(alertRow(a));
@@ -295,6 +302,7 @@ async function sessionView(id) {
       dd("tty", s.tty ? "yes" : "no"),
       dd("when", fmtTime(s.time)),
       dd("admission", verdict(s.verdict)),
+      dd("binding", h("span", { id: "binding", class: "binding " + binding.state }, bindingText(binding))),
       dd("session id", s.id),
       dd("audit id", s.auditid || "—"))),
     h("h2", {}, `Alerts of the processes it spawned (${x.alerts.length})`),
