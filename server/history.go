@@ -111,16 +111,16 @@ func (s *Service) listSessions(c *gin.Context) {
 // "alerts": [ALERT...]}, the alerts oldest first.
 func (s *Service) getSession(c *gin.Context) {
 	x, err := s.store.SessionByID(c.Request.Context(), c.Param("id"))
+	s.answer(c, x, err)
+}
+
+// answer writes v; or a 404 for a session the store does not hold; or
+// the store's failure (logged; the client gets no detail of it).
+func (s *Service) answer(c *gin.Context, v any, err error) {
 	if errors.Is(err, store.ErrNoSession) {
 		c.JSON(http.StatusNotFound, gin.H{"error": err.Error()})
 		return
 	}
-	s.answer(c, x, err)
-}
-
-// answer writes v, or the store's failure (logged; the client gets no
-// detail of it).
-func (s *Service) answer(c *gin.Context, v any, err error) {
 	if err != nil {
 		s.log.Warn("history query failed", "path", c.Request.URL.Path, "err", err)
 		c.JSON(http.StatusInternalServerError, gin.H{"error": "the store could not answer; see the service's log"})
@@ -133,10 +133,6 @@ func (s *Service) answer(c *gin.Context, v any, err error) {
 // bound a process to the session, in which container and when.
 func (s *Service) getBinding(c *gin.Context) {
 	b, err := s.store.Binding(c.Request.Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNoSession) {
-		c.JSON(http.StatusNotFound, gin.H{"error": err.Error()})
-		return
-	}
 	s.answer(c, b, err)
 }
 

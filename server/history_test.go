@@ -255,6 +255,9 @@ func TestSessionAPI(t *testing.T) {
 	if code, body := get(t, ts.webURL+"/api/v1/sessions/nope"); code != http.StatusNotFound || body != `{"error":"no such session: \"nope\""}` {
 		t.Errorf("unknown session: %d %s", code, body)
 	}
+	if code, body := get(t, ts.webURL+"/api/v1/sessions/nope/binding"); code != http.StatusNotFound || body != `{"error":"no such session: \"nope\""}` {
+		t.Errorf("the binding of an unknown session: %d %s", code, body)
+	}
 	if code, body := get(t, ts.webURL+"/api/v1/sessions?rule=x"); code != http.StatusBadRequest ||
 		body != `{"error":"rule: not a filter of sessions (user, namespace, pod, since, limit, cursor)"}` {
 		t.Errorf("bad filter: %d %s", code, body)
