@@ -65,8 +65,8 @@ type Client struct {
 	primary *link            // the up link alerts go through; nil: none is up
 	spawn   func(*link)      // runs a link until the client stops; nil before Start
 
-	connected                          prometheus.Gauge
-	dropped, reconnects, resent, moves prometheus.Counter
+	connected                                        prometheus.Gauge
+	dropped, bindsDropped, reconnects, resent, moves prometheus.Counter
 }
 
 // NewClient returns a client; Start runs it.
@@ -85,6 +85,8 @@ func NewClient(o ClientOptions, reg prometheus.Registerer) *Client {
 			Help: "Links up from the agent to the service's replicas."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_alerts_dropped_total",
 			Help: "Alerts dropped because the service was away longer than the buffer lasts."}),
+		bindsDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_bindings_dropped_total",
+			Help: "Exec session bindings not reported because the service was away longer than the buffer lasts."}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_reconnects_total",
 			Help: "Times a link to a replica was (re)established."}),
 		resent: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_alerts_resent_total",
@@ -92,7 +94,7 @@ func NewClient(o ClientOptions, reg prometheus.Registerer) *Client {
 		moves: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_stream_primary_changes_total",
 			Help: "Times the link alerts go up moved to another replica."}),
 	}
-	reg.MustRegister(c.connected, c.dropped, c.reconnects, c.resent, c.moves)
+	reg.MustRegister(c.connected, c.dropped, c.bindsDropped, c.reconnects, c.resent, c.moves)
 	return c
 }
 
@@ -123,6 +125,7 @@ func (c *Client) Send(_ context.Context, _ []byte, a *output.Alert) error {
 		n := 1
 		if len(c.unacked) > 0 {
 			n = len(c.unacked[0].Alerts)
+			c.bindsDropped.Add(float64(len(c.unacked[0].Bindings)))
 			c.unacked = c.unacked[1:]
 		} else {
 			c.open = c.open[1:]
@@ -149,6 +152,7 @@ func (c *Client) Bind(b session.Binding) {
 	c.mu.Lock()
 	if len(c.binds) == maxBinds {
 		c.binds = c.binds[1:]
+		c.bindsDropped.Inc()
 	}
 	c.binds = append(c.binds, b)
 	c.pokeLocked()

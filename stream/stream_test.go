@@ -175,4 +175,15 @@ func TestClientBufferBounded(t *testing.T) {
 	if queued > 300 || queued+int(dropped) != 1000 || oldest != strconv.Itoa(int(dropped)) {
 		t.Errorf("queued %d, dropped %v, oldest kept %s", queued, dropped, oldest)
 	}
+	// Bindings wait for a batch up to maxBinds; past it the oldest go,
+	// counted.
+	for i := range maxBinds + 5 {
+		cl.Bind(session.Binding{ID: strconv.Itoa(i)})
+	}
+	cl.mu.Lock()
+	kept, first := len(cl.binds), cl.binds[0].ID
+	cl.mu.Unlock()
+	if n := testutil.ToFloat64(cl.bindsDropped); kept != maxBinds || n != 5 || first != "5" {
+		t.Errorf("bindings: %d kept from %s, %v dropped; want %d from 5, 5 dropped", kept, first, n, maxBinds)
+	}
 }
