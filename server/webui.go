@@ -53,7 +53,7 @@ func ruleInfos(set *rules.Set) []ruleInfo {
 	out := make([]ruleInfo, 0, len(set.Rules))
 	for _, r := range set.Rules {
 		out = append(out, ruleInfo{Name: r.Name, Desc: r.Desc, Source: r.Source, Priority: r.Priority.String(),
-			Tags: slices.Clip(append([]string{}, r.Tags...)), Enabled: r.Enabled})
+			Tags: append([]string{}, r.Tags...), Enabled: r.Enabled})
 	}
 	return out
 }

@@ -154,7 +154,7 @@ func (s *Store) scanLimit() int {
 // textPage answers a query with q: its other filters through their
 // indexes, and the text matched here, as the stream matches it.
 func (s *Store) textPage(ctx context.Context, q Query, limit int) (Page, error) {
-	text := q.Text
+	text := strings.ToLower(q.Text)
 	q.Text = ""
 	where, args, err := q.where(s.d)
 	if err != nil {
@@ -190,9 +190,11 @@ func (s *Store) textPage(ctx context.Context, q Query, limit int) (Page, error) 
 	return page, rows.Err()
 }
 
-// containsFold is q's match: the text anywhere in the output, in any case.
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+// containsFold is q's match, for pages and the stream alike: the text
+// anywhere in the output, in any case (lowerText is the text lowered once,
+// not for every alert).
+func containsFold(output, lowerText string) bool {
+	return strings.Contains(strings.ToLower(output), lowerText)
 }
 
 // where is the query's WHERE clause, every value a parameter.

@@ -11,7 +11,7 @@ import (
 type Subscription struct {
 	C       <-chan json.RawMessage
 	ch      chan json.RawMessage
-	q       Query
+	q       Query // its Text lowered, for containsFold
 	s       *Store
 	dropped int
 }
@@ -28,6 +28,7 @@ type subscribers struct {
 // Subscribe starts a subscription to the alerts q selects (its cursor and
 // limit do not apply).
 func (s *Store) Subscribe(q Query) *Subscription {
+	q.Text = strings.ToLower(q.Text)
 	sub := &Subscription{ch: make(chan json.RawMessage, subscriptionBuffer), q: q, s: s}
 	sub.C = sub.ch
 	s.subs.mu.Lock()
@@ -67,7 +68,8 @@ func (s *Store) publish(rows []row) {
 	}
 }
 
-// matches is the query's WHERE clause (where) for one row.
+// matches is the query's WHERE clause (where) for one row; q.Text is
+// lowered already (Subscribe).
 func (q Query) matches(r *row) bool {
 	eq := func(want, got string) bool { return want == "" || want == got }
 	switch {
@@ -80,5 +82,5 @@ func (q Query) matches(r *row) bool {
 	case q.User != "" && q.User != r.user && q.User != r.execUser:
 		return false
 	}
-	return q.Text == "" || strings.Contains(strings.ToLower(r.output), strings.ToLower(q.Text))
+	return q.Text == "" || containsFold(r.output, q.Text)
 }
