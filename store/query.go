@@ -138,10 +138,10 @@ func (q Query) newest(d *dialect, n int) (string, []any, error) {
 // textScan is how many alerts a page of a q query reads at most. No index
 // finds a substring (an FTS5 trigram index, tried, took BenchmarkStoreWrite
 // from 46k to 9k alerts/s), so q reads the alerts the other filters
-// select, newest first; bounding
-// what one page reads bounds its time. A page then holds the matches
-// among those: fewer than its limit, even none, with a next cursor that
-// goes on from the last alert read, until "" says the scan is done.
+// select, newest first; bounding what one page reads bounds its time. A
+// page then holds the matches among those: fewer than its limit, even
+// none, with a next cursor that goes on from the last alert read, until ""
+// says the scan is done.
 const textScan = 10000
 
 // scanLimit is textScan, or a test's smaller bound.
