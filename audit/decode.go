@@ -63,7 +63,7 @@ func (d *Decoder) Decode(data []byte) ([]*Event, error) {
 
 // isLines reports whether a body is JSON lines rather than one document.
 func isLines(trimmed []byte) bool {
-	return bytes.Count(trimmed, []byte{'\n'}) > 0 && trimmed[0] == '{' && !isSingleDocument(trimmed)
+	return bytes.IndexByte(trimmed, '\n') >= 0 && trimmed[0] == '{' && !isSingleDocument(trimmed)
 }
 
 // decoder decodes documents into events, reusing its parsers, buffers
