@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -52,6 +53,7 @@ type Store struct {
 	metrics      metrics
 	subs         subscribers
 	textScan     int // tests: a smaller bound than textScan
+	checkpointing
 }
 
 type metrics struct {
@@ -133,6 +135,13 @@ func redact(u string) string {
 // until ctx ends; then it writes what is queued and closes the database.
 func (s *Store) Start(ctx context.Context) error {
 	defer s.Release() //nolint:errcheck // nothing is left to lose
+	if s.d.name == "sqlite" {
+		stop, err := s.startCheckpoints()
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		defer stop()
+	}
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	s.retain(time.Now())
@@ -157,6 +166,24 @@ func (s *Store) Start(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// startCheckpoints takes checkpoints off the writer (see checkpoints);
+// stop ends them.
+func (s *Store) startCheckpoints() (stop func(), err error) {
+	if _, err := s.w.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		return nil, err
+	}
+	c, err := s.db.Conn(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	s.checkpoint = make(chan struct{}, 1)
+	s.rows, s.frames = cmp.Or(s.rows, checkpointRows), cmp.Or(s.frames, restartFrames)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.checkpoints(ctx, c) }()
+	return func() { cancel(); <-done }, nil
 }
 
 // more joins to b the batches queued behind it, up to a transaction's
@@ -194,6 +221,7 @@ func (s *Store) write(b []row) {
 	}
 	s.metrics.written.Add(float64(len(b)))
 	s.publish(b)
+	s.checkpointAfter(context.Background(), len(b))
 }
 
 func (s *Store) insert(ctx context.Context, b []row) error {

@@ -73,7 +73,7 @@ func open(t testing.TB, o Options) *Store {
 
 func waitWritten(t *testing.T, s *Store, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); testutil.ToFloat64(s.metrics.written) < float64(n); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); testutil.ToFloat64(s.metrics.written) < float64(n); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%v alerts written, want %d", testutil.ToFloat64(s.metrics.written), n)
 		}
