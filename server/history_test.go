@@ -266,7 +266,7 @@ func TestSessionAPI(t *testing.T) {
 
 // TestSharedHistory: two replicas with one PostgreSQL history (store.url)
 // each take their own audit events; either one's API answers with the
-// alerts of both.
+// alerts of both, and one's stream carries the other's.
 func TestSharedHistory(t *testing.T) {
 	url := pgtest.Database(t)
 	a, b := startServer(t, "store.url="+url), startServer(t, "store.url="+url)
@@ -283,6 +283,39 @@ func TestSharedHistory(t *testing.T) {
 		}
 		if len(page.Items) != 4 {
 			t.Errorf("%s: %d alerts, want the 4 both replicas raised", r.webURL, len(page.Items))
+		}
+	}
+	// b's live stream carries a's alerts: a posts until one comes (b may
+	// not be listening yet), as b raises none itself.
+	resp, err := http.Get(b.webURL + "/api/v1/stream?user=alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := make(chan string)
+	go func() {
+		for r := bufio.NewReader(resp.Body); ; {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			lines <- line
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if code, body, _ := post(t, a.client(), a.auditURL, "application/json", "s3cret", eventList(1)); code != http.StatusOK {
+			t.Fatalf("audit post: %d %s", code, body)
+		}
+		select {
+		case line := <-lines:
+			if line != "event: alert\n" {
+				t.Errorf("b's stream: %q, want an alert event", line)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("b's stream carried none of a's alerts")
 		}
 	}
 }

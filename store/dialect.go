@@ -17,6 +17,7 @@ import (
 type dialect struct {
 	name       string
 	migrations []string
+	insert     string // an alert's row
 	// dollars: placeholders are $1, $2, ... (PostgreSQL) instead of ?.
 	dollars bool
 	// like is the case-insensitive LIKE (SQLite's LIKE is, for ASCII).
@@ -54,7 +55,7 @@ func (d *dialect) bind(q string) string {
 }
 
 func sqliteDialect() *dialect {
-	return &dialect{name: "sqlite", migrations: sqliteMigrations, like: "LIKE", order: "rowid", sizeBounded: true,
+	return &dialect{name: "sqlite", migrations: sqliteMigrations, insert: insertAlert, like: "LIKE", order: "rowid", sizeBounded: true,
 		version: func(ctx context.Context, db *sql.DB) (v int, err error) {
 			return v, db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v)
 		},
@@ -68,7 +69,7 @@ func sqliteDialect() *dialect {
 }
 
 func postgresDialect() *dialect {
-	return &dialect{name: "postgres", migrations: postgresMigrations, dollars: true, like: "ILIKE", order: "seq",
+	d := &dialect{name: "postgres", migrations: postgresMigrations, dollars: true, like: "ILIKE", order: "seq",
 		version: func(ctx context.Context, db *sql.DB) (v int, err error) {
 			if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS peregrine_schema (version INTEGER NOT NULL)`); err != nil {
 				return 0, err
@@ -89,6 +90,9 @@ func postgresDialect() *dialect {
 			return err
 		},
 	}
+	// The replica that wrote the alert: see notify.go.
+	d.insert = d.bind(strings.Replace(strings.Replace(insertAlert, "json)", "json, replica)", 1), "?)", "?, ?)", 1))
+	return d
 }
 
 // postgresMigrations are the schema of sqliteMigrations as it stands, in
@@ -135,4 +139,6 @@ var postgresMigrations = []string{
 	`ALTER TABLE sessions ADD COLUMN bound_at BIGINT NOT NULL DEFAULT 0,
 		ADD COLUMN container_id TEXT NOT NULL DEFAULT '',
 		ADD COLUMN ambiguous BOOLEAN NOT NULL DEFAULT false;`,
+	// PostgreSQL only: which replica wrote the alert (notify.go).
+	`ALTER TABLE alerts ADD COLUMN replica TEXT;`,
 }

@@ -20,4 +20,8 @@
 // version is SQLite's user_version or PostgreSQL's peregrine_schema
 // table; a newer one than this program knows is refused at startup, not
 // guessed at.
+//
+// Beside the writer: on SQLite a checkpointer (checkpoint.go), so syncing
+// the file never stalls writes; on PostgreSQL a listener (notify.go) that
+// streams the alerts the other replicas write to this one's subscribers.
 package store

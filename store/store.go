@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,10 @@ type Store struct {
 	subs         subscribers
 	textScan     int // tests: a smaller bound than textScan
 	checkpointing
+	// replica names this process in its PostgreSQL rows and notifications
+	// (see notify.go); "" on SQLite. listening: its listener is connected.
+	replica   string
+	listening atomic.Bool
 }
 
 type metrics struct {
@@ -83,6 +88,9 @@ func Open(o Options) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", where, err)
 	}
 	s := &Store{db: db, d: d, w: w, o: o, linesAreJSON: linesAreJSON, batches: make(chan []row, queueBatches), sessions: make(chan sessionOp, queueBatches)}
+	if o.URL != "" {
+		s.replica = newReplica()
+	}
 	s.metrics = metrics{
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "peregrine_store_alerts_total",
 			Help: "Alerts written to the store."}),
@@ -135,13 +143,11 @@ func redact(u string) string {
 // until ctx ends; then it writes what is queued and closes the database.
 func (s *Store) Start(ctx context.Context) error {
 	defer s.Release() //nolint:errcheck // nothing is left to lose
-	if s.d.name == "sqlite" {
-		stop, err := s.startCheckpoints()
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		defer stop()
+	stop, err := s.startBackground()
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
+	defer stop()
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	s.retain(time.Now())
@@ -168,21 +174,26 @@ func (s *Store) Start(ctx context.Context) error {
 	}
 }
 
-// startCheckpoints takes checkpoints off the writer (see checkpoints);
-// stop ends them.
-func (s *Store) startCheckpoints() (stop func(), err error) {
-	if _, err := s.w.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`); err != nil {
-		return nil, err
+// startBackground starts what works beside the writer: on SQLite the
+// checkpointer (see checkpoints), on PostgreSQL the listener for the
+// other replicas' alerts (see listen). stop ends it.
+func (s *Store) startBackground() (stop func(), err error) {
+	background := func(ctx context.Context) { s.listen(ctx) }
+	if s.replica == "" {
+		if _, err := s.w.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint = 0`); err != nil {
+			return nil, err
+		}
+		c, err := s.db.Conn(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		s.checkpoint = make(chan struct{}, 1)
+		s.rows, s.frames = cmp.Or(s.rows, checkpointRows), cmp.Or(s.frames, restartFrames)
+		background = func(ctx context.Context) { s.checkpoints(ctx, c) }
 	}
-	c, err := s.db.Conn(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	s.checkpoint = make(chan struct{}, 1)
-	s.rows, s.frames = cmp.Or(s.rows, checkpointRows), cmp.Or(s.frames, restartFrames)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); s.checkpoints(ctx, c) }()
+	go func() { defer close(done); background(ctx) }()
 	return func() { cancel(); <-done }, nil
 }
 
@@ -230,17 +241,37 @@ func (s *Store) insert(ctx context.Context, b []row) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	st, err := tx.PrepareContext(ctx, s.d.bind(insertAlert))
+	st, err := tx.PrepareContext(ctx, s.d.insert)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	for _, r := range b {
-		if _, err := st.ExecContext(ctx, r.args()...); err != nil {
+	var first int64
+	for i := range b {
+		if _, err := st.ExecContext(ctx, s.args(&b[i])...); err != nil {
+			return err
+		}
+		if i == 0 && s.replica != "" {
+			if first, err = lastID(ctx, tx); err != nil {
+				return err
+			}
+		}
+	}
+	if s.replica != "" {
+		if err := s.announce(ctx, tx, first); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+// args are the insert's values for r: on PostgreSQL, with the replica
+// that wrote it (see notify.go).
+func (s *Store) args(r *row) []any {
+	if s.replica == "" {
+		return r.args()
+	}
+	return append(r.args(), s.replica)
 }
 
 // retain deletes what is older than the retention, then the oldest alerts

@@ -84,3 +84,10 @@ func (q Query) matches(r *row) bool {
 	}
 	return q.Text == "" || containsFold(r.output, q.Text)
 }
+
+// subscribed says whether anyone is subscribed.
+func (s *Store) subscribed() bool {
+	s.subs.mu.Lock()
+	defer s.subs.mu.Unlock()
+	return len(s.subs.set) > 0
+}
