@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/peregrine-sec/peregrine/config"
+	"github.com/peregrine-sec/peregrine/internal/testenv"
 )
 
 func docs(t *testing.T, file string) []map[string]any {
@@ -212,10 +213,7 @@ func TestWebhookIntercepts(t *testing.T) {
 func TestKustomization(t *testing.T) {
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("kubectl is needed to render the kustomization under CI")
-		}
-		t.Skip("kubectl not found: cannot render the kustomization")
+		testenv.Unavailable(t, "kubectl not found: cannot render the kustomization")
 	}
 	out, err := exec.Command(kubectl, "kustomize", ".").CombinedOutput()
 	if err != nil {

@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peregrine-sec/peregrine/internal/testenv"
+
 	"github.com/peregrine-sec/peregrine/internal/testpki"
 )
 
@@ -70,10 +72,7 @@ func BinDir(t testing.TB) string {
 	}
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("kube-apiserver/etcd not found in %s (make test builds them: internal/kubetest/build.sh): %v", dir, err)
-			}
-			t.Skipf("kube-apiserver/etcd not found in %s: run internal/kubetest/build.sh or set PEREGRINE_KUBE_BIN", dir)
+			testenv.Unavailable(t, "kube-apiserver/etcd not found in %s (make test builds them: internal/kubetest/build.sh, or set PEREGRINE_KUBE_BIN): %v", dir, err)
 		}
 	}
 	return dir

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peregrine-sec/peregrine/internal/testenv"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 )
 
@@ -45,10 +47,7 @@ func Server(t testing.TB) string {
 	t.Helper()
 	pg.once.Do(func() { pg.url, pg.stop, pg.err = startPostgres() })
 	if pg.err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL: %v", pg.err)
-		}
-		t.Skipf("PostgreSQL: %v (apt-get install postgresql)", pg.err)
+		testenv.Unavailable(t, "PostgreSQL: %v (apt-get install postgresql)", pg.err)
 	}
 	return pg.url
 }

@@ -13,18 +13,35 @@ import (
 	"time"
 )
 
-// RequireKernel skips tb without root or BTF (/sys/kernel/btf/vmlinux),
-// except under CI, where the kernel tests must run: there it fails.
+// Required says whether the real components tests use (the kernel, the
+// apiserver, PostgreSQL, Chromium, the corpus, ...) must be here: under CI
+// (CI set, as CI systems set it) or with PEREGRINE_REQUIRE_REAL set. It is
+// the one rule every helper that finds one missing follows, through
+// Unavailable.
+func Required() bool {
+	return os.Getenv("CI") != "" || os.Getenv("PEREGRINE_REQUIRE_REAL") != ""
+}
+
+// Unavailable ends tb for want of a real component: a failure where they
+// are required (Required), a skip elsewhere, which make test's summary
+// lists.
+func Unavailable(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if Required() {
+		tb.Fatalf("required here (CI or PEREGRINE_REQUIRE_REAL is set): "+format, args...)
+		return
+	}
+	tb.Skipf(format, args...)
+}
+
+// RequireKernel ends tb (Unavailable) without root or BTF
+// (/sys/kernel/btf/vmlinux).
 func RequireKernel(tb testing.TB) {
 	tb.Helper()
 	_, err := os.Stat("/sys/kernel/btf/vmlinux")
-	if os.Geteuid() == 0 && err == nil {
-		return
+	if os.Geteuid() != 0 || err != nil {
+		Unavailable(tb, "the kernel tests need root and /sys/kernel/btf/vmlinux (euid %d, btf: %v)", os.Geteuid(), err)
 	}
-	if os.Getenv("CI") != "" {
-		tb.Fatalf("the kernel tests need root and BTF under CI (euid %d, btf: %v)", os.Geteuid(), err)
-	}
-	tb.Skip("the kernel tests need root and /sys/kernel/btf/vmlinux")
 }
 
 // Buffer is a bytes.Buffer safe for concurrent Write and String.
@@ -73,8 +90,7 @@ func ContainsAll(s string, subs []string) bool {
 }
 
 // Chromium returns Debian's headless-capable browser, for the web UI's
-// tests; it skips tb where it is missing, except under CI, where those
-// tests must run: there it fails.
+// tests; where it is missing it ends tb (Unavailable).
 func Chromium(tb testing.TB) string {
 	tb.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -82,9 +98,6 @@ func Chromium(tb testing.TB) string {
 			return path
 		}
 	}
-	if os.Getenv("CI") != "" {
-		tb.Fatal("the web UI tests need chromium under CI (apt-get install chromium)")
-	}
-	tb.Skip("the web UI tests need chromium (apt-get install chromium)")
+	Unavailable(tb, "the web UI tests need chromium (apt-get install chromium)")
 	return ""
 }
