@@ -21,6 +21,9 @@ func TestParseCommandConformance(t *testing.T) {
 		Cases []struct{ Kind, Filter, Error string }
 	}
 	conformance.Load(t, "parser_cases.json", &corpus)
+	if len(corpus.Cases) != 530 {
+		t.Fatalf("%d cases in parser_cases.json, want the corpus's 530", len(corpus.Cases))
+	}
 	for _, c := range corpus.Cases {
 		var out bytes.Buffer
 		err := Parse(ParseOptions{Conditions: []string{c.Filter}, Format: "json", Out: &out})

@@ -41,6 +41,9 @@ func TestValidateCommandConformance(t *testing.T) {
 		}
 	}
 	conformance.Load(t, "validation_cases.json", &corpus)
+	if len(corpus.Cases) != 39 {
+		t.Fatalf("%d cases in validation_cases.json, want the corpus's 39", len(corpus.Cases))
+	}
 	for _, c := range corpus.Cases {
 		dir := t.TempDir()
 		var paths []string

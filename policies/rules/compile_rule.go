@@ -32,7 +32,7 @@ func (c *compilation) compileRule(r *ruleInfo) *Rule {
 	if r.source == fields.SourceSyscall {
 		set := Evttypes(ast)
 		rule.Evttypes, rule.AllEvttypes = set.Names, set.Negated
-		if (set.Negated || len(set.Names) > 100) && r.warnEvttypes {
+		if (set.Negated || len(set.Names) > 100 || unknownEvttype(ast)) && r.warnEvttypes {
 			c.res.addWarning(WarnNoEvttype, "Rule matches too many evt.type values. This has a significant performance penalty.", r.ctx)
 		}
 	}
@@ -152,11 +152,38 @@ func checkEvttypes(n *condition.BinaryCheck) EvttypeSet {
 	}
 	switch n.Op {
 	case "=", "==", "in", "intersects":
-		return EvttypeSet{Names: sortedSet(names)}
+		return EvttypeSet{Names: sortedSet(slices.DeleteFunc(slices.Clone(names), unknownEvent))}
 	case "!=":
 		return EvttypeSet{Names: sortedSet(names), Negated: true}
 	}
 	return allTypes
+}
+
+func unknownEvent(name string) bool { return !eventNames[name] }
+
+// unknownEvttype reports whether the condition compares evt.type with a
+// name no event has. Falco warns of those as of rules matching too many
+// types (its resolver gives up on the name); a condition that can match
+// nothing by design (never_true, evt.type = open and evt.type = close)
+// it leaves alone, and so do we.
+func unknownEvttype(e condition.Expr) bool {
+	found := false
+	condition.Walk(e, func(e condition.Expr) bool {
+		n, ok := e.(*condition.BinaryCheck)
+		if !ok || found {
+			return !found
+		}
+		if f, isField := n.Left.(*condition.Field); isField && f.Name == "evt.type" && n.Op != "!=" {
+			switch r := n.Right.(type) {
+			case *condition.Value:
+				found = unknownEvent(r.Value)
+			case *condition.List:
+				found = slices.ContainsFunc(r.Values, unknownEvent)
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 func sortedSet(s []string) []string {

@@ -49,6 +49,9 @@ func TestLoaderConformance(t *testing.T) {
 		}
 	}
 	conformance.Load(t, "loader_cases.json", &corpus)
+	if len(corpus.Cases) != 108 {
+		t.Fatalf("%d cases in loader_cases.json, want the corpus's 108", len(corpus.Cases))
+	}
 	for _, c := range corpus.Cases {
 		t.Run(strings.TrimPrefix(c.Test, "test_rule_loader.cpp:"), func(t *testing.T) {
 			l := newTestLoader()
