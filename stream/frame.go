@@ -92,8 +92,13 @@ func (c *codec) read(r io.Reader) (byte, []byte, error) {
 	if n > MaxFrame {
 		return 0, nil, fmt.Errorf("%w: %d bytes over the %d limit", ErrFrame, n, MaxFrame)
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
+	// Read what arrives rather than make what the header claims: a peer
+	// that announces 8 MiB and sends 10 bytes costs 10 bytes.
+	payload, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err == nil && len(payload) < int(n) {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %w", ErrFrame, err)
 	}
 	if kind&deflated == 0 {

@@ -3,6 +3,10 @@ package stream
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -59,17 +63,23 @@ func TestReadFrameErrors(t *testing.T) {
 	}
 }
 
-// FuzzReadFrame: any bytes give a frame or an error, never a panic or an
-// allocation past the limit.
+// FuzzReadFrame: any bytes give frames or an error, never a panic, and
+// reading them allocates in proportion to the bytes read and the payloads
+// they inflate to (bounded by MaxFrame), never to what a header claims.
+// Its seeds (testdata/fuzz/FuzzReadFrame) are frames of every kind
+// (TestFrameSeeds).
 func FuzzReadFrame(f *testing.F) {
-	var buf bytes.Buffer
-	WriteFrame(&buf, KindAck, ack{Seq: 3})
-	f.Add(buf.Bytes())
-	f.Add([]byte("\xe1\x00\x00\x00\x02zz"))
+	f.Add([]byte("a\x00\x7f\xff\xffsmall")) // claims 8 MiB, sends 5 bytes
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := bytes.NewReader(b)
 		for {
+			var before, after goruntime.MemStats
+			goruntime.ReadMemStats(&before)
 			kind, payload, err := ReadFrame(r)
+			goruntime.ReadMemStats(&after)
+			if used, bound := after.TotalAlloc-before.TotalAlloc, 4*uint64(len(b)+len(payload))+1<<20; used > bound {
+				t.Fatalf("reading a frame of %d bytes (from %d) allocated %d bytes, over %d", len(payload), len(b), used, bound)
+			}
 			if err != nil {
 				return
 			}
@@ -77,6 +87,40 @@ func FuzzReadFrame(f *testing.F) {
 			_ = decode(kind, payload, &v)
 		}
 	})
+}
+
+// TestFrameSeeds: the fuzz seeds hold a frame of every kind, deflated and
+// not, each of which reads and decodes.
+func TestFrameSeeds(t *testing.T) {
+	files, _ := filepath.Glob("testdata/fuzz/FuzzReadFrame/*")
+	kinds := map[byte]bool{}
+	deflatedSeen := false
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		quoted := strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")")
+		raw, err := strconv.Unquote(quoted)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		kind, payload, err := ReadFrame(strings.NewReader(raw))
+		var v any
+		if err != nil || decode(kind, payload, &v) != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+		kinds[kind], deflatedSeen = true, deflatedSeen || raw[0]&deflated != 0
+	}
+	for _, k := range []byte{KindHello, KindAlerts, KindAck, KindAnnounce, KindConfirm, KindPods, KindPeers} {
+		if !kinds[k] {
+			t.Errorf("no seed of kind %c", k)
+		}
+	}
+	if !deflatedSeen {
+		t.Error("no deflated seed")
+	}
 }
 
 // TestExactNumbers: an alert's numeric output fields cross the stream

@@ -3,8 +3,8 @@
 //
 // The directory is $PEREGRINE_CONFORMANCE, or ../shared/conformance relative
 // to the module root. When it is missing, tests skip on a developer machine
-// but fail under CI (CI or PEREGRINE_REQUIRE_CONFORMANCE set), so the corpus
-// can never silently drop out of a run.
+// but fail under CI (testenv.Unavailable), so the corpus can never silently
+// drop out of a run.
 package conformance
 
 import (
