@@ -152,30 +152,81 @@ func TestLeastPrivilege(t *testing.T) {
 		},
 	}
 	got := map[string][]rule{}
-	for _, f := range []string{"rbac.yaml", "server.yaml", "agent.yaml", "webhook.yaml", "namespace.yaml"} {
-		for _, d := range docs(t, f) {
-			kind, name := d["kind"].(string), d["metadata"].(map[string]any)["name"].(string)
-			switch kind {
-			case "Role", "ClusterRole":
-				for _, r := range d["rules"].([]any) {
-					r := r.(map[string]any)
-					got[kind+"/"+name] = append(got[kind+"/"+name], rule{fmt.Sprint(r["apiGroups"]), fmt.Sprint(r["resources"]),
-						fmt.Sprint(asList(r["resourceNames"])), fmt.Sprint(r["verbs"])})
+	for _, d := range allDocs(t) {
+		kind, name := fmt.Sprint(d["kind"]), nameOf(d)
+		switch kind {
+		case "Role", "ClusterRole":
+			for _, r := range d["rules"].([]any) {
+				r := r.(map[string]any)
+				for _, key := range []string{"apiGroups", "resources", "resourceNames", "verbs"} {
+					if slices.Contains(asList(r[key]), any("*")) {
+						t.Errorf("%s/%s: %s has a wildcard", kind, name, key)
+					}
 				}
-			case "RoleBinding", "ClusterRoleBinding":
-				if s := fmt.Sprint(d["subjects"]); s != "[map[kind:ServiceAccount name:peregrine-server namespace:peregrine]]" {
-					t.Errorf("%s/%s binds %s", kind, name, s)
-				}
-			case "ServiceAccount":
-				if name == "peregrine-agent" && d["automountServiceAccountToken"] != false {
-					t.Error("the agent's service account mounts an API token")
-				}
+				got[kind+"/"+name] = append(got[kind+"/"+name], rule{fmt.Sprint(r["apiGroups"]), fmt.Sprint(r["resources"]),
+					fmt.Sprint(asList(r["resourceNames"])), fmt.Sprint(r["verbs"])})
+			}
+		case "RoleBinding", "ClusterRoleBinding":
+			if s := fmt.Sprint(d["subjects"]); s != "[map[kind:ServiceAccount name:peregrine-server namespace:peregrine]]" {
+				t.Errorf("%s/%s binds %s", kind, name, s)
 			}
 		}
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("RBAC (-want +got):\n%s", diff)
 	}
+	// Whether each workload's pods get an API token: the pod's own
+	// setting, else its service account's, else Kubernetes' default (yes).
+	wantToken := map[string]bool{"DaemonSet/peregrine-agent": false, "Deployment/peregrine-server": true}
+	if diff := cmp.Diff(wantToken, podTokens(allDocs(t))); diff != "" {
+		t.Errorf("API tokens mounted (-want +got):\n%s", diff)
+	}
+}
+
+// allDocs are the objects of every manifest.
+func allDocs(t *testing.T) []map[string]any {
+	files, _ := filepath.Glob("*.yaml")
+	var out []map[string]any
+	for _, f := range files {
+		if f != "kustomization.yaml" {
+			out = append(out, docs(t, f)...)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no manifests")
+	}
+	return out
+}
+
+// podTokens says, for each workload, whether its pods mount an API token,
+// from the objects' automountServiceAccountToken.
+func podTokens(objs []map[string]any) map[string]bool {
+	accounts := map[string]any{}
+	for _, d := range objs {
+		if d["kind"] == "ServiceAccount" {
+			accounts[nameOf(d)] = d["automountServiceAccountToken"]
+		}
+	}
+	out := map[string]bool{}
+	for _, d := range objs {
+		spec, _ := d["spec"].(map[string]any)
+		tmpl, _ := spec["template"].(map[string]any)
+		pod, ok := tmpl["spec"].(map[string]any)
+		if !ok {
+			continue
+		}
+		mount, set := pod["automountServiceAccountToken"]
+		if !set {
+			mount = accounts[fmt.Sprint(pod["serviceAccountName"])]
+		}
+		out[fmt.Sprint(d["kind"])+"/"+nameOf(d)] = mount != false
+	}
+	return out
+}
+
+func nameOf(d map[string]any) string {
+	meta, _ := d["metadata"].(map[string]any)
+	return fmt.Sprint(meta["name"])
 }
 
 // TestWebhookIntercepts: the shipped ValidatingWebhookConfiguration sends
@@ -191,8 +242,18 @@ func TestWebhookIntercepts(t *testing.T) {
 	if len(hooks) != 1 {
 		t.Fatalf("%d webhooks, want 1", len(hooks))
 	}
+	hook := hooks[0].(map[string]any)
+	// Fail-open, and never Peregrine's own namespace or the control
+	// plane's: a broken webhook must not lock out its own repair.
+	if hook["failurePolicy"] != "Ignore" {
+		t.Errorf("failurePolicy %v, want Ignore", hook["failurePolicy"])
+	}
+	exempt := fmt.Sprint(hook["namespaceSelector"])
+	if want := "map[matchExpressions:[map[key:kubernetes.io/metadata.name operator:NotIn values:[kube-system peregrine]]]]"; exempt != want {
+		t.Errorf("namespaceSelector %s, want %s", exempt, want)
+	}
 	got := map[string]bool{}
-	for _, r := range hooks[0].(map[string]any)["rules"].([]any) {
+	for _, r := range hook["rules"].([]any) {
 		r := r.(map[string]any)
 		for _, op := range r["operations"].([]any) {
 			for _, res := range r["resources"].([]any) {
