@@ -61,7 +61,8 @@ func (l *latencies) wait(tb testing.TB, n int) float64 {
 // BenchmarkExecAttribution measures, with the webhook installed, the time
 // from a kubectl exec's shell starting in its container (the kernel's exec
 // timestamp) to its alert, attributed to the Kubernetes user, reaching the
-// outputs: p50 and p99 over at least 100 sessions.
+// outputs: p50 and the maximum over at least 100 sessions (p99 too from
+// 1,000: -benchtime 1000x).
 func BenchmarkExecAttribution(b *testing.B) {
 	lat := &latencies{}
 	c := startClusterWith(b, true, lat, "../policies/peregrine_rules.yaml")
@@ -78,5 +79,10 @@ func BenchmarkExecAttribution(b *testing.B) {
 	ms := slices.Clone(lat.ms)
 	slices.Sort(ms)
 	b.ReportMetric(ms[len(ms)/2], "p50-ms")
-	b.ReportMetric(ms[len(ms)*99/100], "p99-ms")
+	// Of 100 samples the 99th percentile is the slowest one: say so, and
+	// give a p99 only where a hundredth is more than one sample.
+	b.ReportMetric(ms[len(ms)-1], "max-ms")
+	if len(ms) >= 1000 {
+		b.ReportMetric(ms[len(ms)*99/100], "p99-ms")
+	}
 }
