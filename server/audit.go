@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -70,6 +71,7 @@ func (s *Service) addAudit(c *config.Config, managed *certs.Rotating, o Options)
 	r := newRouter()
 	r.POST(a.Endpoint, s.handler.serve)
 	s.audit = newEndpoint("k8s_audit", ln, r)
+	s.audit.stopping, s.audit.drain = q.close, s.handler.drain
 	return nil
 }
 
@@ -87,8 +89,11 @@ type auditHandler struct {
 	auth       *authenticator
 	post       *ingress.JSONPost
 	retryAfter time.Duration
-	metrics    *auditMetrics
-	log        *slog.Logger
+	// accepted counts the batches queued and not yet answered: shutdown
+	// waits for them (drain).
+	accepted sync.WaitGroup
+	metrics  *auditMetrics
+	log      *slog.Logger
 }
 
 func (h *auditHandler) serve(c *gin.Context) {
@@ -113,6 +118,8 @@ func (h *auditHandler) serve(c *gin.Context) {
 	r := output.NewReceipt()
 	// The decoder's memory is the events': it is reused once they are
 	// evaluated.
+	h.accepted.Add(1) // before the queue can close: drain's Wait sees it
+	defer h.accepted.Done()
 	if err := h.queue.put(batch[*audit.Event]{events, r, func() { h.decoders.Put(dec) }}); err != nil {
 		h.decoders.Put(dec)
 		// Push back, never drop: the apiserver's webhook backend retries.
@@ -137,6 +144,17 @@ func (h *auditHandler) serve(c *gin.Context) {
 		h.metrics.undelivered.Add(float64(len(events)))
 	}
 	h.post.OK(c, gin.H{"accepted": len(events)})
+}
+
+// drain waits, once the queue is closed (new batches get 503), until the
+// accepted batches are answered, or ctx ends.
+func (h *auditHandler) drain(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { h.accepted.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // evaluate takes batches until the queue is closed and drained.

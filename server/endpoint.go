@@ -20,7 +20,12 @@ type endpoint struct {
 	ln       net.Listener
 	srv      *http.Server
 	stopping func() // when set, called before the server shuts down
-	stopped  func() // when set, called once it has
+	// drain, when set, runs after stopping and before the server shuts
+	// down, the listener still answering: the audit endpoint refuses new
+	// batches with 503 (stopping closed its queue) while the accepted ones
+	// are delivered, instead of refusing connections.
+	drain   func(ctx context.Context)
+	stopped func() // when set, called once it has
 }
 
 // listen binds addr, with TLS when cfg is set.
@@ -68,6 +73,9 @@ func (e *endpoint) Start(ctx context.Context) error {
 			}
 			shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 			defer cancel()
+			if e.drain != nil {
+				e.drain(shutdownCtx)
+			}
 			if e.srv.Shutdown(shutdownCtx) != nil {
 				e.srv.Close() // past the grace period: cut what is left
 			}

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/peregrine-sec/peregrine/config"
 	"github.com/peregrine-sec/peregrine/internal/testenv"
@@ -190,12 +192,13 @@ type gate struct {
 	entered chan struct{} // closed by the first write
 	open    chan struct{}
 	once    sync.Once
+	written testenv.Buffer
 }
 
 func (g *gate) Write(p []byte) (int, error) {
 	g.once.Do(func() { close(g.entered) })
 	<-g.open
-	return len(p), nil
+	return g.written.Write(p)
 }
 
 // TestAuditAnsweredOnceWritten: the 200 to an audit batch waits until
@@ -221,6 +224,118 @@ func TestAuditAnsweredOnceWritten(t *testing.T) {
 	if code := <-answered; code != 200 {
 		t.Errorf("answered %d, want 200", code)
 	}
+}
+
+// benign is an audit event list no rule alerts on.
+var benign = `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[` + benignItem(0) + `]}`
+
+// TestDrain: once shutdown starts, the audit endpoint answers new batches
+// 503 with Retry-After (the apiserver sends them again, elsewhere or
+// later), not with a refused connection, until the batches it accepted
+// are answered; none of those is lost.
+func TestDrain(t *testing.T) {
+	g := &gate{entered: make(chan struct{}), open: make(chan struct{})}
+	ts := startServerTo(t, g)
+	release := sync.OnceFunc(func() { close(g.open) })
+	t.Cleanup(release)
+	c := ts.client()
+	answered := make(chan int, 1)
+	go func() {
+		code, _, _ := post(t, c, ts.auditURL, "application/json", "s3cret", eventList(3))
+		answered <- code
+	}()
+	<-g.entered // accepted, its alerts being written
+	stopped := make(chan struct{})
+	go func() { ts.stop(); close(stopped) }()
+	var code int
+	var body string
+	var hdr http.Header
+	for deadline := time.Now().Add(5 * time.Second); code != http.StatusServiceUnavailable; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 503 while draining; last %d %s", code, body)
+		}
+		code, body, hdr = post(t, c, ts.auditURL, "application/json", "s3cret", []byte(benign)) // 200 until shutdown begins
+	}
+	if want := `{"error":"shutting down: retry on another replica or later"}`; body != want || hdr.Get("Retry-After") != "1" {
+		t.Errorf("while draining: %s, Retry-After %q; want %s, 1", body, hdr.Get("Retry-After"), want)
+	}
+	release()
+	if code := <-answered; code != http.StatusOK {
+		t.Errorf("the accepted batch: %d, want 200", code)
+	}
+	<-stopped
+	if n := strings.Count(g.written.String(), `"rule":"Exec or attach into a pod"`); n != 3 {
+		t.Errorf("%d of the accepted batch's 3 alerts written", n)
+	}
+}
+
+// TestBacklog429: a batch that finds the queue full of other batches is
+// refused with 429 and Retry-After, and counted; sent again once there is
+// room, it is accepted and evaluated once. The service is built but its
+// worker held back (started by hand), so that the backlog is certain.
+func TestBacklog429(t *testing.T) {
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.enabled=false",
+		"store.enabled=false", "k8s_audit.queue_size=800"}) // two batches of 400
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := New(ctx, Options{Config: cfg, Hostname: "test", Stdout: io.Discard, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var running sync.WaitGroup
+	defer running.Wait()
+	defer cancel()
+	running.Go(func() { s.outputs.Start(ctx) })
+	running.Go(func() { s.audit.Start(ctx) })
+	url := "http://" + s.Addrs().Audit.String() + "/k8s-audit"
+	var items []string
+	for i := range 400 {
+		items = append(items, benignItem(i))
+	}
+	body := []byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[` + strings.Join(items, ",") + `]}`)
+	answered := make(chan int, 2)
+	for range 2 { // the backlog: accepted, queued, not taken
+		go func() { code, _, _ := post(t, http.DefaultClient, url, "application/json", "", body); answered <- code }()
+	}
+	for deadline := time.Now().Add(5 * time.Second); s.handler.queue.len() < 800; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events queued, want 800", s.handler.queue.len())
+		}
+	}
+	code, msg, hdr := post(t, http.DefaultClient, url, "application/json", "", body)
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") != "1" {
+		t.Errorf("behind a full queue: %d %s, Retry-After %q; want 429 with Retry-After 1", code, msg, hdr.Get("Retry-After"))
+	}
+	if got := testutil.ToFloat64(s.handler.metrics.rejected.WithLabelValues("queue_full")); got != 400 {
+		t.Errorf("rejected_total{reason=queue_full} %v, want 400", got)
+	}
+	running.Go(func() { s.evaluate(ctx, s.workers[0]) })
+	for range 2 {
+		if code := <-answered; code != http.StatusOK {
+			t.Errorf("a queued batch: %d, want 200", code)
+		}
+	}
+	if code, msg, _ := post(t, http.DefaultClient, url, "application/json", "", body); code != http.StatusOK {
+		t.Errorf("the refused batch sent again: %d %s, want 200", code, msg)
+	}
+	evaluated := func() float64 { return testutil.ToFloat64(s.handler.metrics.evaluated) }
+	for deadline := time.Now().Add(5 * time.Second); evaluated() < 1200 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	time.Sleep(50 * time.Millisecond) // for any evaluated twice
+	if got := evaluated(); got != 1200 {
+		t.Errorf("evaluated_total %v, want 1200: each accepted batch once", got)
+	}
+}
+
+// benignItem is the i-th of a batch of benign events.
+func benignItem(i int) string {
+	return `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"b-` + strconv.Itoa(i) +
+		`","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/demo/pods","verb":"list","user":{"username":"alice"},` +
+		`"objectRef":{"resource":"pods","namespace":"demo"},"responseStatus":{"code":200},` +
+		`"requestReceivedTimestamp":"2026-11-28T10:00:00.000000Z","stageTimestamp":"2026-11-28T10:00:00.000000Z"}`
 }
 
 func TestReadyz(t *testing.T) {
