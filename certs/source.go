@@ -16,7 +16,7 @@ import (
 type Source struct {
 	certFile, keyFile string
 	cur               atomic.Pointer[tls.Certificate]
-	modTime           time.Time
+	seen              stamp // the files as last read, good or not
 	// CABundle is the PEM of the generated CA, for the webhook
 	// configuration's caBundle; empty when certificates come from files.
 	CABundle []byte
@@ -31,21 +31,43 @@ func LoadFiles(certFile, keyFile string) (*Source, error) {
 	return s, nil
 }
 
+// stamp tells a change of either file: a rotation may rewrite the key
+// alone (a re-encoding, or the first of two writes).
+type stamp struct {
+	certTime, keyTime time.Time
+	certSize, keySize int64
+}
+
+func stampOf(certFile, keyFile string) (stamp, error) {
+	c, err := os.Stat(certFile)
+	if err != nil {
+		return stamp{}, err
+	}
+	k, err := os.Stat(keyFile)
+	if err != nil {
+		return stamp{}, err
+	}
+	return stamp{c.ModTime(), k.ModTime(), c.Size(), k.Size()}, nil
+}
+
+// reload reads the pair; on error the current certificate stays.
 func (s *Source) reload() error {
-	st, err := os.Stat(s.certFile)
+	st, err := stampOf(s.certFile, s.keyFile)
 	if err != nil {
 		return fmt.Errorf("serving certificate: %w", err)
 	}
+	s.seen = st
 	pair, err := tls.LoadX509KeyPair(s.certFile, s.keyFile)
 	if err != nil {
 		return fmt.Errorf("serving certificate: %w", err)
 	}
 	s.cur.Store(&pair)
-	s.modTime = st.ModTime()
 	return nil
 }
 
-// Watch reloads the files when they change, until ctx ends.
+// Watch reloads the files when either changes, until ctx ends. A pair
+// that does not load (half written, mismatched) leaves the current
+// certificate served, said once per change.
 func (s *Source) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
 	if s.certFile == "" {
 		return
@@ -57,7 +79,7 @@ func (s *Source) Watch(ctx context.Context, every time.Duration, log *slog.Logge
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if st, err := os.Stat(s.certFile); err == nil && !st.ModTime().Equal(s.modTime) {
+			if st, err := stampOf(s.certFile, s.keyFile); err == nil && st != s.seen {
 				if err := s.reload(); err != nil {
 					log.Error("reloading the serving certificate (keeping the current one)", "file", s.certFile, "err", err)
 				} else {
