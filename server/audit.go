@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -56,7 +57,7 @@ func (s *Service) addAudit(c *config.Config, managed *certs.Rotating, o Options)
 	addr := joinHostPort(a.ListenAddress, a.ListenPort)
 	tlsCfg, auth, err := secured("k8s_audit", addr, a.ListenerAuth, managed)
 	if err != nil {
-		return err
+		return fmt.Errorf("k8s_audit: %w", err)
 	}
 	q := newQueue[*audit.Event](a.QueueSize)
 	s.handler = &auditHandler{queue: q, auth: auth, retryAfter: a.RetryAfter, log: o.Log,

@@ -99,7 +99,7 @@ func secured(section, addr string, la config.ListenerAuth, managed *certs.Rotati
 	if la.CertFile == "" && managed != nil {
 		tlsCfg, auth.certs = managed.ServerTLS(), true
 	}
-	if err := checkExposure(addr, tlsCfg != nil, auth); err != nil {
+	if err := checkExposure(section, addr, tlsCfg != nil, auth); err != nil {
 		return nil, nil, err
 	}
 	return tlsCfg, auth, nil
@@ -133,8 +133,9 @@ func readTokens(path string) ([][]byte, error) {
 	return out, sc.Err()
 }
 
-var errInsecure = errors.New("refusing to serve the audit endpoint on a non-loopback address without TLS and authentication " +
-	"(set k8s_audit.cert_file/key_file and client_ca_file or tokens_file)")
+// errInsecure is a listener beyond loopback without TLS or without a way
+// to authenticate its callers.
+var errInsecure = errors.New("refusing to serve on a non-loopback address without TLS and authentication")
 
 // onLoopback reports whether host (a listen address's) is reachable from
 // this machine only.
@@ -145,13 +146,13 @@ func onLoopback(host string) bool {
 
 // checkExposure refuses an unauthenticated or plain-HTTP listener that is
 // reachable from the network: secure by default.
-func checkExposure(addr string, tlsOn bool, auth *authenticator) error {
+func checkExposure(section, addr string, tlsOn bool, auth *authenticator) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("listen address %q: %w", addr, err)
 	}
 	if !onLoopback(host) && (!tlsOn || !auth.enabled()) {
-		return errInsecure
+		return fmt.Errorf("on %s: %w (set %s.cert_file and key_file, and client_ca_file or tokens_file)", addr, errInsecure, section)
 	}
 	return nil
 }

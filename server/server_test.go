@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -348,12 +349,46 @@ func TestReadyz(t *testing.T) {
 	}
 }
 
-func TestInsecureExposureRefused(t *testing.T) {
-	cfg, _ := config.Load("", []string{"k8s_audit.listen_address=0.0.0.0", "k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
-		"store.path=" + filepath.Join(t.TempDir(), "peregrine.db")})
-	err := Run(context.Background(), Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Registry: prometheus.NewRegistry()})
-	if err != errInsecure {
-		t.Errorf("Run = %v, want errInsecure", err)
+// TestExposure: beyond loopback a listener serves only with TLS and a way
+// to authenticate its callers, each of them; admission is the exception
+// Kubernetes makes it (the apiserver presents no client certificate unless
+// its AdmissionConfiguration names one): TLS, and the client's certificate
+// required only with admission.client_ca_file.
+func TestExposure(t *testing.T) {
+	ca := testpki.NewCA(t)
+	cert, key := ca.Serving(t, "server")
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	os.WriteFile(tokens, []byte("s3cret\n"), 0o600)
+	tlsOf := func(section string) []string {
+		return []string{section + ".listen_address=0.0.0.0", section + ".cert_file=" + cert, section + ".key_file=" + key}
+	}
+	tests := []struct {
+		name      string
+		overrides []string
+		want      string // "" : it serves
+	}{
+		{"audit, plain", []string{"k8s_audit.listen_address=0.0.0.0"}, "k8s_audit: on 0.0.0.0:0: " + errInsecure.Error()},
+		{"audit, TLS without authentication", tlsOf("k8s_audit"), "k8s_audit: on 0.0.0.0:0: " + errInsecure.Error()},
+		{"audit, TLS and tokens", append(tlsOf("k8s_audit"), "k8s_audit.tokens_file="+tokens), ""},
+		{"agents, TLS without authentication", append(tlsOf("agents"), "agents.enabled=true"), "agents: on 0.0.0.0:0: " + errInsecure.Error()},
+		{"agents, TLS and client certificates", append(tlsOf("agents"), "agents.enabled=true", "agents.client_ca_file="+ca.CertPEM), ""},
+		{"admission, TLS", tlsOf("admission"), ""},
+	}
+	for _, tt := range tests {
+		cfg, err := config.Load("", append([]string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
+			"agents.listen_port=0", "store.enabled=false"}, tt.overrides...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(context.Background(), Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			s.close()
+		}
+		if !strings.HasPrefix(got, tt.want) || (tt.want != "" && !errors.Is(err, errInsecure)) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
