@@ -148,20 +148,21 @@ func startReplicas(t *testing.T, n int) *cluster {
 
 // startReplica builds replica i of serve, listening for agents at urls[i]
 // and naming the others as its peers.
-func startReplica(t *testing.T, ca *testpki.CA, kubePort int, urls []string, i int, stdout io.Writer, reg *prometheus.Registry) *server.Service {
+func startReplica(t *testing.T, ca *testpki.CA, kubePort int, urls []string, i int, stdout io.Writer, reg *prometheus.Registry,
+	overrides ...string) *server.Service {
 	cert, key := ca.Serving(t, "peregrine")
 	u, err := url.Parse(urls[i])
 	if err != nil {
 		t.Fatal(err)
 	}
 	peers := slices.Delete(slices.Clone(urls), i, i+1)
-	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
+	cfg, err := config.Load("", append([]string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
 		"admission.latency_budget=2s", "k8s_audit.cert_file=" + cert, "k8s_audit.key_file=" + key,
 		"k8s_audit.client_ca_file=" + ca.CertPEM, "rule_matching=all", "rules_files=[../policies/peregrine_rules.yaml]", storePath(t),
 		"agents.enabled=true", "agents.listen_port=" + u.Port(), "agents.cert_file=" + cert, "agents.key_file=" + key,
 		"agents.client_ca_file=" + ca.CertPEM, "agents.allowed_client_names=[peregrine-agent]",
 		"agents.peers=[" + strings.Join(peers, ",") + "]",
-		"kubernetes.kubeconfig=" + kubetest.Kubeconfig(t, ca, kubePort, kubetest.AdminToken)})
+		"kubernetes.kubeconfig=" + kubetest.Kubeconfig(t, ca, kubePort, kubetest.AdminToken)}, overrides...))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -260,6 +260,9 @@ func TestDrain(t *testing.T) {
 	if want := `{"error":"shutting down: retry on another replica or later"}`; body != want || hdr.Get("Retry-After") != "1" {
 		t.Errorf("while draining: %s, Retry-After %q; want %s, 1", body, hdr.Get("Retry-After"), want)
 	}
+	if resp, err := http.Get(ts.webURL + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while draining: %v %v, want 503", resp, err)
+	}
 	release()
 	if code := <-answered; code != http.StatusOK {
 		t.Errorf("the accepted batch: %d, want 200", code)
@@ -340,6 +343,22 @@ func benignItem(i int) string {
 }
 
 func TestReadyz(t *testing.T) {
+	// Built (rules compiled, listeners bound) but not serving: /readyz
+	// does not answer ready.
+	cfg, err := config.Load("", []string{"k8s_audit.listen_port=0", "webserver.listen_port=0", "admission.listen_port=0",
+		"store.enabled=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(context.Background(), Options{Config: cfg, Stdout: io.Discard, Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Timeout: 200 * time.Millisecond}
+	if resp, err := c.Get("http://" + s.Addrs().Web.String() + "/readyz"); err == nil {
+		t.Errorf("/readyz before serving: %d, want no answer", resp.StatusCode)
+	}
+	s.close()
 	ts := startServer(t)
 	for _, p := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(ts.webURL + p)
