@@ -21,10 +21,14 @@ import (
 // busy handler does not queue: a checkpoint waiting for the writer to
 // pause waits in vain). So past restartFrames the writer itself
 // checkpoints between two transactions (RESTART), which copies and syncs
-// only what came since the checkpointer's last pass.
+// only what came since the checkpointer's last pass; and at the latest
+// every restartPasses passes' worth of alerts, should the checkpointer
+// fall behind (a slow disk, a busy machine), so that the log stays
+// bounded whatever it does.
 const (
 	checkpointRows = 16_384
 	restartFrames  = 20_000 // pages in the log: 80 MiB of 4 KiB pages
+	restartPasses  = 4
 )
 
 // checkpointing is the checkpointer's state, and its bounds (which tests
@@ -32,7 +36,9 @@ const (
 type checkpointing struct {
 	checkpoint chan struct{} // a pass asked for; nil on PostgreSQL
 	unchecked  int           // alerts written since the last pass
+	unstarted  int           // alerts written since the log started over
 	walFrames  atomic.Int64  // the log's length at the last pass
+	passes     atomic.Int64  // passes made (tests)
 	rows       int           // checkpointRows
 	frames     int64         // restartFrames
 }
@@ -53,6 +59,7 @@ func (s *Store) checkpoints(ctx context.Context, c *sql.Conn) {
 			s.cleanupFailed(err)
 		}
 		s.walFrames.Store(frames)
+		s.passes.Add(1)
 	}
 }
 
@@ -70,10 +77,11 @@ func (s *Store) checkpointAfter(ctx context.Context, n int) {
 		default: // one is running
 		}
 	}
-	if s.walFrames.Load() <= s.frames {
+	if s.unstarted += n; s.walFrames.Load() <= s.frames && s.unstarted < restartPasses*s.rows {
 		return
 	}
 	s.walFrames.Store(0)
+	s.unstarted = 0
 	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`); err != nil {
 		s.cleanupFailed(err)
 	}
