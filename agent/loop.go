@@ -81,7 +81,7 @@ func newLoop(table *runtime.Table, eng *engine.Engine[runtime.Event], outs *outp
 
 // execFields are the fields whose values an exec session supplies.
 var execFields = []string{"k8s.exec.user", "k8s.exec.groups", "k8s.exec.command", "k8s.exec.id",
-	"k8s.exec.auditid", "k8s.exec.time", "k8s.exec.ambiguous"}
+	"k8s.exec.kind", "k8s.exec.auditid", "k8s.exec.time", "k8s.exec.ambiguous"}
 
 func (l *loop) handle(rec *bpf.Record) {
 	l.mu.Lock()

@@ -18,7 +18,8 @@ import (
 func ExecSession(e *Event) (ann session.Announcement, conf session.Confirmation, confirmed, ok bool) {
 	// Every audit event passes here: the checks that reject most of them
 	// read the slots the decoder located already.
-	if str(e.hot[hotResource]) != "pods" || str(e.hot[hotSubresource]) != "exec" {
+	sub := str(e.hot[hotSubresource])
+	if str(e.hot[hotResource]) != "pods" || (sub != "exec" && sub != "ephemeralcontainers") {
 		return ann, conf, false, false
 	}
 	if str(e.hot[hotStage]) == "RequestReceived" {
@@ -32,6 +33,9 @@ func ExecSession(e *Event) (ann session.Announcement, conf session.Confirmation,
 	if id := webhookSession(e.hot[hotAnnotations]); id != "" {
 		return ann, session.Confirmation{ID: strings.Clone(id), AuditID: strings.Clone(e.AuditID())}, true, true
 	}
+	if sub != "exec" {
+		return debugSession(e)
+	}
 	u, err := url.Parse(strings.Clone(str(e.hot[hotURI]))) // the query's values are substrings of it
 	if err != nil {
 		return ann, conf, false, false
@@ -40,16 +44,46 @@ func ExecSession(e *Event) (ann session.Announcement, conf session.Confirmation,
 	id := strings.Clone(e.AuditID())
 	ann = session.Announcement{ID: id, AuditID: id, User: strings.Clone(str(e.hot[hotUsername])),
 		Namespace: strings.Clone(str(e.hot[hotNamespace])), Pod: strings.Clone(str(e.hot[hotName])),
-		Container: q.Get("container"), Command: q["command"], Time: e.Time(), Late: true}
-	// The process starts after the request is received, long before a
-	// session's last stage.
-	if t, err := time.Parse(time.RFC3339Nano, str(e.v.Get("requestReceivedTimestamp"))); err == nil {
-		ann.Time = t
-	}
+		Container: q.Get("container"), Command: q["command"], Time: receivedAt(e), Late: true}
 	for _, g := range e.v.GetArray("user", "groups") {
 		ann.Groups = append(ann.Groups, strings.Clone(str(g)))
 	}
 	return ann, conf, false, len(ann.Command) > 0
+}
+
+// debugSession announces late the debug container an update of
+// pods/ephemeralcontainers added, when no webhook saw it: from the request
+// body, which the shipped audit policy logs. kubectl debug patches (the
+// patch holds the added container alone); an update holds every one, the
+// added one last.
+func debugSession(e *Event) (ann session.Announcement, conf session.Confirmation, confirmed, ok bool) {
+	added := e.Get("requestObject", "spec", "ephemeralContainers").GetArray()
+	if len(added) == 0 || str(e.hot[hotStage]) != "ResponseComplete" || e.v.GetInt("responseStatus", "code") >= 300 {
+		return ann, conf, false, false
+	}
+	c := added[len(added)-1]
+	id := strings.Clone(e.AuditID())
+	ann = session.Announcement{ID: id, AuditID: id, User: strings.Clone(str(e.hot[hotUsername])),
+		Namespace: strings.Clone(str(e.hot[hotNamespace])), Pod: strings.Clone(str(e.hot[hotName])),
+		Container: string(c.GetStringBytes("name")), TTY: c.GetBool("tty"), Kind: session.KindDebug, Time: receivedAt(e), Late: true}
+	for _, key := range []string{"command", "args"} {
+		for _, v := range c.GetArray(key) {
+			ann.Command = append(ann.Command, string(v.GetStringBytes()))
+		}
+	}
+	for _, g := range e.v.GetArray("user", "groups") {
+		ann.Groups = append(ann.Groups, strings.Clone(str(g)))
+	}
+	return ann, conf, false, ann.Container != ""
+}
+
+// receivedAt is when the apiserver received the request: the process
+// starts after that, long before a session's last stage.
+func receivedAt(e *Event) time.Time {
+	if t, err := time.Parse(time.RFC3339Nano, str(e.v.Get("requestReceivedTimestamp"))); err == nil {
+		return t
+	}
+	return e.Time()
 }
 
 // webhookSession is the session id the admission webhook put in the audit

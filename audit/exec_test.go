@@ -52,3 +52,37 @@ func TestExecSession(t *testing.T) {
 		})
 	}
 }
+
+// TestDebugSession: kubectl debug's patch of pods/ephemeralcontainers
+// announces, without a webhook, a debug session for the container the
+// patch adds; with the webhook's annotation it confirms that session.
+func TestDebugSession(t *testing.T) {
+	const base = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a-2","stage":"ResponseComplete",` +
+		`"requestURI":"/api/v1/namespaces/shop/pods/web/ephemeralcontainers","verb":"patch",` +
+		`"user":{"username":"alice","groups":["devs"]},` +
+		`"objectRef":{"resource":"pods","namespace":"shop","name":"web","subresource":"ephemeralcontainers"},` +
+		`"responseStatus":{"code":%d},"requestReceivedTimestamp":"2026-11-28T12:00:00Z","stageTimestamp":"2026-11-28T12:00:01Z",` +
+		`"requestObject":{"spec":{"ephemeralContainers":[{"name":"debugger-p2","image":"busybox:1.36","command":["sh"],` +
+		`"stdin":true,"tty":true,"targetContainerName":"app"}]}}%s}`
+	read := func(code int, annotations string) (session.Announcement, session.Confirmation, bool, bool) {
+		ev, err := NewEvent([]byte(fmt.Sprintf(base, code, annotations)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ExecSession(ev)
+	}
+	ann, _, confirmed, ok := read(200, "")
+	want := session.Announcement{ID: "a-2", AuditID: "a-2", User: "alice", Groups: []string{"devs"}, Namespace: "shop", Pod: "web",
+		Container: "debugger-p2", Command: []string{"sh"}, TTY: true, Kind: session.KindDebug,
+		Time: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), Late: true}
+	if diff := cmp.Diff(want, ann); diff != "" || confirmed || !ok {
+		t.Errorf("late: confirmed %v ok %v (-want +got):\n%s", confirmed, ok, diff)
+	}
+	if _, _, _, ok := read(422, ""); ok {
+		t.Error("a refused patch announced a session")
+	}
+	if _, conf, confirmed, ok := read(200, `,"annotations":{"peregrine.dev/request-id":"s-7"}`); !confirmed || !ok ||
+		conf != (session.Confirmation{ID: "s-7", AuditID: "a-2"}) {
+		t.Errorf("with the webhook's annotation: %+v %v %v, want s-7 confirmed with a-2", conf, confirmed, ok)
+	}
+}

@@ -305,6 +305,7 @@ var execAccessors = map[string]acc{
 	"k8s.exec.user":    execStr(func(s *session.Session) (string, bool) { return s.User, true }),
 	"k8s.exec.command": execStr(func(s *session.Session) (string, bool) { return s.CommandLine(), true }),
 	"k8s.exec.id":      execStr(func(s *session.Session) (string, bool) { return s.ID, true }),
+	"k8s.exec.kind":    execStr(func(s *session.Session) (string, bool) { return s.KindValue(), true }),
 	"k8s.exec.auditid": execStr(func(s *session.Session) (string, bool) { return s.AuditIDValue() }),
 	"k8s.exec.time": num(func(e *Event) (int64, bool) {
 		if s := execSession(e); s != nil {

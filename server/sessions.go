@@ -32,6 +32,9 @@ type sessionRouter struct {
 	// how long, and how often, an announcement the pod watch cannot
 	// place is tried again
 	resolveFor, resolveEvery time.Duration
+	// debugResolveFor is resolveFor for a debug session: its container
+	// has no runtime id until the kubelet pulled its image and started it.
+	debugResolveFor time.Duration
 
 	mu      sync.Mutex
 	pending []pendingAnnouncement // oldest first
@@ -56,7 +59,7 @@ type streamingAgents interface {
 // the agents in this process and to remote ones (nil: none).
 func newSessionRouter(pods *kube.Pods, agents []*session.Registry, remote streamingAgents, reg prometheus.Registerer, log *slog.Logger) *sessionRouter {
 	r := &sessionRouter{pods: pods, agents: agents, remote: remote, log: log, wake: make(chan struct{}, 1),
-		resolveFor: defaultResolveFor, resolveEvery: defaultResolveEvery,
+		resolveFor: defaultResolveFor, resolveEvery: defaultResolveEvery, debugResolveFor: defaultDebugResolveFor,
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "peregrine_exec_sessions_total",
 			Help: "Exec sessions announced, by source (admission, audit) and outcome (routed; unresolved: pod or container unknown; no_agent: the node's agent is not connected)."},
 			[]string{"source", "outcome"})}
@@ -72,12 +75,19 @@ func newSessionRouter(pods *kube.Pods, agents []*session.Registry, remote stream
 const (
 	defaultResolveFor   = 3 * time.Second
 	defaultResolveEvery = 100 * time.Millisecond
-	maxPending          = 10000 // past this, an unplaced announcement is given up at once
+	// A debug container starts once its image is pulled: minutes, on a
+	// slow registry.
+	defaultDebugResolveFor = 3 * time.Minute
+	maxPending             = 10000 // past this, an unplaced announcement is given up at once
 )
 
 // Announce routes an exec announced by source.
 func (r *sessionRouter) Announce(a session.Announcement, source string) {
-	p := pendingAnnouncement{a: a, source: source, until: time.Now().Add(r.resolveFor)}
+	wait := r.resolveFor
+	if a.Kind == session.KindDebug {
+		wait = r.debugResolveFor
+	}
+	p := pendingAnnouncement{a: a, source: source, until: time.Now().Add(wait)}
 	if r.route(p, false) {
 		return
 	}

@@ -19,6 +19,7 @@ type Registry struct {
 	pending    map[string][]*pendingAnn // by container id, oldest first
 	candidates map[string][]*Slot       // unbound slots, by container id, oldest first
 	byID       map[string]*Session
+	containers map[string]*Slot // debug sessions: every process of the container, by its id
 	early      map[string]early // confirmations that came before their binding
 	report     func(Binding)    // nil: bindings are not reported
 }
@@ -33,12 +34,17 @@ type early struct {
 	at      time.Time
 }
 
+// debugLifetime bounds how long a debug container's session is kept: the
+// agent is not told when the container ends, and kubectl debug's live
+// minutes, not days.
+const debugLifetime = 24 * time.Hour
+
 // NewRegistry returns a registry that keeps an unmatched announcement, an
 // unbound process and an early confirmation for window.
 func NewRegistry(window time.Duration) *Registry {
 	return &Registry{window: window, now: time.Now, changed: make(chan struct{}, 1),
 		pending: map[string][]*pendingAnn{}, candidates: map[string][]*Slot{}, byID: map[string]*Session{},
-		early: map[string]early{}}
+		containers: map[string]*Slot{}, early: map[string]early{}}
 }
 
 // ReportBindings has f called with each binding, as it happens (under the
@@ -71,11 +77,17 @@ func (r *Registry) OnExec(cid string, argv []string, initTree bool, inherited *S
 	if inherited != nil && inherited.Session() != nil {
 		return inherited
 	}
-	if inherited == nil && (cid == "" || initTree) {
+	if cid == "" && inherited == nil {
 		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if sl := r.containers[cid]; sl != nil {
+		return sl // a debug container's: every process is the session's
+	}
+	if inherited == nil && initTree {
+		return nil
+	}
 	now := r.now()
 	r.expire(now)
 	sl := inherited
@@ -124,9 +136,11 @@ func (r *Registry) take(cid string, argv []string) (*Announcement, bool, bool) {
 
 // Announce records an exec: it binds a process that already ran (a late
 // announcement from an audit event) or waits for one. An attach, or an
-// exec without a command, has no process of its own to bind.
+// exec without a command, has no process of its own to bind. A debug
+// session binds its container: every process in it from now on, and those
+// started outside its init tree before.
 func (r *Registry) Announce(a Announcement) {
-	if a.ContainerID == "" || len(a.Command) == 0 || a.Attach {
+	if a.ContainerID == "" || (len(a.Command) == 0 && a.Kind != KindDebug) || a.Attach {
 		return
 	}
 	r.mu.Lock()
@@ -135,6 +149,10 @@ func (r *Registry) Announce(a Announcement) {
 	r.expire(now)
 	if _, bound := r.byID[a.ID]; bound {
 		return // the webhook announced it; this is its audit event
+	}
+	if a.Kind == KindDebug {
+		r.bindContainer(a, now)
+		return
 	}
 	for _, p := range r.pending[a.ContainerID] {
 		if p.ID == a.ID {
@@ -160,6 +178,23 @@ func (r *Registry) Announce(a Announcement) {
 	}
 	r.candidates[a.ContainerID] = slices.DeleteFunc(r.candidates[a.ContainerID], func(c *Slot) bool { return c == sl })
 	r.bind(sl, &a, len(match) > 1, now)
+}
+
+// bindContainer makes a the session of its container's processes.
+func (r *Registry) bindContainer(a Announcement, now time.Time) {
+	if r.containers[a.ContainerID] != nil {
+		return
+	}
+	sl := &Slot{started: now}
+	r.bind(sl, &a, false, now)
+	r.containers[a.ContainerID] = sl
+	for _, c := range r.candidates[a.ContainerID] {
+		if c.Session() == nil {
+			c.s.Store(sl.Session())
+		}
+	}
+	delete(r.candidates, a.ContainerID)
+	delete(r.pending, a.ContainerID)
 }
 
 // Confirm records the audit ID of session id.
@@ -213,8 +248,14 @@ func (r *Registry) expire(now time.Time) {
 		}
 	}
 	for id, s := range r.byID {
-		if old(s.Bound) {
+		if old(s.Bound) && r.containers[s.ContainerID] == nil {
 			delete(r.byID, id)
+		}
+	}
+	for cid, sl := range r.containers {
+		if now.Sub(sl.started) > debugLifetime {
+			delete(r.containers, cid)
+			delete(r.byID, sl.Session().ID)
 		}
 	}
 	for id, e := range r.early {

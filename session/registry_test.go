@@ -177,3 +177,32 @@ func TestReportBindings(t *testing.T) {
 		t.Errorf("bindings (-want +got):\n%s", diff)
 	}
 }
+
+// TestDebugSession: a debug session (kubectl debug) binds its container:
+// every process in it from the announcement on, its init tree included,
+// and one started outside that tree before; never another container's.
+func TestDebugSession(t *testing.T) {
+	r, c := newTestRegistry()
+	var reported []string
+	r.ReportBindings(func(b Binding) { reported = append(reported, b.ID+" "+b.ContainerID+" "+b.Announcement.KindValue()) })
+	debug := Announcement{ID: "d1", User: "alice", Namespace: "shop", Pod: "web", Container: "debugger-x1",
+		ContainerID: "dbg", Command: []string{"sh"}, Kind: KindDebug, Time: c.t}
+	early := r.OnExec("dbg", []string{"sh"}, true, nil)                 // the debug command, before its session reached the agent
+	outside := r.OnExec("dbg", []string{"cat", "/etc/hosts"}, false, nil) // an exec into it, before too
+	r.Announce(debug)
+	c.t = c.t.Add(time.Hour) // long after: a debug container lives on
+	got := []string{bound(outside), bound(r.OnExec("dbg", []string{"cat", "/etc/shadow"}, true, nil)),
+		bound(r.OnExec("app", []string{"cat", "/etc/shadow"}, false, nil))}
+	if early != nil || r.OnExec("app", []string{"cat"}, true, nil) != nil {
+		t.Error("a process of an init tree before the session, or of another container, got a slot")
+	}
+	if diff := cmp.Diff([]string{"d1 alice", "d1 alice", "unbound"}, got); diff != "" {
+		t.Errorf("slots (-want +got):\n%s", diff)
+	}
+	if s := r.OnExec("dbg", []string{"id"}, true, nil).Session(); s == nil || s.KindValue() != KindDebug || s.Container != "debugger-x1" {
+		t.Errorf("session %+v, want the debug session of debugger-x1", s)
+	}
+	if diff := cmp.Diff([]string{"d1 dbg debug"}, reported); diff != "" {
+		t.Errorf("bindings reported (-want +got):\n%s", diff)
+	}
+}

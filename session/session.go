@@ -22,6 +22,10 @@ type Announcement struct {
 	Node        string    `json:"node,omitempty"`
 	Command     []string  `json:"command"`
 	Attach      bool      `json:"attach,omitempty"` // kubectl attach: no new process to bind
+	// Kind is KindExec (kubectl exec: the processes its command starts) or
+	// KindDebug (kubectl debug: every process of the ephemeral container
+	// Container, which the session adds). Empty reads as exec.
+	Kind string `json:"kind,omitempty"`
 	TTY         bool      `json:"tty,omitempty"`    // a terminal was asked for (kubectl exec -t)
 	Time        time.Time `json:"time"`
 	Late        bool      `json:"late,omitempty"`
@@ -64,6 +68,20 @@ func (s *Session) AuditIDValue() (string, bool) {
 		return *p, true
 	}
 	return "", false
+}
+
+// Session kinds (k8s.exec.kind).
+const (
+	KindExec  = "exec"
+	KindDebug = "debug"
+)
+
+// KindValue is the session's kind, exec when unsaid.
+func (a *Announcement) KindValue() string {
+	if a.Kind == "" {
+		return KindExec
+	}
+	return a.Kind
 }
 
 // CommandLine is the command joined with blanks (k8s.exec.command).

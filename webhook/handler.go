@@ -89,7 +89,7 @@ func (h *Handler) Serve(c *gin.Context) {
 		return
 	}
 	dec := h.decide(req)
-	if a, ok := req.execAnnouncement(); ok {
+	for _, a := range req.sessionAnnouncements() {
 		if dec.Allowed && h.announce != nil {
 			// Before answering: the apiserver starts the process right after.
 			h.announce(a)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -93,5 +94,28 @@ func TestDeniedExecAnnouncesNoSession(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"denied alice production", "announce alice shop", "allowed alice shop"}, got); diff != "" {
 		t.Errorf("sessions (-want +got):\n%s", diff)
+	}
+}
+
+// TestDebugAnnounced: an admitted kubectl debug announces a debug session
+// for the container it adds, with its command; a refused one does not.
+func TestDebugAnnounced(t *testing.T) {
+	h := NewHandler([]*Decider{defaultDecider(t, Enforce, nil)}, time.Second, 1<<20, func(*output.Alert) {},
+		prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	var got []session.Announcement
+	h.AnnounceExecs(func(a session.Announcement) { got = append(got, a) })
+	r := handlerFor(h)
+	privileged := debugContainer("debugger-x1", "busybox:1.36", map[string]any{"privileged": true}, "sleep", "1000")
+	if resp := send(t, r, debugReview("shop", "alice", []string{"devs"}, nil, privileged)); resp.Allowed {
+		t.Fatal("a privileged debug container was admitted")
+	}
+	old := []map[string]any{debugContainer("debugger-a0", "busybox:1.36", nil, "true")}
+	if resp := send(t, r, debugReview("shop", "alice", []string{"devs"}, old, debugContainer("debugger-p2", "busybox:1.36", nil, "sh"))); !resp.Allowed {
+		t.Fatalf("an ordinary debug container was refused: %v", resp.Result)
+	}
+	want := []session.Announcement{{User: "alice", Groups: []string{"devs"}, Namespace: "shop", Pod: "db-0",
+		Container: "debugger-p2", Command: []string{"sh"}, TTY: true, Kind: session.KindDebug}}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(session.Announcement{}, "ID", "Time")); diff != "" {
+		t.Errorf("announced (-want +got):\n%s", diff)
 	}
 }

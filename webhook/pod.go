@@ -2,11 +2,13 @@ package webhook
 
 import (
 	"strings"
+	"time"
 
 	"github.com/valyala/fastjson"
 
 	"github.com/peregrine-sec/peregrine/audit"
 	"github.com/peregrine-sec/peregrine/internal/imageref"
+	"github.com/peregrine-sec/peregrine/session"
 )
 
 // podFacts are derived once per request from a pod being written.
@@ -65,6 +67,29 @@ func addedEphemeral(spec, old *fastjson.Value) []*fastjson.Value {
 		}
 	}
 	return added
+}
+
+// debugAnnouncements are the debug sessions of the ephemeral containers
+// an update of pods/ephemeralcontainers adds, each bound by the agent to
+// every process of its container. The first takes the request's id (the
+// one the audit event's annotation names); kubectl adds one at a time.
+func (r *Request) debugAnnouncements() []session.Announcement {
+	q := r.Req
+	if q.Operation != "UPDATE" || q.Resource.Resource != "pods" || q.SubResource != "ephemeralcontainers" {
+		return nil
+	}
+	var out []session.Announcement
+	for i, c := range addedEphemeral(r.audit.Get("requestObject", "spec"), r.old) {
+		name := string(c.GetStringBytes("name"))
+		id := r.ID
+		if i > 0 {
+			id += "/" + name
+		}
+		out = append(out, session.Announcement{ID: id, User: q.UserInfo.Username, Groups: q.UserInfo.Groups,
+			Namespace: q.Namespace, Pod: q.Name, Container: name, Command: containerCommand(c),
+			TTY: c.GetBool("tty"), Kind: session.KindDebug, Time: time.Now()})
+	}
+	return out
 }
 
 // Properties of ephemeral containers that no ka.* field has; the others

@@ -173,6 +173,16 @@ func (r *Request) uri() string {
 // execAnnouncement is the session a CONNECT pods/exec or pods/attach
 // request is about to start, with the request's id as the session's. An
 // attach starts no process: it is announced, and agents bind nothing to it.
+// sessionAnnouncements are the sessions a request starts: an exec or an
+// attach, or a debug session per ephemeral container an update of
+// pods/ephemeralcontainers (kubectl debug) adds.
+func (r *Request) sessionAnnouncements() []session.Announcement {
+	if a, ok := r.execAnnouncement(); ok {
+		return []session.Announcement{a}
+	}
+	return r.debugAnnouncements()
+}
+
 func (r *Request) execAnnouncement() (session.Announcement, bool) {
 	q := r.Req
 	attach := q.SubResource == "attach"

@@ -120,6 +120,7 @@ func execFields() []Field {
 		{Name: "k8s.exec.groups", Type: String, Flags: IsList, Desc: "Groups of that Kubernetes user."},
 		{Name: "k8s.exec.command", Type: String, Desc: "The command of the exec request, joined with blanks."},
 		{Name: "k8s.exec.id", Type: String, Desc: "Peregrine's id of the exec session (also in the audit annotations)."},
+		{Name: "k8s.exec.kind", Type: String, Desc: "exec (kubectl exec: the command's processes) or debug (kubectl debug: every process of the ephemeral container it added)."},
 		{Name: "k8s.exec.auditid", Type: String, Desc: "The audit ID of the exec request, once its audit event has arrived."},
 		{Name: "k8s.exec.time", Type: AbsTime, Desc: "When the exec request was admitted, in nanoseconds since the epoch."},
 		{Name: "k8s.exec.ambiguous", Type: Bool, Desc: "'true' when identical commands raced in one container and the session was bound first-come."},
