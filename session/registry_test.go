@@ -187,7 +187,7 @@ func TestDebugSession(t *testing.T) {
 	r.ReportBindings(func(b Binding) { reported = append(reported, b.ID+" "+b.ContainerID+" "+b.Announcement.KindValue()) })
 	debug := Announcement{ID: "d1", User: "alice", Namespace: "shop", Pod: "web", Container: "debugger-x1",
 		ContainerID: "dbg", Command: []string{"sh"}, Kind: KindDebug, Time: c.t}
-	early := r.OnExec("dbg", []string{"sh"}, true, nil)                 // the debug command, before its session reached the agent
+	early := r.OnExec("dbg", []string{"sh"}, true, nil)                   // the debug command, before its session reached the agent
 	outside := r.OnExec("dbg", []string{"cat", "/etc/hosts"}, false, nil) // an exec into it, before too
 	r.Announce(debug)
 	c.t = c.t.Add(time.Hour) // long after: a debug container lives on

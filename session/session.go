@@ -10,25 +10,25 @@ import (
 // Announcement is an exec the apiserver is about to start (from admission)
 // or has started (from an audit event alone: Late).
 type Announcement struct {
-	ID          string    `json:"id"`
-	AuditID     string    `json:"auditID,omitempty"`
-	User        string    `json:"user"`
-	Groups      []string  `json:"groups,omitempty"`
-	Namespace   string    `json:"namespace"`
-	Pod         string    `json:"pod"`
-	PodUID      string    `json:"podUID,omitempty"`
-	Container   string    `json:"container,omitempty"`
-	ContainerID string    `json:"containerID,omitempty"` // full runtime id, without the runtime:// prefix
-	Node        string    `json:"node,omitempty"`
-	Command     []string  `json:"command"`
-	Attach      bool      `json:"attach,omitempty"` // kubectl attach: no new process to bind
+	ID          string   `json:"id"`
+	AuditID     string   `json:"auditID,omitempty"`
+	User        string   `json:"user"`
+	Groups      []string `json:"groups,omitempty"`
+	Namespace   string   `json:"namespace"`
+	Pod         string   `json:"pod"`
+	PodUID      string   `json:"podUID,omitempty"`
+	Container   string   `json:"container,omitempty"`
+	ContainerID string   `json:"containerID,omitempty"` // full runtime id, without the runtime:// prefix
+	Node        string   `json:"node,omitempty"`
+	Command     []string `json:"command"`
+	Attach      bool     `json:"attach,omitempty"` // kubectl attach: no new process to bind
 	// Kind is KindExec (kubectl exec: the processes its command starts) or
 	// KindDebug (kubectl debug: every process of the ephemeral container
 	// Container, which the session adds). Empty reads as exec.
-	Kind string `json:"kind,omitempty"`
-	TTY         bool      `json:"tty,omitempty"`    // a terminal was asked for (kubectl exec -t)
-	Time        time.Time `json:"time"`
-	Late        bool      `json:"late,omitempty"`
+	Kind string    `json:"kind,omitempty"`
+	TTY  bool      `json:"tty,omitempty"` // a terminal was asked for (kubectl exec -t)
+	Time time.Time `json:"time"`
+	Late bool      `json:"late,omitempty"`
 }
 
 // Confirmation is the audit event of an announced exec: its audit ID.
