@@ -243,6 +243,7 @@ func TestInstallOnRealNode(t *testing.T) {
 	}
 	c.checkAttribution(t)
 	c.checkHistory(t)
+	c.checkDebug(t)
 	c.measureExecLatency(t, 20)
 
 	var report strings.Builder
