@@ -27,15 +27,21 @@ func servedSerial(t *testing.T, s *Source) string {
 	return x.SerialNumber.String()
 }
 
-// TestCertReload: a rotated certificate (same paths, new content) is
-// served without a restart.
-func TestCertReload(t *testing.T) {
-	ca := testpki.NewCA(t)
-	cert, key := ca.Serving(t, "webhook")
+// loadedPair is a Source serving a fresh pair of its CA's, from files.
+func loadedPair(t *testing.T) (ca *testpki.CA, cert, key string, s *Source) {
+	ca = testpki.NewCA(t)
+	cert, key = ca.Serving(t, "webhook")
 	s, err := LoadFiles(cert, key)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ca, cert, key, s
+}
+
+// TestCertReload: a rotated certificate (same paths, new content) is
+// served without a restart.
+func TestCertReload(t *testing.T) {
+	ca, cert, key, s := loadedPair(t)
 	before := servedSerial(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -76,12 +82,7 @@ func TestGenerate(t *testing.T) {
 // certificate served, said once; the next good pair is served; a change
 // of the key file alone is read too.
 func TestCertReloadFailure(t *testing.T) {
-	ca := testpki.NewCA(t)
-	cert, key := ca.Serving(t, "webhook")
-	s, err := LoadFiles(cert, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, cert, key, s := loadedPair(t)
 	before := servedSerial(t, s)
 	var logs testenv.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
