@@ -22,6 +22,15 @@ func b2i(b bool) int64 {
 	return 0
 }
 
+// dirSlash is a directory as libsinsp keeps a working directory: with a
+// trailing slash (proc.cwd is "/tmp/").
+func dirSlash(dir string) string {
+	if dir == "" || strings.HasSuffix(dir, "/") {
+		return dir
+	}
+	return dir + "/"
+}
+
 // thread and fd helpers: a nil part means the field is absent.
 func threadStr(f func(*Thread) string) acc {
 	return str(func(e *Event) (string, bool) {

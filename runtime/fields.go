@@ -28,7 +28,7 @@ var accessors = map[string]acc{
 	"proc.exe":                threadStr(func(t *Thread) string { return t.Exe }),
 	"proc.exepath":            threadStr(func(t *Thread) string { return t.ExePath }),
 	"proc.cmdline":            threadStr(func(t *Thread) string { return t.cmdLine }),
-	"proc.cwd":                threadStr(func(t *Thread) string { return t.Cwd }),
+	"proc.cwd":                threadStr(func(t *Thread) string { return dirSlash(t.Cwd) }),
 	"proc.pid":                threadNum(func(t *Thread) int64 { return t.Pid }),
 	"proc.vpid":               threadNum(func(t *Thread) int64 { return t.Vpid }),
 	"proc.sid":                threadNum(func(t *Thread) int64 { return t.Sid }),

@@ -26,6 +26,10 @@ func genericRecord(name string, ret int64, nums []int64, path1, path2 string) *b
 func TestApplyGeneric(t *testing.T) {
 	truncate := genericRecord("", 3, nil, ".zsh_history", "")
 	truncate.Kind, truncate.Syscall, truncate.Flags, truncate.Fd = bpf.KindOpen, bpf.SysOpenat, 0o1101, atFDCWD
+	traversal := genericRecord("", 3, nil, "/etc/../etc/../etc/passwd", "")
+	traversal.Kind, traversal.Syscall, traversal.Fd = bpf.KindOpen, bpf.SysOpenat, atFDCWD
+	upward := genericRecord("", -2, nil, "../../etc//shadow", "")
+	upward.Kind, upward.Syscall, upward.Fd = bpf.KindOpen, bpf.SysOpenat, atFDCWD
 	mount := genericRecord("mount", 0, []int64{0, 0, 0, 1}, "tmpfs", "mnt")
 	cstr(mount.Args[256:], "tmpfs")
 	tests := []struct {
@@ -38,6 +42,12 @@ func TestApplyGeneric(t *testing.T) {
 	}{
 		{"open for truncation", truncate, "openat",
 			[]Arg{{"fd", "3"}, {"name", "/home/u/.zsh_history"}, {"flags", "O_WRONLY|O_CREAT|O_TRUNC"}}, 1000, "u"},
+		// fd.name resolves . and .. (and //) as Falco does; fd.nameraw keeps
+		// the path as given.
+		{"directory traversal", traversal, "openat",
+			[]Arg{{"fd", "3"}, {"name", "/etc/passwd"}, {"flags", "O_RDONLY"}}, 1000, "u"},
+		{"failed relative open upward", upward, "openat",
+			[]Arg{{"fd", "-2"}, {"name", "/etc/shadow"}, {"flags", "O_RDONLY"}}, 1000, "u"},
 		{"chmod setuid bit", genericRecord("chmod", 0, []int64{0, 0o4755}, "bin/tool", ""), "chmod",
 			[]Arg{{"filename", "/home/u/bin/tool"}, {"mode", "S_ISUID|S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH"}, {"res", "0"}},
 			1000, "u"},
@@ -112,5 +122,30 @@ func TestGenericTable(t *testing.T) {
 		if sc.name != name || sc.typ == 0 || sc.typ.String() != name || len(sc.args) == 0 {
 			t.Errorf("%s (%d): %+v", name, nr, sc)
 		}
+	}
+}
+
+// TestFalcoRendering: fields rendered as libsinsp renders them (issue 18):
+// proc.cwd with a trailing slash, fd.name resolved, fd.nameraw as given.
+func TestFalcoRendering(t *testing.T) {
+	tab := NewTable(t.TempDir())
+	tab.procs[42] = (&Thread{Pid: 42, Name: "cat", Cwd: "/tmp", UID: 1000, User: "u"}).Init()
+	rec := genericRecord("", 3, nil, "../etc/./passwd", "")
+	rec.Kind, rec.Syscall, rec.Fd = bpf.KindOpen, bpf.SysOpenat, atFDCWD
+	var ev Event
+	if !tab.Apply(rec, &ev) {
+		t.Fatal("Apply reported no event")
+	}
+	got := map[string]string{}
+	for _, f := range []string{"proc.cwd", "fd.name", "fd.nameraw"} {
+		got[f], _ = accessors[f].Str(&ev)
+	}
+	want := map[string]string{"proc.cwd": "/tmp/", "fd.name": "/etc/passwd", "fd.nameraw": "../etc/./passwd"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	ev.Thread.Cwd = "/"
+	if cwd, _ := accessors["proc.cwd"].Str(&ev); cwd != "/" {
+		t.Errorf("proc.cwd of / is %q, want /", cwd)
 	}
 }

@@ -128,7 +128,10 @@ func initTree(th *Thread) bool {
 // absolute resolves a relative path against the process's working
 // directory, as fd.name shows it.
 func (t *Table) absolute(th *Thread, p string) string {
-	if p == "" || strings.HasPrefix(p, "/") || th == nil {
+	if strings.HasPrefix(p, "/") {
+		return filepath.Clean(p) // . and .. resolved, as fd.name shows them (fd.nameraw keeps p)
+	}
+	if p == "" || th == nil {
 		return p
 	}
 	if th.Cwd == "" {
