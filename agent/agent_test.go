@@ -213,3 +213,20 @@ func TestNetworkFields(t *testing.T) {
 		waitAlert(t, out, want...)
 	}
 }
+
+// TestExePathAsFalco: a program run through a symlink has the resolved
+// binary as proc.exepath, as Falco's kernel-side value has it (/usr/bin/sh
+// is /usr/bin/dash on Debian), while the path executed stays in proc.exe's
+// argv[0].
+func TestExePathAsFalco(t *testing.T) {
+	target, err := filepath.EvalSymlinks("/usr/bin/sh")
+	if err != nil || target == "/usr/bin/sh" {
+		t.Fatalf("/usr/bin/sh is not a symlink here (%q, %v): the test needs one", target, err)
+	}
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("- rule: Shell exec path\n  desc: d\n  condition: evt.type = execve and proc.name = sh and proc.args contains exepath-probe\n"+
+		"  output: exepath=%proc.exepath exe=%proc.exe\n  priority: NOTICE\n"), 0o644)
+	out := startAgent(t, rules)
+	run(t, "/usr/bin/sh", "-c", "sleep 0.5; true exepath-probe")
+	waitAlert(t, out, "exepath="+target+" exe=/usr/bin/sh")
+}

@@ -1,9 +1,12 @@
 package runtime
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/peregrine-sec/peregrine/bpf"
 )
@@ -147,5 +150,39 @@ func TestFalcoRendering(t *testing.T) {
 	ev.Thread.Cwd = "/"
 	if cwd, _ := accessors["proc.cwd"].Str(&ev); cwd != "/" {
 		t.Errorf("proc.cwd of / is %q, want /", cwd)
+	}
+}
+
+// TestExePathResolved: proc.exepath is the program's canonical path while
+// /proc/PID/exe names the inode the kernel reported; past that (the
+// process gone, or exec'd again) the path executed.
+func TestExePathResolved(t *testing.T) {
+	dir := t.TempDir()
+	binary, link := filepath.Join(dir, "dash"), filepath.Join(dir, "sh")
+	os.WriteFile(binary, []byte("#!"), 0o755)
+	os.Symlink(binary, link)
+	var st unix.Stat_t
+	if err := unix.Stat(binary, &st); err != nil {
+		t.Fatal(err)
+	}
+	procfs := t.TempDir()
+	os.MkdirAll(filepath.Join(procfs, "42"), 0o755)
+	os.Symlink(binary, filepath.Join(procfs, "42", "exe")) // as the kernel shows it: resolved
+	for _, tt := range []struct {
+		ino  uint64
+		want string
+	}{{st.Ino, binary}, {st.Ino + 1, link}} {
+		tab := NewTable(procfs)
+		rec := &bpf.Record{Kind: bpf.KindExec, Pid: 42, Tid: 42, Syscall: bpf.SysExecve, ExeIno: tt.ino}
+		cstr(rec.Path[:], link)
+		cstr(rec.Args[:], "sh")
+		rec.ArgsLen = 3
+		var ev Event
+		if !tab.Apply(rec, &ev) {
+			t.Fatal("Apply reported no event")
+		}
+		if got, _ := accessors["proc.exepath"].Str(&ev); got != tt.want {
+			t.Errorf("inode %d: proc.exepath %q, want %q", tt.ino, got, tt.want)
+		}
 	}
 }

@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/peregrine-sec/peregrine/bpf"
+	"golang.org/x/sys/unix"
 )
 
 // Linux open flags (asm-generic).
@@ -77,7 +79,7 @@ func (t *Table) applyOpen(rec *bpf.Record, ev *Event) {
 func (t *Table) exec(rec *bpf.Record) *Thread {
 	old := t.Get(rec.Pid)
 	th := &Thread{Pid: int64(rec.Pid), Tid: int64(rec.Tid), LoginUID: int64(int32(rec.Loginuid)), Tty: rec.Tty,
-		UID: rec.Uid, GID: rec.Gid, Name: bpf.String(rec.Comm[:]), ExePath: bpf.String(rec.Path[:]), Vpid: int64(rec.NsPid),
+		UID: rec.Uid, GID: rec.Gid, Name: bpf.String(rec.Comm[:]), Vpid: int64(rec.NsPid),
 		Sid: int64(rec.Sid), Vpgid: int64(rec.Vpgid), Start: int64(rec.TsNs) + t.boot,
 		ExeUpperLayer: rec.ExeFlags&exeUpperLayer != 0, ExeMemfd: rec.ExeFlags&exeMemfd != 0,
 		ExeIno: rec.ExeIno, ExeCtime: int64(rec.ExeCtime), ExeMtime: int64(rec.ExeMtime)}
@@ -89,6 +91,7 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	if n := min(int(rec.EnvLen), len(rec.Env)); n > 0 {
 		th.Env = strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Env[:n])), "\x00"), "\x00")
 	}
+	th.ExePath = t.exePath(old, rec)
 	if old != nil {
 		th.Parent, th.Cwd, th.Start, th.Exec = old.Parent, old.Cwd, old.Start, old.Exec
 		th.fds, th.sharedFDs, old.sharedFDs = old.fds, true, true
@@ -111,6 +114,22 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	th.Init()
 	t.procs[rec.Pid] = th
 	return th
+}
+
+// exePath is the executable's canonical path, as libsinsp has it from the
+// kernel (a program run through a symlink, /usr/bin/sh, is /usr/bin/dash):
+// /proc/PID/exe while it still names the inode the kernel reported at the
+// exec (the process may have exited, or exec'd again, since); otherwise
+// the path executed, made absolute.
+func (t *Table) exePath(old *Thread, rec *bpf.Record) string {
+	pid := int64(rec.Pid)
+	if p, err := readlink(t.procfs, pid, "exe"); err == nil && p != "" {
+		var st unix.Stat_t
+		if unix.Stat(filepath.Join(t.procfs, strconv.FormatInt(pid, 10), "exe"), &st) == nil && st.Ino == rec.ExeIno {
+			return p
+		}
+	}
+	return t.absolute(old, bpf.String(rec.Path[:]))
 }
 
 // initTree reports whether th is its container's init or descends from it:
