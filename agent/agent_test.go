@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -229,4 +230,27 @@ func TestExePathAsFalco(t *testing.T) {
 	out := startAgent(t, rules)
 	run(t, "/usr/bin/sh", "-c", "sleep 0.5; true exepath-probe")
 	waitAlert(t, out, "exepath="+target+" exe=/usr/bin/sh")
+}
+
+// TestExeFlagsAsFalco: an execve's evt.arg.flags and proc.is_exe_writable
+// say, as Falco's do, whether the user that runs the program may write
+// it: root may (a file in /dev/shm), nobody may not (/usr/bin/true).
+func TestExeFlagsAsFalco(t *testing.T) {
+	probe := filepath.Join("/dev/shm", "peregrine-probe-"+strconv.Itoa(os.Getpid()))
+	data, err := os.ReadFile("/usr/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(probe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(probe)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("- rule: Exe flags\n  desc: d\n  condition: evt.type = execve and proc.args contains flags-probe\n"+
+		"  output: exe=%proc.exepath flags=%evt.arg.flags writable=%proc.is_exe_writable\n  priority: NOTICE\n"), 0o644)
+	out := startAgent(t, rules)
+	run(t, probe, "flags-probe")
+	waitAlert(t, out, "exe="+probe+" flags=EXE_WRITABLE writable=true")
+	run(t, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/true", "flags-probe")
+	waitAlert(t, out, "exe=/usr/bin/true flags=0 writable=false")
 }

@@ -62,10 +62,11 @@ type Thread struct {
 	// Exec is the exec session this process tree was started by (kubectl
 	// exec), shared with every descendant; nil for the container's own
 	// processes and the host's.
-	Exec                    *session.Slot
-	ExeUpperLayer, ExeMemfd bool
-	ExeIno                  uint64
-	ExeCtime, ExeMtime      int64 // ns since the epoch
+	Exec                       *session.Slot
+	ExeUpperLayer, ExeMemfd    bool
+	ExeWritable, ExeLowerLayer bool
+	ExeIno                     uint64
+	ExeCtime, ExeMtime         int64 // ns since the epoch
 
 	// argsLine, cmdLine and envLine are proc.args, proc.cmdline and
 	// proc.env, joined once by Init so that reading them per event does

@@ -37,6 +37,8 @@ var accessors = map[string]acc{
 	"proc.is_vpgid_leader":    threadNum(func(t *Thread) int64 { return b2i(t.Vpid == t.Vpgid) }),
 	"proc.is_exe_upper_layer": threadNum(func(t *Thread) int64 { return b2i(t.ExeUpperLayer) }),
 	"proc.is_exe_from_memfd":  threadNum(func(t *Thread) int64 { return b2i(t.ExeMemfd) }),
+	"proc.is_exe_writable":    threadNum(func(t *Thread) int64 { return b2i(t.ExeWritable) }),
+	"proc.is_exe_lower_layer": threadNum(func(t *Thread) int64 { return b2i(t.ExeLowerLayer) }),
 	"proc.pname":              parentStr(func(t *Thread) string { return t.Name }),
 	"proc.pexe":               parentStr(func(t *Thread) string { return t.Exe }),
 	"proc.pexepath":           parentStr(func(t *Thread) string { return t.ExePath }),

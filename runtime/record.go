@@ -105,6 +105,12 @@ func recordThread(t *Thread) recordedThread {
 	if t.ExeMemfd {
 		flags = append(flags, "memfd")
 	}
+	if t.ExeWritable {
+		flags = append(flags, "writable")
+	}
+	if t.ExeLowerLayer {
+		flags = append(flags, "lower_layer")
+	}
 	return recordedThread{Pid: t.Pid, Vpid: t.Vpid, Sid: t.Sid, Vpgid: t.Vpgid, Start: t.Start, ExeFlags: flags,
 		ExeIno: t.ExeIno, ExeCtime: t.ExeCtime, ExeMtime: t.ExeMtime, Name: t.Name, Exe: t.Exe, ExePath: t.ExePath, Args: t.Args, Cwd: t.Cwd,
 		Tty: t.Tty, UID: t.UID, GID: t.GID, User: t.User, Group: t.Group, LoginUID: t.LoginUID, LoginUser: t.LoginUser,
@@ -114,6 +120,7 @@ func recordThread(t *Thread) recordedThread {
 func (r recordedThread) thread() *Thread {
 	return (&Thread{Pid: r.Pid, Tid: r.Pid, Vpid: r.Vpid, Sid: r.Sid, Vpgid: r.Vpgid, Start: r.Start,
 		ExeUpperLayer: slices.Contains(r.ExeFlags, "upper_layer"), ExeMemfd: slices.Contains(r.ExeFlags, "memfd"),
+		ExeWritable: slices.Contains(r.ExeFlags, "writable"), ExeLowerLayer: slices.Contains(r.ExeFlags, "lower_layer"),
 		ExeIno: r.ExeIno, ExeCtime: r.ExeCtime, ExeMtime: r.ExeMtime, Name: r.Name, Exe: r.Exe, ExePath: r.ExePath, Args: r.Args,
 		Cwd: r.Cwd, Tty: r.Tty, UID: r.UID, GID: r.GID, User: r.User, Group: r.Group, LoginUID: r.LoginUID,
 		LoginUser: r.LoginUser, Container: r.Container}).Init()

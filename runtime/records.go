@@ -26,7 +26,28 @@ var openTypeOf = map[uint32]Type{
 const (
 	exeUpperLayer = 1
 	exeMemfd      = 2
+	exeWritable   = 4
+	exeLowerLayer = 8
 )
+
+// exeFlagsText is an execve's evt.arg.flags as libsinsp prints it: its
+// names in libsinsp's order, or 0.
+func exeFlagsText(th *Thread) string {
+	var names []string
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{{th.ExeWritable, "EXE_WRITABLE"}, {th.ExeUpperLayer, "EXE_UPPER_LAYER"}, {th.ExeMemfd, "EXE_FROM_MEMFD"},
+		{th.ExeLowerLayer, "EXE_LOWER_LAYER"}} {
+		if f.set {
+			names = append(names, f.name)
+		}
+	}
+	if len(names) == 0 {
+		return "0"
+	}
+	return strings.Join(names, "|")
+}
 
 var typeExecve, typeExecveat = typeOf("execve"), typeOf("execveat")
 
@@ -50,6 +71,7 @@ func (t *Table) Apply(rec *bpf.Record, ev *Event) bool {
 		if rec.Syscall == bpf.SysExecveat {
 			ev.Type = typeExecveat
 		}
+		ev.Args = append(ev.Args, Arg{"flags", exeFlagsText(ev.Thread)})
 	case bpf.KindOpen:
 		t.applyOpen(rec, ev)
 	case bpf.KindSyscall:
@@ -82,6 +104,7 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 		UID: rec.Uid, GID: rec.Gid, Name: bpf.String(rec.Comm[:]), Vpid: int64(rec.NsPid),
 		Sid: int64(rec.Sid), Vpgid: int64(rec.Vpgid), Start: int64(rec.TsNs) + t.boot,
 		ExeUpperLayer: rec.ExeFlags&exeUpperLayer != 0, ExeMemfd: rec.ExeFlags&exeMemfd != 0,
+		ExeWritable: rec.ExeFlags&exeWritable != 0, ExeLowerLayer: rec.ExeFlags&exeLowerLayer != 0,
 		ExeIno: rec.ExeIno, ExeCtime: int64(rec.ExeCtime), ExeMtime: int64(rec.ExeMtime)}
 	n := min(int(rec.ArgsLen), len(rec.Args))
 	args := strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Args[:n])), "\x00"), "\x00")

@@ -65,7 +65,7 @@ struct event {
 	__u32 vpgid;     // process group id inside the pid namespace
 	__u32 args_len;  // K_EXEC: bytes of argv (NUL separated)
 	__u32 env_len;   // K_EXEC: bytes of the environment, when asked for
-	__u32 exe_flags; // K_EXEC: EXE_UPPER_LAYER, EXE_MEMFD
+	__u32 exe_flags; // K_EXEC: EXE_UPPER_LAYER, EXE_MEMFD, EXE_WRITABLE, EXE_LOWER_LAYER
 	__u64 exe_ino;   // K_EXEC: the executable's inode, and its times (ns)
 	__u64 exe_ctime;
 	__u64 exe_mtime;
@@ -244,7 +244,31 @@ int exit_execveat(struct trace_event_raw_sys_exit *ctx)
 
 #define EXE_UPPER_LAYER 1 // the file was written in the container (overlayfs upper layer)
 #define EXE_MEMFD 2       // the file lives only in memory (memfd_create)
+#define EXE_WRITABLE 4    // the process's user may write the file it runs
+#define EXE_LOWER_LAYER 8 // the file is the image's (overlayfs lower layer)
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define SB_RDONLY_FLAG 1  // SB_RDONLY
+#define S_IMMUTABLE_FLAG 8 // S_IMMUTABLE
+
+// exe_writable says whether the task may write inode, as the permission
+// check would: not on a read-only filesystem nor an immutable file;
+// root (CAP_DAC_OVERRIDE, which root keeps in containers by default) may;
+// otherwise the owner's, group's or others' write bit, by fsuid and fsgid.
+static __always_inline bool exe_writable(struct task_struct *task, struct inode *ino)
+{
+	if ((ino->i_sb->s_flags & SB_RDONLY_FLAG) || (ino->i_flags & S_IMMUTABLE_FLAG))
+		return false;
+	const struct cred *cred = task->cred;
+	__u32 fsuid = cred->fsuid.val, fsgid = cred->fsgid.val;
+	umode_t mode = ino->i_mode;
+	if (fsuid == 0)
+		return true;
+	if (fsuid == ino->i_uid.val)
+		return mode & 0200;
+	if (fsgid == ino->i_gid.val)
+		return mode & 0020;
+	return mode & 0002;
+}
 
 // fill_exe describes the executable the process now runs.
 static __always_inline void fill_exe(struct event *e, struct task_struct *task)
@@ -266,9 +290,10 @@ static __always_inline void fill_exe(struct event *e, struct task_struct *task)
 		void *ovl = (void *)ino - bpf_core_field_offset(struct ovl_inode, vfs_inode);
 		struct dentry *upper = 0;
 		bpf_probe_read_kernel(&upper, sizeof(upper), ovl + bpf_core_field_offset(struct ovl_inode, __upperdentry));
-		if (upper)
-			e->exe_flags |= EXE_UPPER_LAYER;
+		e->exe_flags |= upper ? EXE_UPPER_LAYER : EXE_LOWER_LAYER;
 	}
+	if (exe_writable(task, ino))
+		e->exe_flags |= EXE_WRITABLE;
 	char name[6] = {};
 	bpf_probe_read_kernel(name, sizeof(name), exe->f_path.dentry->d_name.name);
 	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' && name[5] == ':') {
