@@ -186,3 +186,19 @@ func TestExePathResolved(t *testing.T) {
 		}
 	}
 }
+
+// TestExePathMemfd: a program run from a memfd keeps the name the probe
+// gave it, not made absolute against the working directory.
+func TestExePathMemfd(t *testing.T) {
+	tab := NewTable(t.TempDir())
+	tab.procs[42] = (&Thread{Pid: 42, Name: "sh", Cwd: "/work", UID: 0, User: "root"}).Init()
+	rec := &bpf.Record{Kind: bpf.KindExec, Pid: 42, Tid: 42, Syscall: bpf.SysExecve, ExeFlags: exeMemfd}
+	cstr(rec.Path[:], "memfd:payload")
+	var ev Event
+	if !tab.Apply(rec, &ev) {
+		t.Fatal("Apply reported no event")
+	}
+	if got, _ := accessors["proc.exepath"].Str(&ev); got != "memfd:payload" {
+		t.Errorf("proc.exepath %q, want memfd:payload", got)
+	}
+}

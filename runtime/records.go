@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -143,16 +144,22 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 // kernel (a program run through a symlink, /usr/bin/sh, is /usr/bin/dash):
 // /proc/PID/exe while it still names the inode the kernel reported at the
 // exec (the process may have exited, or exec'd again, since); otherwise
-// the path executed, made absolute.
+// the path executed, made absolute. A program run from a memfd has the
+// name the probe gave it (memfd:NAME), as Falco shows it: /proc would say
+// "/memfd:NAME (deleted)".
 func (t *Table) exePath(old *Thread, rec *bpf.Record) string {
-	pid := int64(rec.Pid)
-	if p, err := readlink(t.procfs, pid, "exe"); err == nil && p != "" {
+	executed := bpf.String(rec.Path[:])
+	if rec.ExeFlags&exeMemfd != 0 {
+		return executed
+	}
+	link := filepath.Join(t.procfs, strconv.FormatInt(int64(rec.Pid), 10), "exe")
+	if p, err := os.Readlink(link); err == nil && p != "" {
 		var st unix.Stat_t
-		if unix.Stat(filepath.Join(t.procfs, strconv.FormatInt(pid, 10), "exe"), &st) == nil && st.Ino == rec.ExeIno {
+		if unix.Stat(link, &st) == nil && st.Ino == rec.ExeIno {
 			return p
 		}
 	}
-	return t.absolute(old, bpf.String(rec.Path[:]))
+	return t.absolute(old, executed)
 }
 
 // initTree reports whether th is its container's init or descends from it:
