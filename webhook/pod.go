@@ -14,8 +14,10 @@ import (
 // podFacts are derived once per request from a pod being written.
 type podFacts struct {
 	tags, noLimits []string
-	// ephemeral holds the adm.ephemeral.* values by property, for the
-	// ephemeral containers the request adds (see addedEphemeral).
+	// added are the ephemeral containers the request adds (see
+	// addedEphemeral), and ephemeral their adm.ephemeral.* values by
+	// property.
+	added     []*fastjson.Value
 	ephemeral map[string][]string
 }
 
@@ -35,7 +37,8 @@ func (r *Request) pod() *podFacts {
 	case "":
 		r.facts.containerFacts(spec)
 	case "ephemeralcontainers":
-		r.facts.ephemeral = ephemeralFacts(spec, addedEphemeral(spec, r.old))
+		r.facts.added = addedEphemeral(spec, r.old)
+		r.facts.ephemeral = ephemeralFacts(spec, r.facts.added)
 	}
 	return r.facts
 }
@@ -75,11 +78,8 @@ func addedEphemeral(spec, old *fastjson.Value) []*fastjson.Value {
 // one the audit event's annotation names); kubectl adds one at a time.
 func (r *Request) debugAnnouncements() []session.Announcement {
 	q := r.Req
-	if q.Operation != "UPDATE" || q.Resource.Resource != "pods" || q.SubResource != "ephemeralcontainers" {
-		return nil
-	}
 	var out []session.Announcement
-	for i, c := range addedEphemeral(r.audit.Get("requestObject", "spec"), r.old) {
+	for i, c := range r.pod().added { // none but for an update of pods/ephemeralcontainers
 		name := string(c.GetStringBytes("name"))
 		id := r.ID
 		if i > 0 {
