@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/peregrine-sec/peregrine/internal/kubetest"
 	"github.com/peregrine-sec/peregrine/internal/testenv"
 )
 
@@ -43,15 +43,8 @@ func binary(t *testing.T) string {
 	return bin
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-}
+// freePort is a free loopback port, as a flag value.
+func freePort(t *testing.T) string { return strconv.Itoa(kubetest.FreePort(t)) }
 
 // running starts the built binary with args; it is killed when the test
 // ends.
