@@ -2,7 +2,9 @@ package stream
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -139,5 +141,20 @@ func TestExactNumbers(t *testing.T) {
 	line := string(got.Alerts[0].alert().JSON(output.DefaultFormat()))
 	if !strings.Contains(line, `"evt.time":1796219636697944482`) || !strings.Contains(line, `"proc.pid":7`) {
 		t.Errorf("numbers changed on the way: %s", line)
+	}
+}
+
+// TestReadFrameLarge: a payload past the first buffer comes whole, and one
+// cut short at a buffer's end is an error.
+func TestReadFrameLarge(t *testing.T) {
+	payload := []byte(`"` + strings.Repeat("x", 200_000) + `"`)
+	frame := append([]byte{KindAck, 0, 0, 0, 0}, payload...)
+	binary.BigEndian.PutUint32(frame[1:], uint32(len(payload)))
+	_, got, err := ReadFrame(bytes.NewReader(frame))
+	if err != nil || !bytes.Equal(got, payload) {
+		t.Errorf("%d bytes, %v; want the %d sent", len(got), err, len(payload))
+	}
+	if _, _, err := ReadFrame(bytes.NewReader(frame[:5+readAhead])); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("cut at %d bytes: %v, want unexpected EOF", readAhead, err)
 	}
 }
