@@ -169,21 +169,27 @@ func unknownEvent(name string) bool { return !eventNames[name] }
 func unknownEvttype(e condition.Expr) bool {
 	found := false
 	condition.Walk(e, func(e condition.Expr) bool {
-		n, ok := e.(*condition.BinaryCheck)
-		if !ok || found {
-			return !found
-		}
-		if f, isField := n.Left.(*condition.Field); isField && f.Name == "evt.type" && n.Op != "!=" {
-			switch r := n.Right.(type) {
-			case *condition.Value:
-				found = unknownEvent(r.Value)
-			case *condition.List:
-				found = slices.ContainsFunc(r.Values, unknownEvent)
-			}
+		if n, ok := e.(*condition.BinaryCheck); ok {
+			found = found || namesUnknownEvent(n)
 		}
 		return !found
 	})
 	return found
+}
+
+// namesUnknownEvent reports whether n is evt.type = (or in) a name no
+// event has.
+func namesUnknownEvent(n *condition.BinaryCheck) bool {
+	if f, ok := n.Left.(*condition.Field); !ok || f.Name != "evt.type" || n.Op == "!=" {
+		return false
+	}
+	switch r := n.Right.(type) {
+	case *condition.Value:
+		return unknownEvent(r.Value)
+	case *condition.List:
+		return slices.ContainsFunc(r.Values, unknownEvent)
+	}
+	return false
 }
 
 func sortedSet(s []string) []string {
