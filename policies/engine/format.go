@@ -74,7 +74,7 @@ func (p part[E]) appendValue(buf []byte, ev *E) []byte {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = append(buf, p.acc.At(ev, i)...)
+			buf = appendPrintable(buf, p.acc.At(ev, i))
 		}
 		return append(buf, ')')
 	}
@@ -82,7 +82,7 @@ func (p part[E]) appendValue(buf []byte, ev *E) []byte {
 	if !ok {
 		return append(buf, NA...)
 	}
-	return append(buf, s...)
+	return appendPrintable(buf, s)
 }
 
 // Render formats the output for ev and returns its fields' values for
