@@ -46,18 +46,34 @@ func eachLine(path string, fn func([]string)) {
 	}
 }
 
-// fill sets the user and group names of th from its ids.
+// fill sets the user and group names of th from its ids. An id with no
+// entry is named as libsinsp names it: root for 0, <NA> otherwise (the
+// login uid -1 of a process no login started, too).
 func (u *userDB) fill(th *Thread) {
 	u.once.Do(u.load)
+	th.User, th.HomeDir, th.Shell = unknownUser(int64(th.UID))
 	if e, ok := u.users[th.UID]; ok {
 		th.User, th.HomeDir, th.Shell = e[0], e[1], e[2]
 	}
-	th.Group = u.groups[th.GID]
-	if th.LoginUID >= 0 {
-		if e, ok := u.users[uint32(th.LoginUID)]; ok {
-			th.LoginUser = e[0]
-		}
+	th.Group = "<NA>"
+	if g, ok := u.groups[th.GID]; ok {
+		th.Group = g
+	} else if th.GID == 0 {
+		th.Group = "root"
 	}
+	th.LoginUser, _, _ = unknownUser(th.LoginUID)
+	if e, ok := u.users[uint32(th.LoginUID)]; ok && th.LoginUID >= 0 {
+		th.LoginUser = e[0]
+	}
+}
+
+// unknownUser is libsinsp's user for an id missing from the user table:
+// name, home and shell.
+func unknownUser(id int64) (string, string, string) {
+	if id == 0 {
+		return "root", "/root", "<NA>"
+	}
+	return "<NA>", "<NA>", "<NA>"
 }
 
 // lookup returns the name of a uid.

@@ -56,18 +56,20 @@ func (c *compiler[E]) formatter(spec string) (*Formatter[E], error) {
 	return f, nil
 }
 
-func (p part[E]) appendValue(buf []byte, ev *E) []byte {
+// appendValue appends the field's value for ev, or <NA> when it has none
+// (and reports false).
+func (p part[E]) appendValue(buf []byte, ev *E) ([]byte, bool) {
 	if p.acc.Kind == KindInt && p.typ == fields.Bool {
 		n, ok := p.acc.Int(ev)
 		if !ok {
-			return append(buf, NA...)
+			return append(buf, NA...), false
 		}
-		return strconv.AppendBool(buf, n != 0)
+		return strconv.AppendBool(buf, n != 0), true
 	}
 	if p.acc.Kind == KindList || p.acc.Kind == KindAny {
 		k := p.acc.N(ev)
 		if k == 0 {
-			return append(buf, NA...)
+			return append(buf, NA...), false
 		}
 		buf = append(buf, '(')
 		for i := 0; i < k; i++ {
@@ -76,13 +78,13 @@ func (p part[E]) appendValue(buf []byte, ev *E) []byte {
 			}
 			buf = appendPrintable(buf, p.acc.At(ev, i))
 		}
-		return append(buf, ')')
+		return append(buf, ')'), true
 	}
-	s, ok := p.str(ev)
-	if !ok {
-		return append(buf, NA...)
+	s, present := p.str(ev)
+	if !present {
+		return append(buf, NA...), false
 	}
-	return appendPrintable(buf, s)
+	return appendPrintable(buf, s), true
 }
 
 // Render formats the output for ev and returns its fields' values for
@@ -96,20 +98,23 @@ func (f *Formatter[E]) Render(ev *E) (string, map[string]any) {
 			continue
 		}
 		start := len(buf)
-		buf = p.appendValue(buf, ev)
+		var present bool
+		buf, present = p.appendValue(buf, ev)
 		val := string(buf[start:])
 		for n := len(buf) - start; n < p.width; n++ {
 			buf = append(buf, ' ')
 		}
-		fieldVals[p.field] = p.typed(val)
+		fieldVals[p.field] = p.typed(val, present)
 	}
 	return string(buf), fieldVals
 }
 
-// typed turns a rendered value into its output_fields form.
-func (p part[E]) typed(val string) any {
+// typed turns a rendered value into its output_fields form: null for a
+// field without a value. A value that is the text <NA> (libsinsp's name
+// for a user it does not know) stays a string, as in Falco.
+func (p part[E]) typed(val string, present bool) any {
 	switch {
-	case val == NA: // no field renders "<NA>" as a value
+	case !present:
 		return nil
 	case p.acc.Kind == KindInt && p.typ == fields.Bool:
 		return val == "true"
