@@ -232,6 +232,27 @@ func TestExePathAsFalco(t *testing.T) {
 	waitAlert(t, out, "exepath="+target+" exe=/usr/bin/sh")
 }
 
+// TestExePathFromKernel: proc.exepath is the path the kernel has for the
+// program, read at the exec: a script's is its interpreter's, even though
+// the script's process has exec'd another program before the agent reads
+// the record (/proc then names that other program).
+func TestExePathFromKernel(t *testing.T) {
+	dash, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "kpath-script")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexec /usr/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("- rule: Script exec path\n  desc: d\n  condition: evt.type = execve and proc.name = kpath-script\n"+
+		"  output: exepath=%proc.exepath exe=%proc.exe\n  priority: NOTICE\n"), 0o644)
+	out := startAgent(t, rules)
+	run(t, script)
+	waitAlert(t, out, "exepath="+dash+" exe=/bin/sh")
+}
+
 // TestExeFlagsAsFalco: an execve's evt.arg.flags and proc.is_exe_writable
 // say, as Falco's do, whether the user that runs the program may write
 // it: root may (a file in /dev/shm), nobody may not (/usr/bin/true).
@@ -253,4 +274,19 @@ func TestExeFlagsAsFalco(t *testing.T) {
 	waitAlert(t, out, "exe="+probe+" flags=EXE_WRITABLE writable=true")
 	run(t, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/true", "flags-probe")
 	waitAlert(t, out, "exe=/usr/bin/true flags=0 writable=false")
+}
+
+// TestCapsAsFalco: thread.cap_effective and thread.cap_permitted are the
+// capability sets the kernel gave the program at its exec, by libsinsp's
+// names in bit order: root under a bounding set of two capabilities has
+// those two; a user other than root has none.
+func TestCapsAsFalco(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("- rule: Caps\n  desc: d\n  condition: evt.type = execve and proc.args contains caps-probe\n"+
+		"  output: uid=%user.uid eff=[%thread.cap_effective] prm=[%thread.cap_permitted]\n  priority: NOTICE\n"), 0o644)
+	out := startAgent(t, rules)
+	run(t, "setpriv", "--bounding-set=-all,+sys_admin,+dac_override", "/usr/bin/true", "caps-probe")
+	waitAlert(t, out, "uid=0 eff=[CAP_DAC_OVERRIDE CAP_SYS_ADMIN] prm=[CAP_DAC_OVERRIDE CAP_SYS_ADMIN]")
+	run(t, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/true", "caps-probe")
+	waitAlert(t, out, "uid=65534 eff=[] prm=[]")
 }

@@ -77,7 +77,7 @@ func TestDropAndExecute(t *testing.T) {
 		t.Fatalf("fake container: %v %s", err, b)
 	}
 	line := waitAlert(t, out, `"rule":"Drop and execute new binary in container"`, `"container.id":"`+id[:12]+`"`,
-		`"proc.exe":"`+layers+`/merged/dropped"`)
+		`"proc.exe":"`+layers+`/merged/dropped"`, `"proc.exepath":"`+layers+`/merged/dropped"`)
 	if strings.Contains(line, `"container.start_ts":null`) || strings.Contains(line, `"proc.exe_ino.ctime":null`) {
 		t.Errorf("container start or executable times missing: %s", line)
 	}

@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -163,8 +165,12 @@ func (o Options) withDefaults() Options {
 // not loaded (nor verified) at all.
 func configure(spec *ebpf.CollectionSpec, opts Options) error {
 	spec.Maps["events"].MaxEntries = opts.RingBytes
+	// Without bpf_loop (before Linux 5.17) the probe leaves executables'
+	// paths to user space; the branch that calls it is then never taken,
+	// and the verifier does not look at it.
+	haveLoop := features.HaveProgramHelper(ebpf.TracePoint, asm.FnLoop) == nil
 	for name, v := range map[string]any{"self_tgid": uint32(os.Getpid()), "wakeup_every": opts.WakeupEvery,
-		"capture_env": opts.Env} {
+		"capture_env": opts.Env, "have_loop": haveLoop} {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return fmt.Errorf("bpf: set %s: %w", name, err)
 		}

@@ -14,43 +14,60 @@ import (
 )
 
 type captureEvent struct {
-	_         structs.HostLayout
-	TsNs      uint64
-	Ret       int64
-	Kind      uint32
-	Syscall   uint32
-	Pid       uint32
-	Tid       uint32
-	Uid       uint32
-	Gid       uint32
-	Flags     uint32
-	Fd        int32
-	Path      [256]int8
-	Nums      [6]int64
-	Family    uint16
-	Port      uint16
-	Lport     uint16
-	L4proto   uint8
-	SockState uint8
-	Addr      [16]uint8
-	Laddr     [16]uint8
-	CgroupId  uint64
-	Ppid      uint32
-	Loginuid  uint32
-	Tty       uint32
-	NsPid     uint32
-	Pidns     uint32
-	Sid       uint32
-	Vpgid     uint32
-	ArgsLen   uint32
-	EnvLen    uint32
-	ExeFlags  uint32
-	ExeIno    uint64
-	ExeCtime  uint64
-	ExeMtime  uint64
-	Comm      [16]int8
-	Args      [512]int8
-	Env       [2048]int8
+	_            structs.HostLayout
+	TsNs         uint64
+	Ret          int64
+	Kind         uint32
+	Syscall      uint32
+	Pid          uint32
+	Tid          uint32
+	Uid          uint32
+	Gid          uint32
+	Flags        uint32
+	Fd           int32
+	Path         [256]int8
+	Nums         [6]int64
+	Family       uint16
+	Port         uint16
+	Lport        uint16
+	L4proto      uint8
+	SockState    uint8
+	Addr         [16]uint8
+	Laddr        [16]uint8
+	CgroupId     uint64
+	Ppid         uint32
+	Loginuid     uint32
+	Tty          uint32
+	NsPid        uint32
+	Pidns        uint32
+	Sid          uint32
+	Vpgid        uint32
+	ArgsLen      uint32
+	EnvLen       uint32
+	ExeFlags     uint32
+	ExeIno       uint64
+	ExeCtime     uint64
+	ExeMtime     uint64
+	CapEffective uint64
+	CapPermitted uint64
+	Comm         [16]int8
+	ExePath      [512]int8
+	ExePathOff   uint16
+	Args         [512]int8
+	Env          [2048]int8
+	_            [6]byte
+}
+
+type captureExeWalk struct {
+	_       structs.HostLayout
+	D       uint64
+	Root    uint64
+	Vmnt    uint64
+	Rootmnt uint64
+	Mnt     uint64
+	Pos     uint64
+	Result  int64
+	Buf     [512]int8
 }
 
 // Names of all BPF objects in the ELF.
@@ -59,6 +76,7 @@ type captureEvent struct {
 const (
 	captureMapCounters         = "counters"
 	captureMapEvents           = "events"
+	captureMapExeWalks         = "exe_walks"
 	captureMapInExecveat       = "in_execveat"
 	captureProgEnterExecveat   = "enter_execveat"
 	captureProgExitAccept      = "exit_accept"
@@ -111,6 +129,7 @@ const (
 	captureProgOnExit          = "on_exit"
 	captureProgOnFork          = "on_fork"
 	captureVarCaptureEnv       = "capture_env"
+	captureVarHaveLoop         = "have_loop"
 	captureVarSelfTgid         = "self_tgid"
 	captureVarSinceWakeup      = "since_wakeup"
 	captureVarUnusedEvent      = "unused_event"
@@ -217,6 +236,7 @@ type captureProgramSpecs struct {
 type captureMapSpecs struct {
 	Counters   *ebpf.MapSpec `ebpf:"counters"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
+	ExeWalks   *ebpf.MapSpec `ebpf:"exe_walks"`
 	InExecveat *ebpf.MapSpec `ebpf:"in_execveat"`
 }
 
@@ -225,6 +245,7 @@ type captureMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureVariableSpecs struct {
 	CaptureEnv  *ebpf.VariableSpec `ebpf:"capture_env"`
+	HaveLoop    *ebpf.VariableSpec `ebpf:"have_loop"`
 	SelfTgid    *ebpf.VariableSpec `ebpf:"self_tgid"`
 	SinceWakeup *ebpf.VariableSpec `ebpf:"since_wakeup"`
 	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
@@ -253,6 +274,7 @@ func (o *captureObjects) Close() error {
 type captureMaps struct {
 	Counters   *ebpf.Map `ebpf:"counters"`
 	Events     *ebpf.Map `ebpf:"events"`
+	ExeWalks   *ebpf.Map `ebpf:"exe_walks"`
 	InExecveat *ebpf.Map `ebpf:"in_execveat"`
 }
 
@@ -260,6 +282,7 @@ func (m *captureMaps) Close() error {
 	return _CaptureClose(
 		m.Counters,
 		m.Events,
+		m.ExeWalks,
 		m.InExecveat,
 	)
 }
@@ -269,6 +292,7 @@ func (m *captureMaps) Close() error {
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureVariables struct {
 	CaptureEnv  *ebpf.Variable `ebpf:"capture_env"`
+	HaveLoop    *ebpf.Variable `ebpf:"have_loop"`
 	SelfTgid    *ebpf.Variable `ebpf:"self_tgid"`
 	SinceWakeup *ebpf.Variable `ebpf:"since_wakeup"`
 	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -42,9 +43,11 @@ var openBits = []flagName{{0o100, "O_CREAT"}, {0o200, "O_EXCL"}, {0o400, "O_NOCT
 	{0o200000, "O_DIRECTORY"}, {0o400000, "O_NOFOLLOW"}, {0o2000000, "O_CLOEXEC"}, {0o4010000, "O_SYNC"},
 	{0o20200000, "O_TMPFILE"}, {0o10000000, "O_PATH"}}
 
-var modeBits = []flagName{{0o4000, "S_ISUID"}, {0o2000, "S_ISGID"}, {0o1000, "S_ISVTX"}, {0o400, "S_IRUSR"}, {0o200, "S_IWUSR"},
-	{0o100, "S_IXUSR"}, {0o40, "S_IRGRP"}, {0o20, "S_IWGRP"}, {0o10, "S_IXGRP"}, {0o4, "S_IROTH"},
-	{0o2, "S_IWOTH"}, {0o1, "S_IXOTH"}}
+// modeBits are in the order of libscap's chmod_mode table, which is the
+// order Falco prints them in: others' bits first, S_ISUID last.
+var modeBits = []flagName{{0o1, "S_IXOTH"}, {0o2, "S_IWOTH"}, {0o4, "S_IROTH"}, {0o10, "S_IXGRP"}, {0o20, "S_IWGRP"},
+	{0o40, "S_IRGRP"}, {0o100, "S_IXUSR"}, {0o200, "S_IWUSR"}, {0o400, "S_IRUSR"}, {0o1000, "S_ISVTX"},
+	{0o2000, "S_ISGID"}, {0o4000, "S_ISUID"}}
 
 var cloneBits = []flagName{{0x00020000, "CLONE_NEWNS"}, {0x02000000, "CLONE_NEWCGROUP"}, {0x04000000, "CLONE_NEWUTS"},
 	{0x08000000, "CLONE_NEWIPC"}, {0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"},
@@ -92,4 +95,39 @@ func openFlagNames(v int64) string {
 		return acc
 	}
 	return acc + "|" + rest
+}
+
+// capabilityNames are Linux's capabilities by number, as libsinsp names
+// them.
+var capabilityNames = [...]string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK",
+	"CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"}
+
+// capsText renders a capability set as thread.cap_* show it: the names of
+// its capabilities in their order, separated by spaces ("" for none).
+// Bits past the last capability libsinsp knows are not shown.
+func capsText(v int64) string {
+	var out []string
+	for i, name := range capabilityNames {
+		if v&(1<<i) != 0 {
+			out = append(out, name)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// capsMask is the capability set capsText rendered, for a capture file.
+func capsMask(text string) uint64 {
+	var mask uint64
+	for _, name := range strings.Fields(text) {
+		if i := slices.Index(capabilityNames[:], name); i >= 0 {
+			mask |= 1 << i
+		}
+	}
+	return mask
 }

@@ -73,6 +73,10 @@ type Thread struct {
 	// not allocate.
 	argsLine, cmdLine, envLine string
 	ppid                       int64 // from /proc, to link Parent
+	// exited is set when the process has exited; its children then belong
+	// to reaper (see parent).
+	exited bool
+	reaper *Thread
 	// fds is what the process's syscalls told about its descriptors;
 	// shared by a fork until either side changes it (copy on write).
 	fds       map[int64]*FD
@@ -117,4 +121,14 @@ type Container struct {
 	PodIP                      string            `json:",omitempty"`
 	// described: the cluster's view was filled in (see Table.Pods).
 	described bool
+}
+
+// parent is the process's parent as the kernel has it now: when the
+// parent it was forked by has exited, the reaper that adopted it.
+func (t *Thread) parent() *Thread {
+	p := t.Parent
+	for hops := 0; p != nil && p.exited && hops < 64; hops++ {
+		p = p.reaper
+	}
+	return p
 }

@@ -52,10 +52,10 @@ func threadNum(f func(*Thread) int64) acc {
 
 func parentStr(f func(*Thread) string) acc {
 	return str(func(e *Event) (string, bool) {
-		if e.Thread == nil || e.Thread.Parent == nil {
+		if e.Thread == nil || e.Thread.parent() == nil {
 			return "", false
 		}
-		return f(e.Thread.Parent), true
+		return f(e.Thread.parent()), true
 	})
 }
 
@@ -150,8 +150,8 @@ func either(client, server acc) acc {
 // it holds for: the session or process group leader as libsinsp finds it,
 // or the eldest known member when the leader is gone.
 func eldest(t *Thread, same func(*Thread) bool) *Thread {
-	for t.Parent != nil && same(t.Parent) {
-		t = t.Parent
+	for t.parent() != nil && same(t.parent()) {
+		t = t.parent()
 	}
 	return t
 }

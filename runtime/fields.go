@@ -44,10 +44,10 @@ var accessors = map[string]acc{
 	"proc.pexepath":           parentStr(func(t *Thread) string { return t.ExePath }),
 	"proc.pcmdline":           parentStr(func(t *Thread) string { return t.cmdLine }),
 	"proc.ppid": num(func(e *Event) (int64, bool) {
-		if e.Thread == nil || e.Thread.Parent == nil {
+		if e.Thread == nil || e.Thread.parent() == nil {
 			return 0, false
 		}
-		return e.Thread.Parent.Pid, true
+		return e.Thread.parent().Pid, true
 	}),
 	"thread.tid":           threadNum(func(t *Thread) int64 { return t.Tid }),
 	"thread.cap_effective": threadStr(func(t *Thread) string { return t.CapEffective }),
@@ -124,10 +124,10 @@ var accessors = map[string]acc{
 		return e.Time - e.Thread.Start, true
 	}),
 	"proc.ppid.duration": num(func(e *Event) (int64, bool) {
-		if e.Thread == nil || e.Thread.Parent == nil || e.Thread.Parent.Start == 0 {
+		if e.Thread == nil || e.Thread.parent() == nil || e.Thread.parent().Start == 0 {
 			return 0, false
 		}
-		return e.Time - e.Thread.Parent.Start, true
+		return e.Time - e.Thread.parent().Start, true
 	}),
 	"container.id": str(func(e *Event) (string, bool) {
 		if e.Thread == nil {
@@ -253,7 +253,7 @@ var argAccessors = map[string]func(arg string) (acc, bool){
 // ancestor returns the n-th ancestor of t (0 is t itself), or nil.
 func ancestor(t *Thread, n int) *Thread {
 	for ; t != nil && n > 0; n-- {
-		t = t.Parent
+		t = t.parent()
 	}
 	return t
 }
@@ -266,7 +266,7 @@ func ancestorField(f func(*Thread) string) func(string) (acc, bool) {
 			return acc{Kind: engine.KindAny,
 				N: func(e *Event) int {
 					n := 0
-					for t := ancestor(e.Thread, 1); t != nil; t = t.Parent {
+					for t := ancestor(e.Thread, 1); t != nil; t = t.parent() {
 						n++
 					}
 					return n

@@ -15,6 +15,7 @@ type argSpec struct {
 	from  int // index into Record.Nums; path1 and path2 for the paths
 	fmt   func(int64, *Table) string
 	dirfd int // for paths: 1 + the index of the dirfd they are relative to (0: the working directory)
+	fd    bool
 }
 
 // arg is an argument read from Record.Nums (or a string, with fmt nil).
@@ -35,6 +36,12 @@ const (
 	fdName = -5 // the name of the event's fd (a socket's tuple)
 	ret    = -6 // the return value (the new fd of accept)
 )
+
+// fdArg is a descriptor argument: libsinsp shows it as the descriptor it
+// names when the event's fd is that one ("<f>/etc/passwd", "<4t>1.2.3.4:5->6.7.8.9:10").
+func fdArg(name string, from int) argSpec {
+	return argSpec{name: name, from: from, fmt: decimal, fd: true}
+}
 
 func decimal(v int64, _ *Table) string { return strconv.FormatInt(v, 10) }
 func oct(v int64, _ *Table) string     { return "0" + strconv.FormatInt(v, 8) }
@@ -71,13 +78,13 @@ var genericArgs = map[string][]argSpec{
 	"linkat":       {arg("olddir", 0, decimal), at("oldpath", path1, 0), arg("newdir", 2, decimal), at("newpath", path2, 2)},
 	"chmod":        {arg("filename", path1, nil), arg("mode", 1, modeFlags)},
 	"fchmodat":     {arg("dirfd", 0, decimal), at("filename", path1, 0), arg("mode", 2, modeFlags)},
-	"fchmod":       {arg("fd", 0, decimal), arg("mode", 1, modeFlags)},
+	"fchmod":       {fdArg("fd", 0), arg("mode", 1, modeFlags)},
 	"ptrace":       {arg("request", 0, named(ptraceRequests)), arg("pid", 1, decimal)},
 	"memfd_create": {arg("name", path1, nil), arg("flags", 1, decimal)},
 	"bpf":          {arg("cmd", 0, named(bpfCmds))},
 	"socket":       {arg("domain", 0, named(families)), arg("type", 1, decimal), arg("proto", 2, decimal)},
 	"unshare":      {arg("flags", 0, cloneFlags)},
-	"setns":        {arg("fd", 0, decimal), arg("nstype", 1, cloneFlags)},
+	"setns":        {fdArg("fd", 0), arg("nstype", 1, cloneFlags)},
 	"listen":       {arg("fd", 0, decimal), arg("backlog", 1, decimal)},
 	"dup":          {arg("oldfd", 0, decimal)},
 	"dup2":         {arg("oldfd", 0, decimal), arg("newfd", 1, decimal)},
@@ -85,7 +92,7 @@ var genericArgs = map[string][]argSpec{
 	"mount":        {arg("dev", raw1, nil), arg("dir", path2, nil), arg("type", raw3, nil), arg("flags", 3, decimal)},
 	"umount2":      {arg("name", path1, nil), arg("flags", 1, decimal)},
 	"init_module":  {arg("length", 1, decimal)},
-	"finit_module": {arg("fd", 0, decimal), arg("flags", 2, decimal)},
+	"finit_module": {fdArg("fd", 0), arg("flags", 2, decimal)},
 	"connect":      {arg("fd", 0, decimal), arg("tuple", fdName, nil)},
 	"accept":       {arg("fd", ret, nil), arg("tuple", fdName, nil)},
 	"accept4":      {arg("fd", ret, nil), arg("tuple", fdName, nil), arg("flags", 3, decimal)},
@@ -93,7 +100,7 @@ var genericArgs = map[string][]argSpec{
 	"sendto":       {arg("fd", 0, decimal), arg("tuple", fdName, nil)},
 	"sendmsg":      {arg("fd", 0, decimal), arg("tuple", fdName, nil)},
 	"chdir":        {arg("path", path1, nil)},
-	"fchdir":       {arg("fd", 0, decimal)},
+	"fchdir":       {fdArg("fd", 0)},
 }
 
 // genericSyscall is what a generic record's number stands for.
@@ -168,7 +175,29 @@ func (t *Table) argText(a argSpec, rec *bpf.Record, ev *Event) string {
 	case ret:
 		return strconv.FormatInt(rec.Ret, 10)
 	}
+	if a.fd && ev.FD != nil && ev.FD.Num == rec.Nums[a.from] {
+		return fdText(ev.FD)
+	}
 	return a.fmt(rec.Nums[a.from], t)
+}
+
+// fdText is a descriptor as libsinsp resolves it: its type character, the
+// protocol's for an IP socket, and its name.
+func fdText(d *FD) string {
+	kind := []byte{'<', d.TypeChar}
+	if d.TypeChar == '4' || d.TypeChar == '6' {
+		switch d.L4Proto {
+		case 6:
+			kind = append(kind, 't')
+		case 17:
+			kind = append(kind, 'u')
+		case 1, 58:
+			kind = append(kind, 'i')
+		case 255:
+			kind = append(kind, 'r')
+		}
+	}
+	return string(append(kind, '>')) + d.Name
 }
 
 // setCreds applies a successful set*id call to the thread. Falco updates the

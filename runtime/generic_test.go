@@ -52,7 +52,7 @@ func TestApplyGeneric(t *testing.T) {
 		{"failed relative open upward", upward, "openat",
 			[]Arg{{"fd", "-2"}, {"name", "/etc/shadow"}, {"flags", "O_RDONLY"}}, 1000, "u"},
 		{"chmod setuid bit", genericRecord("chmod", 0, []int64{0, 0o4755}, "bin/tool", ""), "chmod",
-			[]Arg{{"filename", "/home/u/bin/tool"}, {"mode", "S_ISUID|S_IRUSR|S_IWUSR|S_IXUSR|S_IRGRP|S_IXGRP|S_IROTH|S_IXOTH"}, {"res", "0"}},
+			[]Arg{{"filename", "/home/u/bin/tool"}, {"mode", "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID"}, {"res", "0"}},
 			1000, "u"},
 		{"unlinkat relative", genericRecord("unlinkat", 0, []int64{-100, 0, 0}, ".bash_history", ""), "unlinkat",
 			[]Arg{{"dirfd", "-100"}, {"name", "/home/u/.bash_history"}, {"flags", "0"}, {"res", "0"}}, 1000, "u"},
@@ -74,11 +74,18 @@ func TestApplyGeneric(t *testing.T) {
 			[]Arg{{"name", "/mnt"}, {"flags", "2"}, {"res", "0"}}, 1000, "u"},
 		{"socket domain", genericRecord("socket", 3, []int64{17, 3, 768}, "", ""), "socket",
 			[]Arg{{"domain", "AF_PACKET"}, {"type", "3"}, {"proto", "768"}, {"res", "3"}}, 1000, "u"},
+		// A descriptor the process opened shows as libsinsp resolves it.
+		{"fchmod of an open file", genericRecord("fchmod", 0, []int64{5, 0o2755}, "", ""), "fchmod",
+			[]Arg{{"fd", "<f>/home/u/tool"}, {"mode", "S_IXOTH|S_IROTH|S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISGID"}, {"res", "0"}},
+			1000, "u"},
+		{"fchmod of an unknown fd", genericRecord("fchmod", -9, []int64{9, 0o644}, "", ""), "fchmod",
+			[]Arg{{"fd", "9"}, {"mode", "S_IROTH|S_IRGRP|S_IWUSR|S_IRUSR"}, {"res", "-9"}}, 1000, "u"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tab := NewTable(t.TempDir())
 			tab.procs[42] = (&Thread{Pid: 42, Name: "sh", Cwd: "/home/u", UID: 1000, User: "u"}).Init()
+			tab.procs[42].setFD(&FD{Num: 5, TypeChar: 'f', Name: "/home/u/tool"})
 			var ev Event
 			if !tab.Apply(tt.rec, &ev) {
 				t.Fatal("Apply reported no event")
@@ -155,23 +162,31 @@ func TestFalcoRendering(t *testing.T) {
 
 // TestExePathResolved: proc.exepath is the program's canonical path while
 // /proc/PID/exe names the inode the kernel reported; past that (the
-// process gone, or exec'd again) the path executed.
+// process gone, or exec'd again) the path executed, its symlinks resolved
+// when that leads to the inode, as is.
 func TestExePathResolved(t *testing.T) {
 	dir := t.TempDir()
-	binary, link := filepath.Join(dir, "dash"), filepath.Join(dir, "sh")
+	binary, link, other := filepath.Join(dir, "dash"), filepath.Join(dir, "sh"), filepath.Join(dir, "true")
 	os.WriteFile(binary, []byte("#!"), 0o755)
+	os.WriteFile(other, []byte("#!"), 0o755)
 	os.Symlink(binary, link)
 	var st unix.Stat_t
 	if err := unix.Stat(binary, &st); err != nil {
 		t.Fatal(err)
 	}
-	procfs := t.TempDir()
-	os.MkdirAll(filepath.Join(procfs, "42"), 0o755)
-	os.Symlink(binary, filepath.Join(procfs, "42", "exe")) // as the kernel shows it: resolved
 	for _, tt := range []struct {
+		name string
+		exe  string // what /proc/42/exe links to: the process now runs it
 		ino  uint64
 		want string
-	}{{st.Ino, binary}, {st.Ino + 1, link}} {
+	}{
+		{"running", binary, st.Ino, binary},
+		{"exec'd again", other, st.Ino, binary},
+		{"another inode", binary, st.Ino + 1, link},
+	} {
+		procfs := t.TempDir()
+		os.MkdirAll(filepath.Join(procfs, "42"), 0o755)
+		os.Symlink(tt.exe, filepath.Join(procfs, "42", "exe")) // as the kernel shows it: resolved
 		tab := NewTable(procfs)
 		rec := &bpf.Record{Kind: bpf.KindExec, Pid: 42, Tid: 42, Syscall: bpf.SysExecve, ExeIno: tt.ino}
 		cstr(rec.Path[:], link)
@@ -182,7 +197,7 @@ func TestExePathResolved(t *testing.T) {
 			t.Fatal("Apply reported no event")
 		}
 		if got, _ := accessors["proc.exepath"].Str(&ev); got != tt.want {
-			t.Errorf("inode %d: proc.exepath %q, want %q", tt.ino, got, tt.want)
+			t.Errorf("%s: proc.exepath %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
@@ -200,5 +215,42 @@ func TestExePathMemfd(t *testing.T) {
 	}
 	if got, _ := accessors["proc.exepath"].Str(&ev); got != "memfd:payload" {
 		t.Errorf("proc.exepath %q, want memfd:payload", got)
+	}
+}
+
+// TestCapsText: capability sets as libsinsp's caps_to_string renders them.
+func TestCapsText(t *testing.T) {
+	for _, tt := range []struct {
+		caps int64
+		want string
+	}{
+		{0, ""},
+		{1<<1 | 1<<21, "CAP_DAC_OVERRIDE CAP_SYS_ADMIN"},
+		{1 << 40, "CAP_CHECKPOINT_RESTORE"},
+		{1<<41 | 1, "CAP_CHOWN"}, // past the last capability named: not shown
+	} {
+		if got := capsText(tt.caps); got != tt.want {
+			t.Errorf("capsText(%#x) = %q, want %q", tt.caps, got, tt.want)
+		}
+		if back := capsText(int64(capsMask(tt.want))); back != tt.want { // a capture keeps the mask
+			t.Errorf("capsMask(%q) renders %q", tt.want, back)
+		}
+	}
+}
+
+// TestFDText: descriptors as libsinsp resolves them in evt.arg.*.
+func TestFDText(t *testing.T) {
+	for _, tt := range []struct {
+		fd   FD
+		want string
+	}{
+		{FD{TypeChar: 'f', Name: "/etc/passwd"}, "<f>/etc/passwd"},
+		{FD{TypeChar: '4', L4Proto: 6, Name: "127.0.0.1:47212->127.0.0.1:47211"}, "<4t>127.0.0.1:47212->127.0.0.1:47211"},
+		{FD{TypeChar: '6', L4Proto: 17, Name: "::1:53->::1:5353"}, "<6u>::1:53->::1:5353"},
+		{FD{TypeChar: 'u', Name: "/run/x.sock"}, "<u>/run/x.sock"},
+	} {
+		if got := fdText(&tt.fd); got != tt.want {
+			t.Errorf("fdText(%+v) = %q, want %q", tt.fd, got, tt.want)
+		}
 	}
 }

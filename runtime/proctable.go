@@ -43,13 +43,14 @@ type Table struct {
 	// Texts of recurring argument values, so that building evt.arg.* for
 	// every open does not allocate.
 	openFlagText, decimals textCache
+	capsText               textCache
 }
 
 // NewTable returns an empty table reading procfs (usually /proc).
 func NewTable(procfs string) *Table {
 	return &Table{procfs: procfs, procs: map[uint32]*Thread{}, containers: map[string]*Container{},
 		byCgroup: map[uint64]*Container{}, boot: bootOffset(),
-		openFlagText: newTextCache(openFlagNames), decimals: newTextCache(func(v int64) string { return strconv.FormatInt(v, 10) })}
+		openFlagText: newTextCache(openFlagNames), capsText: newTextCache(capsText), decimals: newTextCache(func(v int64) string { return strconv.FormatInt(v, 10) })}
 }
 
 // Scan loads every process from /proc.
@@ -112,7 +113,7 @@ func (t *Table) read(pid uint32) *Thread {
 	return th
 }
 
-// readStatus takes the name, parent, ids and namespace pids from
+// readStatus takes the name, parent, ids, namespace pids and capabilities from
 // /proc/PID/status.
 func readStatus(th *Thread, status string) {
 	for _, line := range strings.Split(status, "\n") {
@@ -133,6 +134,13 @@ func readStatus(th *Thread, status string) {
 			th.Vpid, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
 		case k == "NSpgid" && len(f) > 0:
 			th.Vpgid, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
+		case (k == "CapEff" || k == "CapPrm") && len(f) > 0:
+			caps, _ := strconv.ParseUint(f[0], 16, 64)
+			if k == "CapEff" {
+				th.CapEffective = capsText(int64(caps))
+			} else {
+				th.CapPermitted = capsText(int64(caps))
+			}
 		}
 	}
 }
@@ -208,8 +216,33 @@ func (t *Table) fork(parent, child uint32) *Thread {
 	return &c
 }
 
-// Exit forgets a process. Its Thread stays valid for children pointing to it.
-func (t *Table) Exit(pid uint32) { delete(t.procs, pid) }
+// Exit forgets a process. Its Thread stays valid for children pointing to
+// it, which from now on have its reaper as their parent, as the kernel
+// reparents orphans and libsinsp follows.
+func (t *Table) Exit(pid uint32) {
+	if th := t.procs[pid]; th != nil {
+		th.exited, th.reaper = true, t.reaperOf(th)
+	}
+	delete(t.procs, pid)
+}
+
+// reaperOf is the process that adopts th's children when th exits: the
+// init of its pid namespace, its container's process with pid 1 or the
+// host's. (Subreapers, which prctl makes, are not known here.)
+func (t *Table) reaperOf(th *Thread) *Thread {
+	if th.Container == nil {
+		if init := t.procs[1]; init != th {
+			return init
+		}
+		return nil
+	}
+	for a := th.parent(); a != nil && a.Container == th.Container; a = a.parent() {
+		if a.Vpid == 1 {
+			return a
+		}
+	}
+	return nil
+}
 
 func readlink(procfs string, pid int64, name string) (string, error) {
 	return os.Readlink(filepath.Join(procfs, strconv.FormatInt(pid, 10), name))

@@ -51,10 +51,13 @@ type recordedThread struct {
 	ExeIno    uint64     `json:"exe_ino,omitempty"`
 	ExeCtime  int64      `json:"exe_ctime,omitempty"`
 	ExeMtime  int64      `json:"exe_mtime,omitempty"`
+	CapEff    uint64     `json:"cap_effective,omitempty"` // capability sets, bit N capability N
+	CapPrm    uint64     `json:"cap_permitted,omitempty"`
 	Name      string     `json:"name"`
 	Exe       string     `json:"exe,omitempty"`
 	ExePath   string     `json:"exepath,omitempty"`
 	Args      []string   `json:"args,omitempty"`
+	Env       []string   `json:"env,omitempty"` // the event's own process only
 	Cwd       string     `json:"cwd,omitempty"`
 	Tty       uint32     `json:"tty,omitempty"`
 	UID       uint32     `json:"uid"`
@@ -82,13 +85,14 @@ func NewRecorder(w io.Writer) *Recorder { return &Recorder{enc: json.NewEncoder(
 func (r *Recorder) Write(ev *Event) error {
 	re := recordedEvent{Type: ev.Type.String(), Num: ev.Num, Time: ev.Time, Res: ev.Res, Flags: ev.Flags, Args: ev.Args,
 		Thread: recordThread(ev.Thread), Host: ev.Hostname, Changed: ev.NameChanged}
+	re.Thread.Env = ev.Thread.Env
 	if ev.FD != nil {
 		d := ev.FD
 		re.FD = &recordedFD{Num: d.Num, Type: string(rune(d.TypeChar)), Name: d.Name, LocalIP: d.LocalIP, RemoteIP: d.RemoteIP,
 			LocalPort: d.LocalPort, RemotePort: d.RemotePort, IsServer: d.IsServer, Connected: d.Connected,
 			L4Proto: d.L4Proto, NameRaw: d.NameRaw}
 	}
-	for a := ev.Thread.Parent; a != nil && len(re.Ancestors) < maxAncestors; a = a.Parent {
+	for a := ev.Thread.parent(); a != nil && len(re.Ancestors) < maxAncestors; a = a.parent() {
 		re.Ancestors = append(re.Ancestors, recordThread(a))
 	}
 	if err := r.enc.Encode(&re); err != nil {
@@ -114,7 +118,7 @@ func recordThread(t *Thread) recordedThread {
 	return recordedThread{Pid: t.Pid, Vpid: t.Vpid, Sid: t.Sid, Vpgid: t.Vpgid, Start: t.Start, ExeFlags: flags,
 		ExeIno: t.ExeIno, ExeCtime: t.ExeCtime, ExeMtime: t.ExeMtime, Name: t.Name, Exe: t.Exe, ExePath: t.ExePath, Args: t.Args, Cwd: t.Cwd,
 		Tty: t.Tty, UID: t.UID, GID: t.GID, User: t.User, Group: t.Group, LoginUID: t.LoginUID, LoginUser: t.LoginUser,
-		Container: t.Container}
+		Container: t.Container, CapEff: capsMask(t.CapEffective), CapPrm: capsMask(t.CapPermitted)}
 }
 
 func (r recordedThread) thread() *Thread {
@@ -123,7 +127,8 @@ func (r recordedThread) thread() *Thread {
 		ExeWritable: slices.Contains(r.ExeFlags, "writable"), ExeLowerLayer: slices.Contains(r.ExeFlags, "lower_layer"),
 		ExeIno: r.ExeIno, ExeCtime: r.ExeCtime, ExeMtime: r.ExeMtime, Name: r.Name, Exe: r.Exe, ExePath: r.ExePath, Args: r.Args,
 		Cwd: r.Cwd, Tty: r.Tty, UID: r.UID, GID: r.GID, User: r.User, Group: r.Group, LoginUID: r.LoginUID,
-		LoginUser: r.LoginUser, Container: r.Container}).Init()
+		LoginUser: r.LoginUser, Container: r.Container, Env: r.Env,
+		CapEffective: capsText(int64(r.CapEff)), CapPermitted: capsText(int64(r.CapPrm))}).Init()
 }
 
 // ReadCapture reads a capture file, calling fn with each event; a

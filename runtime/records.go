@@ -29,6 +29,7 @@ const (
 	exeMemfd      = 2
 	exeWritable   = 4
 	exeLowerLayer = 8
+	exeKernelPath = 16 // Record.ExePath holds the executable's path
 )
 
 // exeFlagsText is an execve's evt.arg.flags as libsinsp prints it: its
@@ -106,7 +107,8 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 		Sid: int64(rec.Sid), Vpgid: int64(rec.Vpgid), Start: int64(rec.TsNs) + t.boot,
 		ExeUpperLayer: rec.ExeFlags&exeUpperLayer != 0, ExeMemfd: rec.ExeFlags&exeMemfd != 0,
 		ExeWritable: rec.ExeFlags&exeWritable != 0, ExeLowerLayer: rec.ExeFlags&exeLowerLayer != 0,
-		ExeIno: rec.ExeIno, ExeCtime: int64(rec.ExeCtime), ExeMtime: int64(rec.ExeMtime)}
+		ExeIno: rec.ExeIno, ExeCtime: int64(rec.ExeCtime), ExeMtime: int64(rec.ExeMtime),
+		CapEffective: t.capsText.get(int64(rec.CapEffective)), CapPermitted: t.capsText.get(int64(rec.CapPermitted))}
 	n := min(int(rec.ArgsLen), len(rec.Args))
 	args := strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Args[:n])), "\x00"), "\x00")
 	if len(args) > 0 && args[0] != "" {
@@ -115,7 +117,6 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	if n := min(int(rec.EnvLen), len(rec.Env)); n > 0 {
 		th.Env = strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Env[:n])), "\x00"), "\x00")
 	}
-	th.ExePath = t.exePath(old, rec)
 	if old != nil {
 		th.Parent, th.Cwd, th.Start, th.Exec = old.Parent, old.Cwd, old.Start, old.Exec
 		th.fds, th.sharedFDs, old.sharedFDs = old.fds, true, true
@@ -126,6 +127,7 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	if th.Container == nil && old != nil && rec.CgroupId == 0 {
 		th.Container = old.Container
 	}
+	th.ExePath = t.exePath(old, rec, th.Container == nil)
 	describe(th.Container, t.Pods)
 	if t.Sessions != nil && (th.Container != nil || th.Exec != nil) {
 		cid := ""
@@ -141,16 +143,22 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 }
 
 // exePath is the executable's canonical path, as libsinsp has it from the
-// kernel (a program run through a symlink, /usr/bin/sh, is /usr/bin/dash):
-// /proc/PID/exe while it still names the inode the kernel reported at the
-// exec (the process may have exited, or exec'd again, since); otherwise
-// the path executed, made absolute. A program run from a memfd has the
-// name the probe gave it (memfd:NAME), as Falco shows it: /proc would say
-// "/memfd:NAME (deleted)".
-func (t *Table) exePath(old *Thread, rec *bpf.Record) string {
+// kernel (a program run through a symlink, /usr/bin/sh, is /usr/bin/dash;
+// a script, its interpreter): the path the probe read from the kernel's
+// dentries. When the probe could not (a path too deep or too long), the
+// same from /proc/PID/exe while it still names the inode the kernel
+// reported at the exec. The process may have exited, or exec'd again,
+// since; then a host process's path executed, with its symlinks resolved
+// here, when that is the inode; else the path executed, made absolute (a
+// container's symlinks resolve in its root, not ours). A program run from
+// a memfd has the name the probe gave it (memfd:NAME), as Falco shows it.
+func (t *Table) exePath(old *Thread, rec *bpf.Record, host bool) string {
 	executed := bpf.String(rec.Path[:])
 	if rec.ExeFlags&exeMemfd != 0 {
 		return executed
+	}
+	if off := int(rec.ExePathOff); rec.ExeFlags&exeKernelPath != 0 && off < len(rec.ExePath) {
+		return bpf.String(rec.ExePath[off:]) // it ends at the middle of the buffer
 	}
 	link := filepath.Join(t.procfs, strconv.FormatInt(int64(rec.Pid), 10), "exe")
 	if p, err := os.Readlink(link); err == nil && p != "" {
@@ -159,14 +167,23 @@ func (t *Table) exePath(old *Thread, rec *bpf.Record) string {
 			return p
 		}
 	}
-	return t.absolute(old, executed)
+	abs := t.absolute(old, executed)
+	if host {
+		if p, err := filepath.EvalSymlinks(abs); err == nil {
+			var st unix.Stat_t
+			if unix.Stat(p, &st) == nil && st.Ino == rec.ExeIno {
+				return p
+			}
+		}
+	}
+	return abs
 }
 
 // initTree reports whether th is its container's init or descends from it:
 // such processes are the container's own, never an exec session's (those
 // the runtime starts from outside, below the shim).
 func initTree(th *Thread) bool {
-	for a := th; a != nil; a = a.Parent {
+	for a := th; a != nil; a = a.parent() {
 		if a.Container == th.Container && a.Vpid == 1 {
 			return true
 		}

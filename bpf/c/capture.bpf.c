@@ -16,6 +16,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define PATH_LEN 256
 #define ARGS_LEN 512
 #define ENV_LEN 2048
+#define EXE_PATH_LEN 512 // two halves: a component starts in the first, may end in the second
+#define EXE_PATH_DEPTH 48 // dentries and mount points
 
 enum kind {
 	K_EXEC = 1,
@@ -69,7 +71,11 @@ struct event {
 	__u64 exe_ino;   // K_EXEC: the executable's inode, and its times (ns)
 	__u64 exe_ctime;
 	__u64 exe_mtime;
+	__u64 cap_effective; // process: capability sets (bit N is capability N)
+	__u64 cap_permitted;
 	char comm[16];
+	char exe_path[EXE_PATH_LEN]; // K_EXEC with EXE_PATH: the executable's path, from the process's root,
+	__u16 exe_path_off;          // at exe_path[exe_path_off:EXE_PATH_LEN / 2]
 	char args[ARGS_LEN]; // K_EXEC: argv; K_SYSCALL: the second and third string
 	char env[ENV_LEN];   // K_EXEC: the environment (NUL separated), when asked for
 };
@@ -175,6 +181,11 @@ static __always_inline void fill_process(struct event *e, __u32 kind, struct tas
 	e->gid = uid_gid >> 32;
 	e->loginuid = task->loginuid.val;
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+	// kernel_cap_t is one u64 since Linux 6.3 and two u32 before: the
+	// same 8 bytes, so read them whole rather than by a field's name.
+	const struct cred *cred = task->cred;
+	bpf_probe_read_kernel(&e->cap_effective, sizeof(e->cap_effective), &cred->cap_effective);
+	bpf_probe_read_kernel(&e->cap_permitted, sizeof(e->cap_permitted), &cred->cap_permitted);
 
 	struct tty_struct *tty = task->signal->tty;
 	if (tty) {
@@ -246,6 +257,7 @@ int exit_execveat(struct trace_event_raw_sys_exit *ctx)
 #define EXE_MEMFD 2       // the file lives only in memory (memfd_create)
 #define EXE_WRITABLE 4    // the process's user may write the file it runs
 #define EXE_LOWER_LAYER 8 // the file is the image's (overlayfs lower layer)
+#define EXE_PATH 16       // exe_path holds the executable's path
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define SB_RDONLY_FLAG 1  // SB_RDONLY
 #define S_IMMUTABLE_FLAG 8 // S_IMMUTABLE
@@ -268,6 +280,106 @@ static __always_inline bool exe_writable(struct task_struct *task, struct inode 
 	if (fsgid == ino->i_gid.val)
 		return mode & 0020;
 	return mode & 0002;
+}
+
+// The walk of exe_path, one step per bpf_loop iteration: a callback is
+// verified once, where a loop of its steps is verified path by path, and
+// that is past the verifier's budget. Its state lives in a per-CPU map,
+// not on the stack: values read from a map are unknown to the verifier,
+// so the iterations it checks look alike and it is done after one.
+struct exe_walk {
+	__u64 d, root, vmnt, rootmnt, mnt; // dentries and mounts, by address
+	__u64 pos;                         // where the path written so far starts
+	__s64 result;                      // 0 walking, 1 done, -1 given up
+	char buf[EXE_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exe_walk);
+} exe_walks SEC(".maps");
+
+const volatile bool have_loop = false; // the kernel has bpf_loop (5.17)
+
+static long exe_walk_step(__u32 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct exe_walk *w = bpf_map_lookup_elem(&exe_walks, &zero);
+	if (!w)
+		return 1;
+	if (w->d == w->root && w->vmnt == w->rootmnt) {
+		w->result = 1;
+		return 1;
+	}
+	// Locals, not w's fields, in BPF_CORE_READ: it would relocate every
+	// access, w's own too, and struct exe_walk is not the kernel's.
+	struct dentry *d = (void *)w->d, *parent = BPF_CORE_READ(d, d_parent);
+	struct vfsmount *vmnt = (void *)w->vmnt;
+	if (d == BPF_CORE_READ(vmnt, mnt_root) || d == parent) {
+		struct mount *mnt = (void *)w->mnt, *up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt) { // the root of all mounts
+			w->result = 1;
+			return 1;
+		}
+		w->d = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = (__u64)up;
+		w->vmnt = (__u64)up + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	unsigned long len = BPF_CORE_READ(d, d_name.len), pos = w->pos;
+	if (len == 0 || len + 1 > pos || pos > EXE_PATH_LEN / 2) {
+		w->result = -1;
+		return 1;
+	}
+	pos -= len;
+	// Masked after a barrier, or clang drops masks it can prove redundant
+	// and the verifier, which cannot, refuses the access.
+	unsigned long at = pos;
+	asm volatile("" : "+r"(at), "+r"(len));
+	at &= EXE_PATH_LEN / 2 - 1;
+	len &= EXE_PATH_LEN / 2 - 1;
+	bpf_probe_read_kernel(&w->buf[at], len, BPF_CORE_READ(d, d_name.name));
+	pos--;
+	w->buf[pos & (EXE_PATH_LEN / 2 - 1)] = '/';
+	w->pos = pos;
+	w->d = (__u64)parent;
+	return 0;
+}
+
+// exe_path writes the path of the executable as the process sees it (from
+// its root, so a container's program is /usr/bin/x, not the host's path to
+// the image): the dentries up to each mount's root, then the mount point
+// below it. A tracepoint may not call bpf_d_path, so this walks by hand,
+// leaf first, writing each component before the previous one: the path
+// ends at exe_path[EXE_PATH_LEN / 2] and starts at exe_path_off. It
+// reports false past EXE_PATH_DEPTH steps or EXE_PATH_LEN / 2 bytes, and
+// on kernels without bpf_loop; user space then falls back to /proc.
+static __always_inline bool exe_path(struct event *e, struct task_struct *task, struct file *exe)
+{
+	__u32 zero = 0;
+	struct exe_walk *w = bpf_map_lookup_elem(&exe_walks, &zero);
+	if (!have_loop || !w)
+		return false;
+	struct vfsmount *vmnt = exe->f_path.mnt;
+	w->d = (__u64)exe->f_path.dentry;
+	w->root = (__u64)task->fs->root.dentry;
+	w->vmnt = (__u64)vmnt;
+	w->rootmnt = (__u64)task->fs->root.mnt;
+	w->mnt = (__u64)vmnt - bpf_core_field_offset(struct mount, mnt);
+	w->pos = EXE_PATH_LEN / 2;
+	w->result = 0;
+	w->buf[EXE_PATH_LEN / 2] = 0;
+	bpf_loop(EXE_PATH_DEPTH, exe_walk_step, NULL, 0);
+	unsigned long pos = w->pos;
+	if (w->result != 1 || pos == 0 || pos > EXE_PATH_LEN / 2)
+		return false;
+	if (pos == EXE_PATH_LEN / 2) // the root itself
+		w->buf[--pos] = '/';
+	bpf_probe_read_kernel(e->exe_path, sizeof(e->exe_path), w->buf);
+	e->exe_path_off = pos;
+	return true;
 }
 
 // fill_exe describes the executable the process now runs.
@@ -301,6 +413,8 @@ static __always_inline void fill_exe(struct event *e, struct task_struct *task)
 		// memfd:NAME, says what it is.
 		e->exe_flags |= EXE_MEMFD;
 		bpf_probe_read_kernel_str(e->path, sizeof(e->path), exe->f_path.dentry->d_name.name);
+	} else if (exe_path(e, task, exe)) {
+		e->exe_flags |= EXE_PATH;
 	}
 }
 

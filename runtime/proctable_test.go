@@ -1,0 +1,47 @@
+package runtime
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/peregrine-sec/peregrine/bpf"
+)
+
+// TestOrphansReparented: when a process exits, its children belong to the
+// init of their pid namespace, as the kernel reparents them and libsinsp
+// follows: proc.pname and proc.aname then name init, not the dead parent.
+func TestOrphansReparented(t *testing.T) {
+	tab := NewTable(t.TempDir())
+	box := &Container{ID: "c1"}
+	tab.procs[1] = (&Thread{Pid: 1, Vpid: 1, Name: "init"}).Init()
+	tab.procs[10] = (&Thread{Pid: 10, Vpid: 10, Name: "setsid", Parent: tab.procs[1]}).Init()
+	tab.procs[20] = (&Thread{Pid: 20, Vpid: 20, Name: "shim", Parent: tab.procs[1]}).Init()
+	tab.procs[21] = (&Thread{Pid: 21, Vpid: 1, Name: "entry", Parent: tab.procs[20], Container: box}).Init()
+	tab.procs[22] = (&Thread{Pid: 22, Vpid: 5, Name: "wrapper", Parent: tab.procs[21], Container: box}).Init()
+	tab.fork(10, 11)
+	tab.fork(11, 12)
+	tab.fork(22, 23)
+	for _, pid := range []uint32{10, 22} {
+		tab.Apply(&bpf.Record{Kind: bpf.KindExit, Pid: pid, Tid: pid}, &Event{})
+	}
+	names := func(pid uint32) []string {
+		var out []string
+		for a := tab.procs[pid].parent(); a != nil; a = a.parent() {
+			out = append(out, a.Name)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		pid  uint32
+		want []string
+	}{
+		{11, []string{"init"}},                  // its parent exited: the host's init
+		{12, []string{"setsid", "init"}},        // its parent lives (a copy of setsid until it execs)
+		{23, []string{"entry", "shim", "init"}}, // in a container: the container's init
+	} {
+		if diff := cmp.Diff(tt.want, names(tt.pid)); diff != "" {
+			t.Errorf("ancestors of %d (-want +got):\n%s", tt.pid, diff)
+		}
+	}
+}
