@@ -203,13 +203,17 @@ func TestNetworkFields(t *testing.T) {
 		t.Fatalf("netcalls printed %q: %v", printed, err)
 	}
 	conn := fmt.Sprintf("127.0.0.1:%d->127.0.0.1:%d", client, server)
+	truePath, err := filepath.EvalSymlinks("/bin/true") // the kernel's path: /usr/bin/true where /bin links to usr/bin
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range [][]string{
 		{fmt.Sprintf("listen name=127.0.0.1:%d lport=%[1]d proto=tcp", server)},
 		{fmt.Sprintf("connect name=%s lip=127.0.0.1 cport=%d sport=%d server=false tuple=%[1]s", conn, client, server)},
 		{fmt.Sprintf("accept name=%s sip=127.0.0.1 cip=127.0.0.1 sport=%d server=true", conn, server)},
 		{"dup fd=100 name=" + conn},
 		{"sendto name=0.0.0.0:", "->127.0.0.2:9 rport=9 proto=udp"},
-		{"execveat exe=/bin/true type=execveat"},
+		{"execveat exe=" + truePath + " type=execveat"},
 	} {
 		waitAlert(t, out, want...)
 	}

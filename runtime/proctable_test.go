@@ -45,3 +45,23 @@ func TestOrphansReparented(t *testing.T) {
 		}
 	}
 }
+
+// TestExecTakesKernelParent: an exec record names the process's parent as
+// the kernel has it; when that is not the process that forked it (clone
+// with CLONE_PARENT, as runc starts container processes), the exec's
+// parent wins.
+func TestExecTakesKernelParent(t *testing.T) {
+	tab := NewTable(t.TempDir())
+	tab.procs[1] = (&Thread{Pid: 1, Vpid: 1, Name: "shim"}).Init()
+	tab.procs[10] = (&Thread{Pid: 10, Vpid: 10, Name: "runc", Parent: tab.procs[1]}).Init()
+	tab.fork(10, 11)
+	rec := &bpf.Record{Kind: bpf.KindExec, Pid: 11, Tid: 11, Ppid: 1, Syscall: bpf.SysExecve}
+	cstr(rec.Comm[:], "sh")
+	var ev Event
+	if !tab.Apply(rec, &ev) {
+		t.Fatal("Apply reported no event")
+	}
+	if p := ev.Thread.parent(); p == nil || p.Name != "shim" {
+		t.Errorf("parent %+v, want shim", p)
+	}
+}

@@ -123,6 +123,12 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	} else {
 		th.Parent = t.Get(rec.Ppid)
 	}
+	if p := th.parent(); rec.Ppid != 0 && (p == nil || p.Pid != int64(rec.Ppid)) {
+		// The kernel's parent is not the forker: a child cloned with
+		// CLONE_PARENT (runc's container processes), or one adopted
+		// by a subreaper this table does not know of.
+		th.Parent = t.Get(rec.Ppid)
+	}
 	th.Container = t.containerOf(rec.CgroupId, rec.Pid)
 	if th.Container == nil && old != nil && rec.CgroupId == 0 {
 		th.Container = old.Container
