@@ -146,14 +146,39 @@ func either(client, server acc) acc {
 	return a
 }
 
-// eldest walks up from t while same holds and returns the last process
-// it holds for: the session or process group leader as libsinsp finds it,
-// or the eldest known member when the leader is gone.
-func eldest(t *Thread, same func(*Thread) bool) *Thread {
-	for t.parent() != nil && same(t.parent()) {
-		t = t.parent()
+func sessionOf(t *Thread) int64 { return t.Sid }
+func groupOf(t *Thread) int64   { return t.Vpgid }
+
+// leader is t's session or process group leader as libsinsp finds it
+// (proc.sname, proc.vpgid.name): outside a pid namespace, the process
+// whose pid is the id, looked for among t and its ancestors; otherwise,
+// or when it is not there, the eldest of the unbroken line of t's
+// ancestors with t's id, t not included. A process in a container whose
+// parent is in another session has none (nil): libsinsp prints "".
+func leader(t *Thread, id func(*Thread) int64) *Thread {
+	want := id(t)
+	if t.Vpid == t.Pid {
+		for a := t; a != nil; a = a.parent() {
+			if a.Pid == want {
+				return a
+			}
+		}
 	}
-	return t
+	var found *Thread
+	for a := t.parent(); a != nil && id(a) == want; a = a.parent() {
+		found = a
+	}
+	return found
+}
+
+// leaderStr reads a field of t's leader, "" when it has none.
+func leaderStr(id func(*Thread) int64, f func(*Thread) string) acc {
+	return threadStr(func(t *Thread) string {
+		if l := leader(t, id); l != nil {
+			return f(l)
+		}
+		return ""
+	})
 }
 
 // argsText is evt.args: every argument as name=value.

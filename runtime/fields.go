@@ -101,16 +101,12 @@ var accessors = map[string]acc{
 	"fd.net":          either(fdIP(clientIP), fdIP(serverIP)),
 	"fd.port": either(fdNum(func(d *FD) (int64, bool) { return portOf(d, false) }),
 		fdNum(func(d *FD) (int64, bool) { return portOf(d, true) })),
-	"evt.hostname": str(func(e *Event) (string, bool) { return e.Hostname, e.Hostname != "" }),
-	"syscall.type": str(func(e *Event) (string, bool) { return e.Type.String(), true }),
-	"evt.args":     str(func(e *Event) (string, bool) { return argsText(e.Args), true }),
-	"proc.sname":   threadStr(func(t *Thread) string { return eldest(t, func(a *Thread) bool { return a.Sid == t.Sid }).Name }),
-	"proc.vpgid.name": threadStr(func(t *Thread) string {
-		return eldest(t, func(a *Thread) bool { return a.Vpgid == t.Vpgid }).Name
-	}),
-	"proc.vpgid.exe": threadStr(func(t *Thread) string {
-		return eldest(t, func(a *Thread) bool { return a.Vpgid == t.Vpgid }).Exe
-	}),
+	"evt.hostname":       str(func(e *Event) (string, bool) { return e.Hostname, e.Hostname != "" }),
+	"syscall.type":       str(func(e *Event) (string, bool) { return e.Type.String(), true }),
+	"evt.args":           str(func(e *Event) (string, bool) { return argsText(e.Args), true }),
+	"proc.sname":         leaderStr(sessionOf, func(t *Thread) string { return t.Name }),
+	"proc.vpgid.name":    leaderStr(groupOf, func(t *Thread) string { return t.Name }),
+	"proc.vpgid.exe":     leaderStr(groupOf, func(t *Thread) string { return t.Exe }),
 	"proc.exe_ino":       threadNum(func(t *Thread) int64 { return int64(t.ExeIno) }),
 	"proc.exe_ino.ctime": threadNum(func(t *Thread) int64 { return t.ExeCtime }),
 	"proc.exe_ino.mtime": threadNum(func(t *Thread) int64 { return t.ExeMtime }),

@@ -65,3 +65,25 @@ func TestExecTakesKernelParent(t *testing.T) {
 		t.Errorf("parent %+v, want shim", p)
 	}
 }
+
+// TestSessionLeader: proc.sname as libsinsp finds the leader: on the host,
+// the process whose pid is the session id; in a pid namespace, the eldest
+// of the ancestors in the same session, never the process itself, so a
+// container process whose parent is in another session has "".
+func TestSessionLeader(t *testing.T) {
+	box := &Container{ID: "c1"}
+	sshd := (&Thread{Pid: 100, Vpid: 100, Sid: 100, Name: "sshd"}).Init()
+	bash := (&Thread{Pid: 101, Vpid: 101, Sid: 101, Name: "bash", Parent: sshd}).Init()
+	vim := (&Thread{Pid: 102, Vpid: 102, Sid: 101, Name: "vim", Parent: bash}).Init()
+	shim := (&Thread{Pid: 200, Vpid: 200, Sid: 200, Name: "containerd-shim"}).Init()
+	entry := (&Thread{Pid: 201, Vpid: 1, Sid: 201, Name: "entry", Parent: shim, Container: box}).Init()
+	worker := (&Thread{Pid: 202, Vpid: 7, Sid: 201, Name: "worker", Parent: entry, Container: box}).Init()
+	got := map[string]string{}
+	for _, th := range []*Thread{bash, vim, entry, worker} {
+		got[th.Name], _ = accessors["proc.sname"].Str(&Event{Thread: th})
+	}
+	want := map[string]string{"bash": "bash", "vim": "bash", "entry": "", "worker": "entry"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("proc.sname (-want +got):\n%s", diff)
+	}
+}
