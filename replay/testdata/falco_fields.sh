@@ -43,6 +43,9 @@ rm -f pg-link pg-hardlink
 touch .bash_history && rm .bash_history
 touch .bash_history && $PY -c 'import ctypes; ctypes.CDLL(None).unlink(b".bash_history")'
 touch .bash_history && mv .bash_history pg-hist && rm pg-hist
+# a log truncated, a file shredded
+: > /var/log/pg-trigger.log && rm -f /var/log/pg-trigger.log
+touch pg-shred && shred -u pg-shred
 # setuid bit by fchmodat (filename) and fchmod (fd)
 touch pg-suid && chmod u+s pg-suid
 $PY -c 'import os; os.fchmod(os.open("pg-suid", os.O_RDONLY), 0o2755)'
