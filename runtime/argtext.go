@@ -38,10 +38,15 @@ func modeFlags(v int64, _ *Table) string { return flagNames(v, modeBits) }
 
 func cloneFlags(v int64, _ *Table) string { return flagNames(v, cloneBits) }
 
-var openBits = []flagName{{0o100, "O_CREAT"}, {0o200, "O_EXCL"}, {0o400, "O_NOCTTY"}, {0o1000, "O_TRUNC"},
-	{0o2000, "O_APPEND"}, {0o4000, "O_NONBLOCK"}, {0o10000, "O_DSYNC"}, {0o40000, "O_DIRECT"}, {0o100000, "O_LARGEFILE"},
-	{0o200000, "O_DIRECTORY"}, {0o400000, "O_NOFOLLOW"}, {0o2000000, "O_CLOEXEC"}, {0o4010000, "O_SYNC"},
-	{0o20200000, "O_TMPFILE"}, {0o10000000, "O_PATH"}}
+// openBits are in the order of libscap's file_flags table, which is the
+// order Falco prints them in; the access mode goes after O_CREAT, where
+// the table has it. Flags the table lacks come last.
+var openBits = []flagName{{0o100000, "O_LARGEFILE"}, {0o200000, "O_DIRECTORY"}, {0o40000, "O_DIRECT"},
+	{0o1000, "O_TRUNC"}, {0o4010000, "O_SYNC"}, {0o4000, "O_NONBLOCK"}, {0o200, "O_EXCL"}, {0o10000, "O_DSYNC"},
+	{0o2000, "O_APPEND"}, {0o100, "O_CREAT"}}
+
+var openLaterBits = []flagName{{0o2000000, "O_CLOEXEC"}, {0o20200000, "O_TMPFILE"}, {0o400000, "O_NOFOLLOW"},
+	{0o10000000, "O_PATH"}, {0o400, "O_NOCTTY"}}
 
 // modeBits are in the order of libscap's chmod_mode table, which is the
 // order Falco prints them in: others' bits first, S_ISUID last.
@@ -86,15 +91,17 @@ func (c textCache) get(v int64) string {
 	return s
 }
 
-// openFlagNames renders open(2) flags as Falco does: the access mode, then
-// the other flags by name, joined with '|'.
+// openFlagNames renders open(2) flags as Falco does: by name, in
+// libscap's order, the access mode among them, joined with '|'.
 func openFlagNames(v int64) string {
-	acc := [...]string{"O_RDONLY", "O_WRONLY", "O_RDWR", "O_RDWR"}[v&oAccMode]
-	rest := flagNames(v, openBits)
-	if rest == "" {
-		return acc
+	names := []string{[...]string{"O_RDONLY", "O_WRONLY", "O_RDWR", "O_RDWR"}[v&oAccMode]}
+	if before := flagNames(v, openBits); before != "" {
+		names = append([]string{before}, names...)
 	}
-	return acc + "|" + rest
+	if after := flagNames(v, openLaterBits); after != "" {
+		names = append(names, after)
+	}
+	return strings.Join(names, "|")
 }
 
 // capabilityNames are Linux's capabilities by number, as libsinsp names

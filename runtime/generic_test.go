@@ -44,7 +44,7 @@ func TestApplyGeneric(t *testing.T) {
 		wantUserName string
 	}{
 		{"open for truncation", truncate, "openat",
-			[]Arg{{"fd", "3"}, {"name", "/home/u/.zsh_history"}, {"flags", "O_WRONLY|O_CREAT|O_TRUNC"}}, 1000, "u"},
+			[]Arg{{"fd", "3"}, {"name", "/home/u/.zsh_history"}, {"flags", "O_TRUNC|O_CREAT|O_WRONLY"}}, 1000, "u"},
 		// fd.name resolves . and .. (and //) as Falco does; fd.nameraw keeps
 		// the path as given.
 		{"directory traversal", traversal, "openat",
@@ -251,6 +251,25 @@ func TestFDText(t *testing.T) {
 	} {
 		if got := fdText(&tt.fd); got != tt.want {
 			t.Errorf("fdText(%+v) = %q, want %q", tt.fd, got, tt.want)
+		}
+	}
+}
+
+// TestOpenFlagNames: open flags in the order of libscap's file_flags
+// table, as Falco prints them.
+func TestOpenFlagNames(t *testing.T) {
+	for _, tt := range []struct {
+		flags int64
+		want  string
+	}{
+		{0, "O_RDONLY"},
+		{0o2000000, "O_RDONLY|O_CLOEXEC"},
+		{0o1101, "O_TRUNC|O_CREAT|O_WRONLY"},
+		{0o2304000, "O_LARGEFILE|O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC"}, // opendir(3), as the kernel sees it
+		{0o102302, "O_LARGEFILE|O_EXCL|O_APPEND|O_CREAT|O_RDWR"},
+	} {
+		if got := openFlagNames(tt.flags); got != tt.want {
+			t.Errorf("openFlagNames(%#o) = %q, want %q", tt.flags, got, tt.want)
 		}
 	}
 }
