@@ -51,10 +51,10 @@ type captureEvent struct {
 	CapEffective uint64
 	CapPermitted uint64
 	Comm         [16]int8
-	ExePath      [512]int8
-	ExePathOff   uint16
 	Args         [512]int8
 	Env          [2048]int8
+	ExePath      [512]int8
+	ExePathOff   uint16
 	_            [6]byte
 }
 

@@ -118,17 +118,10 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 		th.Env = strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Env[:n])), "\x00"), "\x00")
 	}
 	if old != nil {
-		th.Parent, th.Cwd, th.Start, th.Exec = old.Parent, old.Cwd, old.Start, old.Exec
+		th.Cwd, th.Start, th.Exec = old.Cwd, old.Start, old.Exec
 		th.fds, th.sharedFDs, old.sharedFDs = old.fds, true, true
-	} else {
-		th.Parent = t.Get(rec.Ppid)
 	}
-	if p := th.parent(); rec.Ppid != 0 && (p == nil || p.Pid != int64(rec.Ppid)) {
-		// The kernel's parent is not the forker: a child cloned with
-		// CLONE_PARENT (runc's container processes), or one adopted
-		// by a subreaper this table does not know of.
-		th.Parent = t.Get(rec.Ppid)
-	}
+	th.Parent = t.parentOf(old, rec.Ppid)
 	th.Container = t.containerOf(rec.CgroupId, rec.Pid)
 	if th.Container == nil && old != nil && rec.CgroupId == 0 {
 		th.Container = old.Container
@@ -146,6 +139,19 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	th.Init()
 	t.procs[rec.Pid] = th
 	return th
+}
+
+// parentOf is the parent of a process that execs: the one that forked it
+// (or the reaper that adopted it since), unless the kernel names another:
+// a child cloned with CLONE_PARENT (runc's container processes), or one
+// adopted by a subreaper this table does not know of.
+func (t *Table) parentOf(old *Thread, ppid uint32) *Thread {
+	if old != nil {
+		if p := old.parent(); ppid == 0 || (p != nil && p.Pid == int64(ppid)) {
+			return old.Parent
+		}
+	}
+	return t.Get(ppid)
 }
 
 // exePath is the executable's canonical path, as libsinsp has it from the

@@ -74,10 +74,13 @@ struct event {
 	__u64 cap_effective; // process: capability sets (bit N is capability N)
 	__u64 cap_permitted;
 	char comm[16];
-	char exe_path[EXE_PATH_LEN]; // K_EXEC with EXE_PATH: the executable's path, from the process's root,
-	__u16 exe_path_off;          // at exe_path[exe_path_off:EXE_PATH_LEN / 2]
 	char args[ARGS_LEN]; // K_EXEC: argv; K_SYSCALL: the second and third string
 	char env[ENV_LEN];   // K_EXEC: the environment (NUL separated), when asked for
+	// K_EXEC with EXE_PATH: the executable's path from the process's root,
+	// at exe_path[exe_path_off:EXE_PATH_LEN / 2]. Last, so that the
+	// shorter records (syscalls, forks, exits) reserve none of it.
+	char exe_path[EXE_PATH_LEN];
+	__u16 exe_path_off;
 };
 const struct event *unused_event __attribute__((unused));
 
