@@ -257,6 +257,23 @@ func TestExePathFromKernel(t *testing.T) {
 	waitAlert(t, out, "exepath="+dash+" exe=/bin/sh")
 }
 
+// TestSubreaperAdopts: a process whose parent exited belongs to the
+// nearest subreaper above it (PR_SET_CHILD_SUBREAPER: containerd-shim,
+// systemd --user), as the kernel reparents it and libsinsp follows, not to
+// init: testdata/subreaper's orphaned shell has it as parent.
+func TestSubreaperAdopts(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "subreaper")
+	if b, err := exec.Command("go", "build", "-o", bin, "./testdata/subreaper").CombinedOutput(); err != nil {
+		t.Fatalf("build subreaper: %v %s", err, b)
+	}
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(rules, []byte("- rule: Orphan reads\n  desc: d\n  condition: evt.type in (open, openat) and fd.name = /etc/hostname and proc.name = cat\n"+
+		"  output: parent=%proc.pname gparent=%proc.aname[2]\n  priority: NOTICE\n"), 0o644)
+	out := startAgent(t, rules)
+	run(t, bin)
+	waitAlert(t, out, "parent=sh gparent=subreaper")
+}
+
 // TestExeFlagsAsFalco: an execve's evt.arg.flags and proc.is_exe_writable
 // say, as Falco's do, whether the user that runs the program may write
 // it: root may (a file in /dev/shm), nobody may not (/usr/bin/true).

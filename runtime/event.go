@@ -74,9 +74,11 @@ type Thread struct {
 	argsLine, cmdLine, envLine string
 	ppid                       int64 // from /proc, to link Parent
 	// exited is set when the process has exited; its children then belong
-	// to reaper (see parent).
-	exited bool
-	reaper *Thread
+	// to reaper (see parent). A subreaper adopts its descendants' orphans
+	// before their pid namespace's init does.
+	exited, subreaper bool
+	reaper            *Thread
+	pidNS             uint32 // the pid namespace's inode number; 0 unknown
 	// fds is what the process's syscalls told about its descriptors;
 	// shared by a fork until either side changes it (copy on write).
 	fds       map[int64]*FD

@@ -107,6 +107,7 @@ func (t *Table) read(pid uint32) *Thread {
 		}
 	}
 	readFiles(th, dir)
+	th.pidNS = nsInode(filepath.Join(dir, "ns", "pid"))
 	t.readStat(th, dir)
 	th.Container = t.container(cgroupPath(t.procfs, p))
 	t.users.fill(th)
@@ -210,6 +211,7 @@ func (t *Table) fork(parent, child uint32) *Thread {
 	}
 	c := *p
 	c.Pid, c.Tid, c.ppid, c.Parent = int64(child), int64(child), int64(parent), p
+	c.subreaper = false                   // prctl's flag is not inherited
 	c.sharedFDs, p.sharedFDs = true, true // the child inherits the descriptors
 	c.Init()
 	t.procs[child] = &c
@@ -226,22 +228,32 @@ func (t *Table) Exit(pid uint32) {
 	delete(t.procs, pid)
 }
 
-// reaperOf is the process that adopts th's children when th exits: the
-// init of its pid namespace, its container's process with pid 1 or the
-// host's. (Subreapers, which prctl makes, are not known here.)
+// reaperOf is the process that adopts th's children when th exits, as the
+// kernel finds it: the nearest ancestor in th's pid namespace that is a
+// subreaper (containerd-shim, systemd --user) or the namespace's init; on
+// the host, its init (pid 1) when no ancestor is either.
 func (t *Table) reaperOf(th *Thread) *Thread {
-	if th.Container == nil {
-		if init := t.procs[1]; init != th {
-			return init
-		}
-		return nil
-	}
-	for a := th.parent(); a != nil && a.Container == th.Container; a = a.parent() {
-		if a.Vpid == 1 {
+	for a := th.parent(); a != nil && a.pidNS == th.pidNS; a = a.parent() {
+		if (a.subreaper && !a.exited) || a.Vpid == 1 {
 			return a
 		}
 	}
+	if init := t.procs[1]; init != th && th.Vpid == th.Pid {
+		return init
+	}
 	return nil
+}
+
+// nsInode is the inode number of a namespace link ("pid:[4026531836]"),
+// 0 when it cannot be read.
+func nsInode(link string) uint32 {
+	target, err := os.Readlink(link)
+	if err != nil {
+		return 0
+	}
+	_, num, _ := strings.Cut(strings.TrimSuffix(target, "]"), "[")
+	n, _ := strconv.ParseUint(num, 10, 32)
+	return uint32(n)
 }
 
 func readlink(procfs string, pid int64, name string) (string, error) {

@@ -87,3 +87,37 @@ func TestSessionLeader(t *testing.T) {
 		t.Errorf("proc.sname (-want +got):\n%s", diff)
 	}
 }
+
+// TestSubreaperAdopts: a subreaper (the fork record says so) adopts the
+// orphans of its descendants in its pid namespace before init does; a
+// fork with CLONE_PARENT gives the child the forker's parent; the child's
+// vpid is the record's, not the forker's.
+func TestSubreaperAdopts(t *testing.T) {
+	tab := NewTable(t.TempDir())
+	tab.procs[1] = (&Thread{Pid: 1, Vpid: 1, Name: "init"}).Init()
+	tab.procs[30] = (&Thread{Pid: 30, Vpid: 30, Name: "containerd-shim", Parent: tab.procs[1]}).Init()
+	fork := func(parent, child, real uint32, flags uint32) {
+		tab.Apply(&bpf.Record{Kind: bpf.KindFork, Pid: parent, Tid: parent, Ppid: child,
+			Nums: [6]int64{int64(real), int64(child)}, ExeFlags: flags}, &Event{}) // on the host: vpid = pid
+	}
+	fork(30, 31, 30, subreaper) // the shim, a subreaper by now, starts runc
+	tab.procs[31].Name = "runc" // (as its exec would)
+	fork(31, 32, 30, 0)         // runc clones with CLONE_PARENT: the shim's child
+	fork(31, 33, 31, 0)         // and an ordinary child of its own
+	fork(33, 34, 33, 0)
+	tab.Apply(&bpf.Record{Kind: bpf.KindExit, Pid: 33, Tid: 33}, &Event{})
+	for _, tt := range []struct {
+		pid  uint32
+		want string
+	}{{32, "containerd-shim"}, {34, "containerd-shim"}} { // 34's parent exited: the subreaper above adopts it
+		if p := tab.procs[tt.pid].parent(); p == nil || p.Name != tt.want {
+			t.Errorf("parent of %d: %+v, want %s", tt.pid, p, tt.want)
+		}
+	}
+	if tab.procs[31].subreaper {
+		t.Error("runc inherited the shim's subreaper flag")
+	}
+	if v := tab.procs[34].Vpid; v != 34 {
+		t.Errorf("vpid of 34: %d, from the fork record's 34", v)
+	}
+}

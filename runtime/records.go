@@ -30,6 +30,7 @@ const (
 	exeWritable   = 4
 	exeLowerLayer = 8
 	exeKernelPath = 16 // Record.ExePath holds the executable's path
+	subreaper     = 32 // a process record's: the process is a child subreaper
 )
 
 // exeFlagsText is an execve's evt.arg.flags as libsinsp prints it: its
@@ -61,9 +62,7 @@ func (t *Table) Apply(rec *bpf.Record, ev *Event) bool {
 	ev.FD, ev.Flags, ev.NameChanged, ev.Args = nil, 0, false, ev.Args[:0]
 	switch rec.Kind {
 	case bpf.KindFork:
-		if th := t.fork(rec.Pid, rec.Ppid); th != nil {
-			th.Start = ts
-		}
+		t.forked(rec, ts)
 		return false
 	case bpf.KindExit:
 		t.Exit(rec.Pid)
@@ -108,7 +107,8 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 		ExeUpperLayer: rec.ExeFlags&exeUpperLayer != 0, ExeMemfd: rec.ExeFlags&exeMemfd != 0,
 		ExeWritable: rec.ExeFlags&exeWritable != 0, ExeLowerLayer: rec.ExeFlags&exeLowerLayer != 0,
 		ExeIno: rec.ExeIno, ExeCtime: int64(rec.ExeCtime), ExeMtime: int64(rec.ExeMtime),
-		CapEffective: t.capsText.get(int64(rec.CapEffective)), CapPermitted: t.capsText.get(int64(rec.CapPermitted))}
+		CapEffective: t.capsText.get(int64(rec.CapEffective)), CapPermitted: t.capsText.get(int64(rec.CapPermitted)),
+		subreaper: rec.ExeFlags&subreaper != 0, pidNS: rec.Pidns}
 	n := min(int(rec.ArgsLen), len(rec.Args))
 	args := strings.Split(strings.TrimRight(string(bpf.Bytes(rec.Args[:n])), "\x00"), "\x00")
 	if len(args) > 0 && args[0] != "" {
@@ -139,6 +139,24 @@ func (t *Table) exec(rec *bpf.Record) *Thread {
 	th.Init()
 	t.procs[rec.Pid] = th
 	return th
+}
+
+// forked applies a fork record: rec.Pid forked rec.Ppid, whose parent the
+// kernel says is rec.Nums[0] (the forker's own parent with CLONE_PARENT)
+// and whose pid in its namespace is rec.Nums[1]. The record also says
+// whether the forker is a subreaper now.
+func (t *Table) forked(rec *bpf.Record, ts int64) {
+	if p := t.procs[rec.Pid]; p != nil {
+		p.subreaper = rec.ExeFlags&subreaper != 0
+	}
+	th := t.fork(rec.Pid, rec.Ppid)
+	if th == nil {
+		return
+	}
+	th.Start, th.Vpid = ts, rec.Nums[1]
+	if real := uint32(rec.Nums[0]); real != 0 && real != rec.Pid {
+		th.Parent = t.Get(real)
+	}
 }
 
 // parentOf is the parent of a process that execs: the one that forked it

@@ -18,6 +18,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define ENV_LEN 2048
 #define EXE_PATH_LEN 512 // two halves: a component starts in the first, may end in the second
 #define EXE_PATH_DEPTH 48 // dentries and mount points
+#define SUBREAPER 32 // exe_flags of a process record: it adopts its descendants' orphans (PR_SET_CHILD_SUBREAPER)
 
 enum kind {
 	K_EXEC = 1,
@@ -67,7 +68,7 @@ struct event {
 	__u32 vpgid;     // process group id inside the pid namespace
 	__u32 args_len;  // K_EXEC: bytes of argv (NUL separated)
 	__u32 env_len;   // K_EXEC: bytes of the environment, when asked for
-	__u32 exe_flags; // K_EXEC: EXE_UPPER_LAYER, EXE_MEMFD, EXE_WRITABLE, EXE_LOWER_LAYER
+	__u32 exe_flags; // K_EXEC: EXE_UPPER_LAYER, EXE_MEMFD, EXE_WRITABLE, EXE_LOWER_LAYER; process: SUBREAPER
 	__u64 exe_ino;   // K_EXEC: the executable's inode, and its times (ns)
 	__u64 exe_ctime;
 	__u64 exe_mtime;
@@ -189,6 +190,7 @@ static __always_inline void fill_process(struct event *e, __u32 kind, struct tas
 	const struct cred *cred = task->cred;
 	bpf_probe_read_kernel(&e->cap_effective, sizeof(e->cap_effective), &cred->cap_effective);
 	bpf_probe_read_kernel(&e->cap_permitted, sizeof(e->cap_permitted), &cred->cap_permitted);
+	e->exe_flags = BPF_CORE_READ_BITFIELD_PROBED(task->signal, is_child_subreaper) ? SUBREAPER : 0;
 
 	struct tty_struct *tty = task->signal->tty;
 	if (tty) {
@@ -389,7 +391,7 @@ static __always_inline bool exe_path(struct event *e, struct task_struct *task, 
 static __always_inline void fill_exe(struct event *e, struct task_struct *task)
 {
 	struct file *exe = task->mm->exe_file;
-	e->exe_flags = 0;
+	e->exe_flags &= SUBREAPER; // fill_process's
 	e->exe_ino = e->exe_ctime = e->exe_mtime = 0;
 	if (!exe)
 		return;
@@ -479,6 +481,9 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	fill_process(e, K_FORK, bpf_get_current_task_btf());
 	e->ppid = child->tgid; // the child, for K_FORK
+	e->nums[0] = child->real_parent->tgid; // not the forker with CLONE_PARENT
+	struct pid *cp = child->thread_pid;
+	e->nums[1] = upid_nr(cp, cp->level, 0); // the child's pid in its namespace
 	e->ret = 0;
 	submit(e);
 	return 0;
