@@ -69,7 +69,10 @@ func TestWebUI(t *testing.T) {
 	do(t, ctx, chromedp.SetValue(`#chart-by`, "rule"))
 	run(t, ctx, chromedp.Evaluate[bool](`document.getElementById("chart-by").dispatchEvent(new Event("change"))`))
 	run(t, ctx, chromedp.Poll[bool](`document.querySelector("#chart svg").getAttribute("aria-label") === "alerts over time by rule"`))
-	legend := run(t, ctx, chromedp.Text(`#legend`))
+	// Read in one evaluation: the live stream may redraw the chart, and a
+	// node looked up before a redraw and read after it reads "".
+	legend := run(t, ctx, chromedp.Poll[string](`(document.querySelector("#chart svg[aria-label='alerts over time by rule']") &&
+		document.getElementById("legend")?.textContent) || false`))
 	do(t, ctx, chromedp.Click(`#alerts tr.alert[data-rule="Sensitive file read"]`), chromedp.WaitVisible(`.alert-detail`))
 	detail := run(t, ctx, chromedp.Text(`.alert-detail`))
 	do(t, ctx, chromedp.Navigate(ts.webURL+"/ui/#/sessions"), chromedp.WaitVisible(`#sessions tbody tr`))
