@@ -60,21 +60,23 @@ func TestWebUI(t *testing.T) {
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 
-	do(t, ctx, chromedp.WaitVisible(`#alerts tbody tr`))
-	all := run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#alerts td.user")].map(td => td.textContent)`))
+	// Each read of the page is one evaluation that also checks what it
+	// waits for: the live stream may redraw a view between a lookup and a
+	// read, and a node read after a redraw reads as nothing.
+	all := run(t, ctx, chromedp.Poll[[]string](`(() => { const u = [...document.querySelectorAll("#alerts td.user")].map(td => td.textContent);
+		return u.length ? u : false })()`))
 	do(t, ctx, chromedp.SetValue(`#filters input[name=user]`, "alice"), chromedp.Click(`#filters button[type=submit]`),
 		chromedp.WaitVisible(`#chart svg`))
-	run(t, ctx, chromedp.Poll[bool](`location.hash.includes("user=alice") && document.querySelectorAll("#alerts tbody tr").length > 0`))
-	users := run(t, ctx, chromedp.Evaluate[[]string](`[...new Set([...document.querySelectorAll("#alerts td.user")].map(td => td.textContent))]`))
+	users := run(t, ctx, chromedp.Poll[[]string](`location.hash.includes("user=alice") && (() => {
+		const u = [...new Set([...document.querySelectorAll("#alerts td.user")].map(td => td.textContent))];
+		return u.length ? u : false })()`))
 	do(t, ctx, chromedp.SetValue(`#chart-by`, "rule"))
 	run(t, ctx, chromedp.Evaluate[bool](`document.getElementById("chart-by").dispatchEvent(new Event("change"))`))
 	run(t, ctx, chromedp.Poll[bool](`document.querySelector("#chart svg").getAttribute("aria-label") === "alerts over time by rule"`))
-	// Read in one evaluation: the live stream may redraw the chart, and a
-	// node looked up before a redraw and read after it reads "".
 	legend := run(t, ctx, chromedp.Poll[string](`(document.querySelector("#chart svg[aria-label='alerts over time by rule']") &&
 		document.getElementById("legend")?.textContent) || false`))
-	do(t, ctx, chromedp.Click(`#alerts tr.alert[data-rule="Sensitive file read"]`), chromedp.WaitVisible(`.alert-detail`))
-	detail := run(t, ctx, chromedp.Text(`.alert-detail`))
+	do(t, ctx, chromedp.Click(`#alerts tr.alert[data-rule="Sensitive file read"]`))
+	detail := run(t, ctx, chromedp.Poll[string](`document.querySelector(".alert-detail")?.textContent || false`))
 	do(t, ctx, chromedp.Navigate(ts.webURL+"/ui/#/sessions"), chromedp.WaitVisible(`#sessions tbody tr`))
 	sessions := run(t, ctx, chromedp.Text(`#sessions tbody`))
 	do(t, ctx, chromedp.Click(`#sessions tr[data-id="`+session+`"]`), chromedp.WaitVisible(`#session-alerts`))
