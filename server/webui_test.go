@@ -65,10 +65,15 @@ func TestWebUI(t *testing.T) {
 	// read, and a node read after a redraw reads as nothing.
 	all := run(t, ctx, chromedp.Poll[[]string](`(() => { const u = [...document.querySelectorAll("#alerts td.user")].map(td => td.textContent);
 		return u.length ? u : false })()`))
+	// The filter renders the view anew: mark the old table, and read the
+	// new one once its first page is in (its pager says what is older).
+	run(t, ctx, chromedp.Evaluate[bool](`document.getElementById("alerts").dataset.stale = "1", true`))
 	do(t, ctx, chromedp.SetValue(`#filters input[name=user]`, "alice"), chromedp.Click(`#filters button[type=submit]`),
 		chromedp.WaitVisible(`#chart svg`))
-	users := run(t, ctx, chromedp.Poll[[]string](`location.hash.includes("user=alice") && (() => {
-		const u = [...new Set([...document.querySelectorAll("#alerts td.user")].map(td => td.textContent))];
+	users := run(t, ctx, chromedp.Poll[[]string](`(() => {
+		const table = document.getElementById("alerts");
+		if (!location.hash.includes("user=alice") || !table || table.dataset.stale || !table.nextElementSibling?.textContent) return false;
+		const u = [...new Set([...table.querySelectorAll("td.user")].map(td => td.textContent))];
 		return u.length ? u : false })()`))
 	do(t, ctx, chromedp.SetValue(`#chart-by`, "rule"))
 	run(t, ctx, chromedp.Evaluate[bool](`document.getElementById("chart-by").dispatchEvent(new Event("change"))`))
