@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"sync/atomic"
 )
 
@@ -24,7 +25,9 @@ import (
 // only what came since the checkpointer's last pass; and at the latest
 // every restartPasses passes' worth of alerts, should the checkpointer
 // fall behind (a slow disk, a busy machine), so that the log stays
-// bounded whatever it does.
+// bounded whatever it does. SQLite refuses a checkpoint while another
+// runs, so once a restart is due the checkpointer starts no pass, and the
+// writer restarts after the next transaction that finds none running.
 const (
 	checkpointRows = 16_384
 	restartFrames  = 20_000 // pages in the log: 80 MiB of 4 KiB pages
@@ -39,6 +42,8 @@ type checkpointing struct {
 	unstarted  int           // alerts written since the log started over
 	walFrames  atomic.Int64  // the log's length at the last pass
 	passes     atomic.Int64  // passes made (tests)
+	passing    sync.Mutex    // held by a pass, and by the writer's restart
+	restartDue atomic.Bool   // the writer is to restart the log: no new pass
 	rows       int           // checkpointRows
 	frames     int64         // restartFrames
 }
@@ -53,8 +58,13 @@ func (s *Store) checkpoints(ctx context.Context, c *sql.Conn) {
 			return
 		case <-s.checkpoint:
 		}
+		if s.restartDue.Load() {
+			continue // the writer's restart copies what this pass would
+		}
+		s.passing.Lock()
 		var busy, frames, copied int64
 		err := c.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+		s.passing.Unlock()
 		if err != nil && ctx.Err() == nil {
 			s.cleanupFailed(err)
 		}
@@ -80,9 +90,20 @@ func (s *Store) checkpointAfter(ctx context.Context, n int) {
 	if s.unstarted += n; s.walFrames.Load() <= s.frames && s.unstarted < restartPasses*s.rows {
 		return
 	}
-	s.walFrames.Store(0)
-	s.unstarted = 0
-	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`); err != nil {
+	s.restartDue.Store(true)
+	if !s.passing.TryLock() {
+		return // a pass runs: after the next transaction
+	}
+	defer s.passing.Unlock()
+	var busy, frames, copied int64
+	err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(RESTART)`).Scan(&busy, &frames, &copied)
+	if err != nil {
 		s.cleanupFailed(err)
 	}
+	if err == nil && busy != 0 {
+		return // a reader held it off: after the next transaction
+	}
+	s.walFrames.Store(0)
+	s.unstarted = 0
+	s.restartDue.Store(false)
 }
