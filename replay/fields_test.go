@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/peregrine-sec/peregrine/internal/conformance"
+	fieldcat "github.com/peregrine-sec/peregrine/policies/fields"
+	"github.com/peregrine-sec/peregrine/policies/format"
 )
 
 type fields = map[string]any
@@ -160,9 +161,11 @@ func TestFieldsAsFalco(t *testing.T) {
 	}
 }
 
-// outputFields lists the fields the rules of files print in their outputs.
+// outputFields lists the fields the rules of files print in their outputs,
+// as the loader's format parser reads them.
 func outputFields(t *testing.T, files []string) []string {
-	field := regexp.MustCompile(`%([a-zA-Z0-9_.]+(\[[^\]]*\])?)`)
+	cat := fieldcat.Syscall()
+	known := func(name string) bool { _, _, ok := cat.Lookup(name); return ok }
 	var out []string
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -174,9 +177,16 @@ func outputFields(t *testing.T, files []string) []string {
 			t.Fatal(err)
 		}
 		for _, it := range items {
-			for _, m := range field.FindAllStringSubmatch(it.Output, -1) {
-				if it.Rule != "" && !slices.Contains(out, m[1]) {
-					out = append(out, m[1])
+			if it.Rule == "" {
+				continue
+			}
+			toks, err := format.Parse(it.Output, known)
+			if err != nil {
+				t.Fatalf("%s: %v", it.Rule, err)
+			}
+			for _, tok := range toks {
+				if tok.Field != "" && !slices.Contains(out, tok.Field) {
+					out = append(out, tok.Field)
 				}
 			}
 		}
