@@ -8,7 +8,9 @@
 #   peregrine agent -r falco_rules.yaml -r falco-incubating_rules.yaml \
 #     -r falco_fields_rules.yaml --record all.jsonl -o store.enabled=false
 # ran. The capture keeps the lines of this script's processes (grep
-# pg-trigger) that the test's rules alert on.
+# pg-trigger) that the test's rules alert on: those whose "time" is the
+# evt.time of an alert the agent printed meanwhile (each line carries its
+# process and ancestors, so no other line is needed to replay it).
 set -u
 if [ "${1:-}" = nest ]; then # nest N CMD...: run CMD N processes further down
 	n=$2
