@@ -191,22 +191,22 @@ func (t *Table) exePath(old *Thread, rec *bpf.Record, host bool) string {
 		return bpf.String(rec.ExePath[off:]) // it ends at the middle of the buffer
 	}
 	link := filepath.Join(t.procfs, strconv.FormatInt(int64(rec.Pid), 10), "exe")
-	if p, err := os.Readlink(link); err == nil && p != "" {
-		var st unix.Stat_t
-		if unix.Stat(link, &st) == nil && st.Ino == rec.ExeIno {
-			return p
-		}
+	if p, err := os.Readlink(link); err == nil && p != "" && isInode(link, rec.ExeIno) {
+		return p
 	}
 	abs := t.absolute(old, executed)
 	if host {
-		if p, err := filepath.EvalSymlinks(abs); err == nil {
-			var st unix.Stat_t
-			if unix.Stat(p, &st) == nil && st.Ino == rec.ExeIno {
-				return p
-			}
+		if p, err := filepath.EvalSymlinks(abs); err == nil && isInode(p, rec.ExeIno) {
+			return p
 		}
 	}
 	return abs
+}
+
+// isInode reports whether path leads to inode ino.
+func isInode(path string, ino uint64) bool {
+	var st unix.Stat_t
+	return unix.Stat(path, &st) == nil && st.Ino == ino
 }
 
 // initTree reports whether th is its container's init or descends from it:
